@@ -1,0 +1,35 @@
+"""chatlib: connection state recovery for python-socketio, and the tutorial built on it.
+
+The library::
+
+    import chatlib
+    sio = chatlib.RecoveryServer(recovery=chatlib.Recovery(), async_mode="asgi")
+    client = chatlib.RecoveryClient()
+
+The Jupyter layer (needs ipywidgets) is imported on first use:
+``chatlib.start_chat_server``, ``chatlib.ChatWidget``, ``chatlib.BufferView``.
+"""
+
+from importlib import import_module
+from typing import Any
+
+from .client import RecoveryClient
+from .recovery import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
+from .server import RecoveryServer
+
+__all__ = [
+    "BufferView", "ChatWidget", "MemoryStore", "Recovery", "RecoveryClient",
+    "RecoveryServer", "RecoveryStore", "RestoreFailure", "Restored", "start_chat_server",
+]
+
+_LAZY = {
+    "start_chat_server": "chatlib.jupyter.launcher",
+    "ChatWidget": "chatlib.jupyter.widget",
+    "BufferView": "chatlib.jupyter.buffer_view",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'chatlib' has no attribute {name!r}")

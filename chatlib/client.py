@@ -1,0 +1,225 @@
+"""RecoveryClient: python-socketio's AsyncClient that recovers its session like the JS client."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import socketio
+from socketio import exceptions as sio_exceptions
+from socketio import packet as sio_packet
+
+logger = logging.getLogger("chatlib.client")
+
+
+@dataclass
+class NamespaceState:
+    """What the client remembers of one namespace across connections."""
+
+    pid: Optional[str] = None
+    last_offset: Optional[str] = None
+    recovered: bool = False
+    sid: Optional[str] = None
+    #: events received before the CONNECT reply: (ack id, data)
+    early_events: list = field(default_factory=list)
+
+
+@dataclass
+class PendingEmit:
+    """An emit made while the namespace was not connected; sent after the next connect."""
+
+    event: str
+    data: Any
+    namespace: str
+    callback: Optional[Callable] = None
+
+
+class RecoveryClient(socketio.AsyncClient):
+    """A python-socketio ``AsyncClient`` that speaks Socket.IO's connection state recovery.
+
+    It keeps the pid from the server's CONNECT reply and the offset of the
+    last event received, sends both in the CONNECT of every reconnection
+    (merged with ``auth``), and strips the offset so handlers get exactly
+    what the server emitted. Like the JS client it dispatches events that
+    arrive before the CONNECT reply right after it, and queues emits made
+    while disconnected until the next connect.
+
+    Example::
+
+        client = chatlib.RecoveryClient()
+
+        @client.on("chat message")
+        async def on_message(text):
+            print(text)
+
+        await client.connect("http://localhost:3000")
+        await client.drop()        # a simulated network loss
+        await client.reconnect()   # same sid, missed messages delivered
+        assert client.recovered
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._states: dict[str, NamespaceState] = {}
+        self._pending: list[PendingEmit] = []
+        self._dropping = False
+
+    # -- what the user reads ---------------------------------------------
+
+    def state(self, namespace: Optional[str] = None) -> NamespaceState:
+        """The recovery state of a namespace (default ``/``)."""
+        return self._states.setdefault(namespace or "/", NamespaceState())
+
+    @property
+    def pid(self) -> Optional[str]:
+        """The private session id of the default namespace (a secret: do not log or share it)."""
+        return self.state().pid
+
+    @property
+    def last_offset(self) -> Optional[str]:
+        """The offset of the last stored event received in the default namespace."""
+        return self.state().last_offset
+
+    @property
+    def recovered(self) -> bool:
+        """Whether the last connection of the default namespace restored the previous session."""
+        return self.state().recovered
+
+    @property
+    def pending(self) -> list[PendingEmit]:
+        """Emits waiting for a connection, oldest first."""
+        return list(self._pending)
+
+    # -- emitting --------------------------------------------------------
+
+    async def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
+                   callback: Optional[Callable] = None) -> None:
+        """Emit an event; while the namespace is disconnected it waits in ``pending``."""
+        namespace = namespace or "/"
+        if namespace not in self.namespaces:
+            if namespace not in self._known_namespaces():
+                raise sio_exceptions.BadNamespaceError(namespace + " is not a connected namespace.")
+            self._pending.append(PendingEmit(event, data, namespace, callback))
+            return
+        await super().emit(event, data=data, namespace=namespace, callback=callback)
+
+    def _known_namespaces(self) -> set:
+        known = set(self.connection_namespaces or []) | set(self._states)
+        known |= set(self.handlers) | set(self.namespace_handlers)
+        known.discard("*")
+        return known or {"/"}
+
+    async def _flush_pending(self, namespace: str) -> None:
+        waiting = [item for item in self._pending if item.namespace == namespace]
+        self._pending = [item for item in self._pending if item.namespace != namespace]
+        for item in waiting:
+            await super().emit(item.event, data=item.data, namespace=namespace,
+                               callback=item.callback)
+
+    # -- drop and reconnect ----------------------------------------------
+
+    async def drop(self) -> None:
+        """Lose the connection as a network failure would: no DISCONNECT, no reconnection.
+
+        The transport is closed under the Engine.IO client, so the server sees
+        a transport close and keeps the session; call ``reconnect()`` to come back.
+        """
+        if self.eio.state != "connected":
+            return
+        self._dropping = True
+        try:
+            if self.eio.current_transport == "websocket" and self.eio.ws is not None:
+                await self.eio.ws.close()
+            if self.eio.read_loop_task is not None:
+                await self.eio.read_loop_task
+        finally:
+            self._dropping = False
+
+    async def reconnect(self, **overrides: Any) -> None:
+        """Connect again to the last URL, presenting the pid and last offset.
+
+        ``overrides`` replace the arguments of the last ``connect`` call.
+        """
+        if self.connection_url is None:
+            raise sio_exceptions.ConnectionError("connect() was never called")
+        arguments = dict(url=self.connection_url, headers=self.connection_headers,
+                         auth=self.connection_auth, transports=self.connection_transports,
+                         namespaces=self.connection_namespaces, socketio_path=self.socketio_path)
+        arguments.update(overrides)
+        await self.connect(**arguments)
+
+    async def connect(self, url: str, *args: Any, **kwargs: Any) -> None:
+        if self.connection_url is not None and url != self.connection_url:
+            self._states.clear()  # a pid means nothing to another server
+        await super().connect(url, *args, **kwargs)
+
+    async def disconnect(self) -> None:
+        """Leave cleanly: like the JS client's ``disconnect()``, this session is not recovered."""
+        for state in self._states.values():
+            state.pid = None
+            state.last_offset = None
+        await super().disconnect()
+
+    # -- protocol hooks --------------------------------------------------
+
+    async def _handle_eio_connect(self) -> None:
+        self.sid = self.eio.sid
+        auth = await self._get_real_value(self.connection_auth) or {}
+        for namespace in self.connection_namespaces:
+            state = self.state(namespace)
+            data = auth
+            if state.pid is not None:
+                data = dict(auth) if isinstance(auth, dict) else {}
+                data["pid"] = state.pid
+                if state.last_offset is not None:
+                    data["offset"] = state.last_offset
+            await self._send_packet(self.packet_class(
+                sio_packet.CONNECT, data=data, namespace=namespace))
+
+    async def _handle_connect(self, namespace: Optional[str], data: Any) -> None:
+        namespace = namespace or "/"
+        if namespace in self.namespaces:
+            return
+        state = self.state(namespace)
+        data = data if isinstance(data, dict) else {}
+        new_pid = data.get("pid") if isinstance(data.get("pid"), str) else None
+        state.recovered = new_pid is not None and new_pid == state.pid
+        if not state.recovered:
+            state.last_offset = None  # an offset of another session must never be sent again
+        state.pid = new_pid
+        state.sid = data.get("sid", self.sid)
+        self.namespaces[namespace] = state.sid
+        logger.info("namespace %s connected (recovered: %s)", namespace, state.recovered)
+        early, state.early_events = state.early_events, []
+        for ack_id, event_data in early:
+            await self._dispatch_event(namespace, ack_id, event_data)
+        await self._flush_pending(namespace)
+        await self._trigger_event("connect", namespace=namespace)
+        self._connect_event.set()
+
+    async def _handle_event(self, namespace: Optional[str], id: Any, data: Any) -> None:
+        namespace = namespace or "/"
+        if namespace not in self.namespaces:
+            self.state(namespace).early_events.append((id, data))
+            return
+        await self._dispatch_event(namespace, id, data)
+
+    async def _dispatch_event(self, namespace: str, id: Any, data: Any) -> None:
+        state = self.state(namespace)
+        if (id is None and state.pid is not None and isinstance(data, list) and len(data) > 1
+                and isinstance(data[-1], str)):
+            state.last_offset = data[-1]
+            data = data[:-1]
+        await super()._handle_event(namespace, id, data)
+
+    async def _handle_eio_disconnect(self, reason: Any) -> None:
+        for state in self._states.values():
+            state.early_events.clear()
+        if not self._dropping:
+            return await super()._handle_eio_disconnect(reason)
+        reconnection, self.reconnection = self.reconnection, False
+        try:
+            await super()._handle_eio_disconnect(reason)
+        finally:
+            self.reconnection = reconnection

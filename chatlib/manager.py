@@ -1,0 +1,150 @@
+"""RecoveryManager: python-socketio's client manager with a packet store underneath.
+
+This module and ``server.py``/``client.py`` are the only ones that reach into
+python-socketio's internals; ``requirements.txt`` pins its minor version.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from bidict import ValueDuplicationError
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+from socketio.async_manager import AsyncManager
+
+from .recovery.store import Payload, RecoveryStore
+
+
+def _as_args(data: Any) -> list:
+    if isinstance(data, tuple):
+        return list(data)
+    return [] if data is None else [data]
+
+
+def _as_sids(skip_sid: Any) -> frozenset:
+    if skip_sid is None:
+        return frozenset()
+    if isinstance(skip_sid, (list, tuple, set, frozenset)):
+        return frozenset(sid for sid in skip_sid if sid is not None)
+    return frozenset((skip_sid,))
+
+
+def _as_rooms(room: Any) -> Optional[list]:
+    """None for everyone, else the list of rooms (python-socketio accepts one room or a list)."""
+    if room is None:
+        return None
+    if hasattr(room, "__len__") and not isinstance(room, str):
+        return list(room)
+    return [room]
+
+
+class RecoveryManager(AsyncManager):
+    """Stores every event emitted without a callback, with its offset, then sends it.
+
+    The packet is encoded once, with the offset as its last argument, and
+    written to each participant's Engine.IO queue in turn: no task per
+    recipient. A session that is connecting (or being restored) has its live
+    packets held until its CONNECT reply and its missed packets are written,
+    so that it receives everything exactly once and in order.
+    """
+
+    def __init__(self, store: RecoveryStore) -> None:
+        super().__init__()
+        self.store = store
+        self.recovered: set[tuple[str, str]] = set()
+        self._held: dict[str, list[Payload]] = {}
+
+    # -- connection bookkeeping -----------------------------------------
+
+    def register(self, eio_sid: str, namespace: str, sid: Optional[str] = None) -> Optional[str]:
+        """Add a connecting session (pending until ``connect``) with a new or a restored sid.
+
+        Returns the sid, or None when this Engine.IO connection is already in
+        the namespace or the sid is still taken.
+        """
+        if sid is None:
+            sid = self.server.eio.generate_id()
+        elif self.eio_sid_from_sid(sid, namespace) is not None:
+            return None
+        try:
+            self.basic_enter_room(sid, namespace, None, eio_sid=eio_sid)
+        except ValueDuplicationError:
+            return None
+        self.basic_enter_room(sid, namespace, sid, eio_sid=eio_sid)
+        self.pending_connect.setdefault(namespace, []).append(sid)
+        return sid
+
+    def hold(self, sid: str) -> list[Payload]:
+        """Start holding live packets for a connecting session; returns the holding list."""
+        return self._held.setdefault(sid, [])
+
+    def release(self, sid: str) -> None:
+        self._held.pop(sid, None)
+
+    async def disconnect(self, sid: str, namespace: str, **kwargs: Any) -> Any:
+        self.store.forget(namespace, sid)
+        self._held.pop(sid, None)
+        self.recovered.discard((namespace, sid))
+        return await super().disconnect(sid, namespace, **kwargs)
+
+    def is_disconnecting(self, sid: str, namespace: str) -> bool:
+        return sid in self.pending_disconnect.get(namespace, ())
+
+    # -- rooms -----------------------------------------------------------
+
+    async def enter_room(self, sid: str, namespace: str, room: Any, eio_sid: Any = None) -> Any:
+        result = await super().enter_room(sid, namespace, room, eio_sid=eio_sid)
+        self.store.join(namespace, sid, room)
+        return result
+
+    async def leave_room(self, sid: str, namespace: str, room: Any) -> Any:
+        result = await super().leave_room(sid, namespace, room)
+        self.store.leave(namespace, sid, room)
+        return result
+
+    async def close_room(self, room: Any, namespace: str) -> Any:
+        members = [sid for sid, _ in self.get_participants(namespace, room)]
+        result = await super().close_room(room, namespace)
+        for sid in members:
+            self.store.leave(namespace, sid, room)
+        return result
+
+    # -- emitting --------------------------------------------------------
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
+                   skip_sid: Any = None, callback: Any = None, to: Any = None,
+                   **kwargs: Any) -> None:
+        if callback is not None:
+            # An event with an ack is answered, not recovered: the JS server does not store it either.
+            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                                      callback=callback, to=to, **kwargs)
+        room = to or room
+        rooms = _as_rooms(room)
+        skip = _as_sids(skip_sid)
+        head = [event]
+        args = _as_args(data)
+        packet_class = self.server.packet_class
+
+        def encode_with(offset: str) -> Payload:
+            return packet_class(sio_packet.EVENT, namespace=namespace,
+                                data=head + args + [offset]).encode()
+
+        _, payload = self.store.append(namespace, rooms, skip, encode_with)
+        await self.send_payload(namespace, room, skip, payload)
+
+    async def send_payload(self, namespace: str, room: Any, skip: frozenset,
+                           payload: Payload) -> None:
+        """Write one stored payload to every live participant, or to its holding list."""
+        parts = payload if isinstance(payload, list) else [payload]
+        packets = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in parts]
+        held = self._held
+        send = self.server._send_eio_packet
+        for sid, eio_sid in self.get_participants(namespace, room):
+            if sid in skip:
+                continue
+            if held and sid in held:
+                held[sid].append(payload)
+                continue
+            for pkt in packets:
+                await send(eio_sid, pkt)

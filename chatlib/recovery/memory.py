@@ -1,0 +1,210 @@
+"""MemoryStore: the default recovery store, in the server's own memory."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable, Optional
+
+from .log import PacketLog, PacketRecord
+from .policy import Recovery
+from .sessions import EvictionMarks, Session, SessionTable
+from .store import Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, mask_pid
+
+_MAX_OFFSET_DIGITS = 19
+
+
+def _parse_offset(offset: Any) -> Optional[int]:
+    if (isinstance(offset, str) and 0 < len(offset) <= _MAX_OFFSET_DIGITS
+            and offset.isascii() and offset.isdigit()):
+        return int(offset)
+    return None
+
+
+class MemoryStore(RecoveryStore):
+    """Keeps packets and sessions in this process; all is lost when it stops.
+
+    Offsets are decimal sequence numbers. Restoring finds the client's offset
+    by index, so its cost depends on the packets missed, not on the packets
+    buffered. ``clock`` returns seconds (monotonic) and is injectable for tests.
+
+    Example::
+
+        >>> from chatlib import MemoryStore, Recovery
+        >>> store = MemoryStore(Recovery(max_disconnection_duration=60))
+        >>> store.open_session("/", "sid1", "pid1")
+        >>> offset, payload = store.append("/", None, None, lambda o: f"hello@{o}")
+        >>> payload
+        'hello@1'
+        >>> store.keep("/", "sid1", {"user": "alice"})
+        True
+        >>> _ = store.append("/", None, None, lambda o: f"missed@{o}")
+        >>> restored = store.restore("/", "pid1", offset)
+        >>> restored.sid, restored.data, restored.missed
+        ('sid1', {'user': 'alice'}, ['missed@2'])
+    """
+
+    def __init__(self, recovery: Optional[Recovery] = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.recovery = recovery or Recovery()
+        self.clock = clock
+        self._log = PacketLog()
+        self._sessions = SessionTable()
+        self._marks = EvictionMarks()
+
+    # -- packets ---------------------------------------------------------
+
+    def append(self, namespace: str, rooms: Optional[Iterable], exclude: Optional[Iterable],
+               make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
+        seq = self._log.next_seq()
+        offset = str(seq)
+        payload = make_payload(offset)
+        now = self.clock()
+        self._log.append(PacketRecord(
+            seq, namespace,
+            None if rooms is None else frozenset(rooms),
+            frozenset(exclude) if exclude else None,
+            now, payload))
+        if len(self._log) > self.recovery.max_buffered_packets:
+            self._evict_oldest()
+        self._expire_packets(now - self.recovery.max_disconnection_duration, limit=2)
+        return offset, payload
+
+    def _evict_oldest(self) -> None:
+        self._marks.record(self._log.pop_oldest(), self._sessions.get)
+
+    def _expire_packets(self, cutoff: float, limit: Optional[int]) -> int:
+        count = 0
+        while limit is None or count < limit:
+            oldest = self._log.oldest()
+            if oldest is None or oldest.created > cutoff:
+                break
+            self._evict_oldest()
+            count += 1
+        return count
+
+    # -- sessions --------------------------------------------------------
+
+    def open_session(self, namespace: str, sid: str, pid: str) -> None:
+        old = self._sessions.get(namespace, sid)
+        if old is not None:
+            self._drop_session(old)
+        session = Session(namespace, sid, pid, self._log.last_seq)
+        self._sessions.add(session)
+        for key, _ in session.room_keys():
+            self._marks.add_member(key)
+
+    def join(self, namespace: str, sid: str, room: Any) -> None:
+        session = self._sessions.get(namespace, sid)
+        if (session is None or not session.connected or room is None
+                or room in session.joined):
+            return
+        session.joined[room] = self._log.last_seq
+        self._marks.add_member((namespace, room))
+
+    def leave(self, namespace: str, sid: str, room: Any) -> None:
+        session = self._sessions.get(namespace, sid)
+        if (session is None or not session.connected or room == sid
+                or room not in session.joined):
+            return
+        del session.joined[room]
+        session.shadow.pop((namespace, room), None)
+        self._marks.remove_member((namespace, room))
+
+    def keep(self, namespace: str, sid: str, data: Any) -> bool:
+        session = self._sessions.get(namespace, sid)
+        if session is None or not session.connected:
+            return False
+        session.data = data
+        self._sessions.mark_dropped(session, self.clock())
+        return True
+
+    def forget(self, namespace: str, sid: str) -> None:
+        session = self._sessions.get(namespace, sid)
+        if session is not None and session.connected:
+            self._drop_session(session)
+
+    def _drop_session(self, session: Session) -> None:
+        self._sessions.remove(session)
+        for key, _ in session.room_keys():
+            self._marks.remove_member(key)
+
+    def restore(self, namespace: str, pid: Any, offset: Any) -> RestoreResult:
+        session = self._sessions.by_pid(pid) if isinstance(pid, str) else None
+        if session is None or session.namespace != namespace:
+            return RestoreFailure.UNKNOWN_PID
+        if session.connected:
+            return RestoreFailure.ALREADY_CONNECTED
+        if self.clock() - session.disconnected_at > self.recovery.max_disconnection_duration:
+            self._drop_session(session)
+            return RestoreFailure.EXPIRED
+        if offset is None:
+            from_seq = session.start
+        else:
+            from_seq = _parse_offset(offset)
+            if from_seq is None or from_seq > self._log.last_seq:
+                return RestoreFailure.BAD_OFFSET
+            from_seq = max(from_seq, session.start)
+        if self._marks.lost_for(session, from_seq):
+            return RestoreFailure.PACKETS_LOST
+        missed = [record.payload for record in self._log.after(from_seq)
+                  if session.is_target(record)]
+        session.connected = True
+        session.disconnected_at = None
+        rooms = tuple(room for room in session.joined if room != session.sid)
+        return Restored(session.sid, session.pid, rooms, session.data, missed)
+
+    # -- expiry ----------------------------------------------------------
+
+    def expire(self, limit: Optional[int] = None) -> int:
+        cutoff = self.clock() - self.recovery.max_disconnection_duration
+        count = self._expire_packets(cutoff, limit)
+        sessions = 0
+        while limit is None or sessions < limit:
+            session = self._sessions.pop_expired(cutoff)
+            if session is None:
+                break
+            self._drop_session(session)
+            sessions += 1
+        return count + sessions
+
+    # -- inspection ------------------------------------------------------
+
+    def packets(self) -> list[dict]:
+        now = self.clock()
+        rows = []
+        for record in self._log:
+            row = {
+                "offset": str(record.seq),
+                "namespace": record.namespace,
+                "age": now - record.created,
+                "rooms": None if record.rooms is None else sorted(map(str, record.rooms)),
+                "exclude": sorted(record.exclude) if record.exclude else [],
+            }
+            if self.describe is not None:
+                row["event"], row["args"] = self.describe(record.payload)
+            rows.append(row)
+        return rows
+
+    def sessions(self) -> list[dict]:
+        now = self.clock()
+        limit = self.recovery.max_disconnection_duration
+        rows = []
+        for session in self._sessions:
+            gone_for = None if session.connected else now - session.disconnected_at
+            rows.append({
+                "sid": session.sid,
+                "namespace": session.namespace,
+                "pid": mask_pid(session.pid),
+                "rooms": sorted(str(room) for room in session.joined if room != session.sid),
+                "connected": session.connected,
+                "disconnected_for": gone_for,
+                "expires_in": None if gone_for is None else max(0.0, limit - gone_for),
+            })
+        return rows
+
+    def stats(self) -> dict:
+        """Counts for monitoring: buffered packets, sessions, kept sessions, eviction marks."""
+        kept = sum(1 for session in self._sessions if not session.connected)
+        return {"packets": len(self._log), "sessions": len(self._sessions),
+                "kept_sessions": kept, "marks": len(self._marks),
+                "first_offset": str(self._log.first_seq), "last_offset": str(self._log.last_seq)}

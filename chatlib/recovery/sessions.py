@@ -1,0 +1,158 @@
+"""Sessions the store tracks: connected ones (for their rooms) and kept ones (after a drop)."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Iterator, Optional
+
+RoomKey = tuple  # (namespace, room); room None stands for "everyone in the namespace"
+
+
+class Session:
+    """What recovery needs of one Socket.IO session.
+
+    ``start`` is the last sequence number at the moment the session began;
+    ``joined`` maps each room (its own sid included) to the last sequence
+    number when it joined, so that no packet sent to a room before the session
+    was in it is ever replayed to it.
+    """
+
+    __slots__ = ("namespace", "sid", "pid", "start", "joined", "data",
+                 "connected", "disconnected_at", "shadow")
+
+    def __init__(self, namespace: str, sid: str, pid: str, start: int) -> None:
+        self.namespace = namespace
+        self.sid = sid
+        self.pid = pid
+        self.start = start
+        self.joined: dict[Any, int] = {sid: start}
+        self.data: Any = None
+        self.connected = True
+        self.disconnected_at: Optional[float] = None
+        # key -> (mark, mark as this session sees it): see EvictionMarks
+        self.shadow: dict[RoomKey, tuple[int, int]] = {}
+
+    def room_keys(self) -> Iterator[tuple[RoomKey, int]]:
+        """Each (namespace, room) key of this session with the sequence number it joined at."""
+        yield (self.namespace, None), self.start
+        for room, joined_at in self.joined.items():
+            yield (self.namespace, room), joined_at
+
+    def is_target(self, record) -> bool:
+        """Whether a stored packet was meant for this session while it was in its rooms."""
+        if record.namespace != self.namespace:
+            return False
+        if record.exclude is not None and self.sid in record.exclude:
+            return False
+        if record.rooms is None:
+            return record.seq > self.start
+        for room in record.rooms:
+            joined_at = self.joined.get(room)
+            if joined_at is not None and joined_at < record.seq:
+                return True
+        return False
+
+
+class EvictionMarks:
+    """Remembers, per room, the newest evicted packet, to tell a lossless restore from a lossy one.
+
+    A session may restore only if no evicted packet was meant for it after
+    its offset. Per room key we keep the highest evicted sequence number; a
+    packet that excluded some sessions leaves each of them a "shadow" of the
+    mark as it stood for them, so that exclusions stay exact. Keys are kept
+    only while a tracked session is in the room: a session that joins later
+    joins above every mark.
+    """
+
+    def __init__(self) -> None:
+        self._high: dict[RoomKey, int] = {}
+        self._members: dict[RoomKey, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._high)
+
+    def add_member(self, key: RoomKey) -> None:
+        self._members[key] = self._members.get(key, 0) + 1
+
+    def remove_member(self, key: RoomKey) -> None:
+        count = self._members.get(key, 0) - 1
+        if count > 0:
+            self._members[key] = count
+        else:
+            self._members.pop(key, None)
+            self._high.pop(key, None)
+
+    def mark_as_seen_by(self, session: Session, key: RoomKey) -> int:
+        high = self._high.get(key, 0)
+        shadow = session.shadow.get(key)
+        if shadow is not None and shadow[0] == high:
+            return shadow[1]
+        return high
+
+    def record(self, record, find_session) -> None:
+        """Note an evicted packet; ``find_session(namespace, sid)`` looks up excluded sessions."""
+        for key in record.room_keys():
+            if key not in self._members:
+                continue
+            if record.exclude:
+                namespace, room = key
+                for sid in record.exclude:
+                    session = find_session(namespace, sid)
+                    if session is not None and (room is None or room in session.joined):
+                        session.shadow[key] = (record.seq, self.mark_as_seen_by(session, key))
+            self._high[key] = record.seq
+
+    def lost_for(self, session: Session, from_seq: int) -> bool:
+        """Whether an evicted packet after ``from_seq`` was meant for ``session``."""
+        for key, joined_at in session.room_keys():
+            if self.mark_as_seen_by(session, key) > max(from_seq, joined_at):
+                return True
+        return False
+
+
+class SessionTable:
+    """Sessions by (namespace, sid) and by pid, and the kept ones in the order they dropped."""
+
+    def __init__(self) -> None:
+        self._by_sid: dict[tuple[str, str], Session] = {}
+        self._by_pid: dict[str, Session] = {}
+        self._dropped: deque[tuple[float, Session]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._by_sid)
+
+    def __iter__(self) -> Iterator[Session]:
+        return iter(list(self._by_sid.values()))
+
+    def add(self, session: Session) -> None:
+        self._by_sid[(session.namespace, session.sid)] = session
+        self._by_pid[session.pid] = session
+
+    def get(self, namespace: str, sid: str) -> Optional[Session]:
+        return self._by_sid.get((namespace, sid))
+
+    def by_pid(self, pid: str) -> Optional[Session]:
+        return self._by_pid.get(pid)
+
+    def remove(self, session: Session) -> None:
+        self._by_sid.pop((session.namespace, session.sid), None)
+        if self._by_pid.get(session.pid) is session:
+            del self._by_pid[session.pid]
+
+    def mark_dropped(self, session: Session, now: float) -> None:
+        session.connected = False
+        session.disconnected_at = now
+        self._dropped.append((now, session))
+
+    def pop_expired(self, cutoff: float) -> Optional[Session]:
+        """The next kept session that dropped at or before ``cutoff``, or None.
+
+        Entries of sessions that were restored, dropped again or removed since
+        are skipped: only a session still kept from that very drop expires.
+        """
+        while self._dropped and self._dropped[0][0] <= cutoff:
+            dropped_at, session = self._dropped.popleft()
+            if (not session.connected and session.disconnected_at == dropped_at
+                    and self._by_sid.get((session.namespace, session.sid)) is session):
+                return session
+        return None

@@ -1,0 +1,106 @@
+"""The store contract every recovery store fulfils, and what a restore returns."""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional, Union
+
+from .policy import Recovery
+
+#: What the integration stores for one packet: the encoded Socket.IO packet
+#: (a str, or a list of str and bytes for a packet with binary attachments).
+Payload = Any
+
+
+class RestoreFailure(enum.Enum):
+    """Why a CONNECT carrying a pid did not restore a session."""
+
+    UNKNOWN_PID = "no kept session has this pid in this namespace"
+    ALREADY_CONNECTED = "the session is connected: a pid is restored only after a drop"
+    EXPIRED = "the session was kept for longer than max_disconnection_duration"
+    BAD_OFFSET = "the offset is not one this store gave out"
+    PACKETS_LOST = "a packet meant for the session after its offset has been evicted"
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A session given back to a returning client.
+
+    ``rooms`` are the rooms it had joined (its own sid room not included),
+    ``data`` the python-socketio session dict saved at the drop, and
+    ``missed`` the payloads to write to it, in order.
+    """
+
+    sid: str
+    pid: str
+    rooms: tuple
+    data: Any
+    missed: list = field(repr=False)
+
+
+RestoreResult = Union[Restored, RestoreFailure]
+
+
+class RecoveryStore(ABC):
+    """What a recovery store does: a packet log, a session table, expiry, restore.
+
+    The Socket.IO integration calls these methods; they never await, so one
+    call is atomic with respect to the event loop. Every method takes the
+    namespace because sids are unique per namespace only.
+    """
+
+    recovery: Recovery
+    #: Turns a payload into ``(event, args)`` for inspection; set by the server.
+    describe: Optional[Callable[[Payload], tuple[str, list]]] = None
+
+    def configure(self, recovery: Recovery) -> None:
+        """Take the server's limits (called once by the server that owns the store)."""
+        self.recovery = recovery
+
+    @abstractmethod
+    def append(self, namespace: str, rooms: Optional[Iterable], exclude: Optional[Iterable],
+               make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
+        """Store one packet; ``make_payload(offset)`` encodes it with its offset. Returns both."""
+
+    @abstractmethod
+    def open_session(self, namespace: str, sid: str, pid: str) -> None:
+        """Start tracking a new connected session."""
+
+    @abstractmethod
+    def join(self, namespace: str, sid: str, room: Any) -> None:
+        """The session entered a room."""
+
+    @abstractmethod
+    def leave(self, namespace: str, sid: str, room: Any) -> None:
+        """The session left a room."""
+
+    @abstractmethod
+    def keep(self, namespace: str, sid: str, data: Any) -> bool:
+        """The session's connection dropped: keep it, with its session dict, for recovery."""
+
+    @abstractmethod
+    def forget(self, namespace: str, sid: str) -> None:
+        """The connected session ended cleanly: drop everything about it (a kept one stays)."""
+
+    @abstractmethod
+    def restore(self, namespace: str, pid: Any, offset: Any) -> RestoreResult:
+        """Give a kept session back, at most once per drop, with the packets it missed."""
+
+    @abstractmethod
+    def expire(self, limit: Optional[int] = None) -> int:
+        """Evict expired packets and sessions, at most ``limit`` of each; returns how many went."""
+
+    @abstractmethod
+    def packets(self) -> list[dict]:
+        """The stored packets, oldest first, as plain dicts for inspection."""
+
+    @abstractmethod
+    def sessions(self) -> list[dict]:
+        """The tracked sessions as plain dicts, with the pid masked."""
+
+
+def mask_pid(pid: str) -> str:
+    """Show enough of a pid to tell two apart, never enough to use one."""
+    return pid[:4] + "…" if len(pid) > 8 else "…"

@@ -1,0 +1,233 @@
+"""RecoveryServer: python-socketio's AsyncServer with connection state recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any, Optional
+
+import socketio
+from socketio import exceptions as sio_exceptions
+from socketio import packet as sio_packet
+
+from .manager import RecoveryManager
+from .recovery import MemoryStore, Recovery, RecoveryStore, Restored
+from .recovery.store import Payload
+
+logger = logging.getLogger("chatlib.server")
+
+_DEFAULT_RECOVERY = Recovery()
+_PID_BYTES = 16  # 128 bits from the secrets module
+_SWEEP_BATCH = 1000
+
+
+def _split_auth(data: Any) -> tuple[Any, bool, Any, Any]:
+    """Separate the recovery fields from the user's auth: (auth, asks_recovery, pid, offset)."""
+    if isinstance(data, dict) and "pid" in data:
+        auth = {key: value for key, value in data.items() if key not in ("pid", "offset")}
+        return auth, True, data["pid"], data.get("offset")
+    return data, False, None, None
+
+
+class RecoveryServer(socketio.AsyncServer):
+    """A python-socketio ``AsyncServer`` that restores dropped clients, like Socket.IO 4.6+.
+
+    With ``recovery`` set (the default), every event emitted without a
+    callback is stored with an offset appended as its last argument; a
+    client that drops (transport close or error, ping timeout, server
+    shutdown) and comes back within ``max_disconnection_duration`` with its
+    pid and last offset gets its sid, rooms and session dict back, and every
+    stored packet it missed, in order and once. ``recovery=None`` is plain
+    python-socketio. ``store`` picks the store (default: a ``MemoryStore``).
+
+    python-socketio has no middlewares, so JS's ``skipMiddlewares`` has no
+    direct twin: the connect handler, which plays their part, always runs,
+    and ``recovered(sid)`` tells it whether this connection was restored.
+
+    Example::
+
+        import chatlib, uvicorn
+        sio = chatlib.RecoveryServer(async_mode="asgi",
+                                     recovery=chatlib.Recovery(max_disconnection_duration=60))
+
+        @sio.event
+        async def connect(sid, environ, auth):
+            if not sio.recovered(sid):
+                await sio.enter_room(sid, "lobby")
+
+        app = socketio.ASGIApp(sio)   # then: uvicorn.run(app)
+    """
+
+    def __init__(self, *args: Any, recovery: Optional[Recovery] = _DEFAULT_RECOVERY,
+                 store: Optional[RecoveryStore] = None, **kwargs: Any) -> None:
+        self.recovery = recovery
+        self.store: Optional[RecoveryStore] = None
+        if recovery is not None:
+            if kwargs.get("client_manager") is not None or args:
+                raise TypeError("RecoveryServer with recovery on brings its own client manager")
+            self.store = store if store is not None else MemoryStore(recovery)
+            self.store.configure(recovery)
+            kwargs["client_manager"] = RecoveryManager(self.store)
+        elif store is not None:
+            raise TypeError("a store needs recovery: pass recovery=chatlib.Recovery(...)")
+        super().__init__(*args, **kwargs)
+        if self.store is not None:
+            self.store.describe = self._describe_payload
+        self._sweeper: Optional[asyncio.Task] = None
+
+    def recovered(self, sid: str, namespace: Optional[str] = None) -> bool:
+        """Whether the connection ``sid`` was restored from a kept session.
+
+        Example::
+
+            @sio.event
+            async def connect(sid, environ, auth):
+                print("welcome back" if sio.recovered(sid) else "hello")
+        """
+        if self.store is None:
+            return False
+        return (namespace or "/", sid) in self.manager.recovered
+
+    async def shutdown(self) -> None:
+        """Stop the expiry sweep and python-socketio's background tasks."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        await super().shutdown()
+
+    # -- connect ---------------------------------------------------------
+
+    def _accepts(self, namespace: str) -> bool:
+        return (namespace in self.handlers or namespace in self.namespace_handlers
+                or self.namespaces == "*" or namespace in self.namespaces)
+
+    def _try_restore(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
+        result = self.store.restore(namespace, pid, offset)
+        if isinstance(result, Restored):
+            return result
+        logger.debug("connection state not recovered in %s: %s", namespace, result.value)
+        return None
+
+    async def _handle_connect(self, eio_sid: str, namespace: Optional[str], data: Any) -> None:
+        if self.store is None:
+            return await super()._handle_connect(eio_sid, namespace, data)
+        namespace = namespace or "/"
+        if not self._accepts(namespace):
+            await self._send_packet(eio_sid, self.packet_class(
+                sio_packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace))
+            return
+        auth, asks, pid, offset = _split_auth(data)
+        # From the restore to the hold nothing awaits: no packet falls between them.
+        restored = self._try_restore(namespace, pid, offset) if asks else None
+        sid = self.manager.register(eio_sid, namespace, restored.sid if restored else None)
+        if sid is None:
+            if restored is not None:
+                self.store.keep(namespace, restored.sid, restored.data)
+            await self._send_packet(eio_sid, self.packet_class(
+                sio_packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace))
+            return
+        held = self.manager.hold(sid)
+        if restored is not None:
+            pid = restored.pid
+            for room in restored.rooms:
+                self.manager.basic_enter_room(sid, namespace, room)
+            self.manager.recovered.add((namespace, sid))
+            self._put_session_dict(eio_sid, namespace, restored.data)
+        else:
+            pid = secrets.token_urlsafe(_PID_BYTES)
+            self.store.open_session(namespace, sid, pid)
+        missed = restored.missed if restored is not None else []
+
+        if self.always_connect:
+            await self._complete_connect(eio_sid, namespace, sid, pid, missed, held)
+        success, fail_reason = await self._run_connect_handler(eio_sid, namespace, sid, auth)
+        if success is False:
+            if restored is not None:
+                # the app refused it: the session stays kept, as it was before this attempt
+                self.store.keep(namespace, sid, restored.data)
+            self.manager.release(sid)
+            if self.always_connect:
+                self.manager.pre_disconnect(sid, namespace)
+                await self._send_packet(eio_sid, self.packet_class(
+                    sio_packet.DISCONNECT, data=fail_reason, namespace=namespace))
+            else:
+                await self._send_packet(eio_sid, self.packet_class(
+                    sio_packet.CONNECT_ERROR, data=fail_reason, namespace=namespace))
+            await self.manager.disconnect(sid, namespace, ignore_queue=True)
+        elif not self.always_connect:
+            await self._complete_connect(eio_sid, namespace, sid, pid, missed, held)
+
+    async def _complete_connect(self, eio_sid: str, namespace: str, sid: str, pid: str,
+                                missed: list, held: list) -> None:
+        """CONNECT reply, then the missed packets, then what arrived meanwhile; then go live."""
+        await self._send_packet(eio_sid, self.packet_class(
+            sio_packet.CONNECT, {"sid": sid, "pid": pid}, namespace=namespace))
+        for payload in missed:
+            await self._send_payload(eio_sid, payload)
+        while held:
+            await self._send_payload(eio_sid, held.pop(0))
+        self.manager.release(sid)
+        await self.manager.connect(sid, namespace)
+
+    async def _run_connect_handler(self, eio_sid: str, namespace: str, sid: str,
+                                   auth: Any) -> tuple[Any, Any]:
+        environ = self.environ.get(eio_sid, {})
+        try:
+            if auth:
+                success = await self._trigger_event("connect", namespace, sid, environ, auth)
+            else:
+                try:
+                    success = await self._trigger_event("connect", namespace, sid, environ, None)
+                except TypeError as first:
+                    try:
+                        success = await self._trigger_event("connect", namespace, sid, environ)
+                    except TypeError:
+                        raise first
+        except sio_exceptions.ConnectionRefusedError as exc:
+            return False, exc.error_args
+        except ConnectionRefusedError:
+            return False, {"message": "Connection refused by server"}
+        return success, sio_exceptions.ConnectionRefusedError().error_args
+
+    async def _send_payload(self, eio_sid: str, payload: Payload) -> None:
+        for part in payload if isinstance(payload, list) else [payload]:
+            await self.eio.send(eio_sid, part)
+
+    def _put_session_dict(self, eio_sid: str, namespace: str, data: Any) -> None:
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:
+            socket.session[namespace] = data if data is not None else {}
+
+    # -- disconnect ------------------------------------------------------
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        if self.store is not None:
+            # The transport went away with these namespaces still connected: an
+            # unexpected drop (a clean one sent DISCONNECT and left them first).
+            socket = self.eio.sockets.get(eio_sid)
+            session = socket.session if socket is not None else {}
+            for namespace in list(self.manager.get_namespaces()):
+                sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+                if sid is not None and not self.manager.is_disconnecting(sid, namespace):
+                    self.store.keep(namespace, sid, session.get(namespace, {}))
+        await super()._handle_eio_disconnect(eio_sid, reason)
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
+        if self.store is not None and self._sweeper is None:
+            self._sweeper = self.start_background_task(self._sweep_forever)
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _sweep_forever(self) -> None:
+        """Expire sessions and packets in small batches, yielding to the loop between them."""
+        while True:
+            await asyncio.sleep(self.recovery.sweep_interval)
+            while self.store.expire(limit=_SWEEP_BATCH) >= _SWEEP_BATCH:
+                await asyncio.sleep(0)
+
+    # -- inspection ------------------------------------------------------
+
+    def _describe_payload(self, payload: Payload) -> tuple[str, list]:
+        text = payload[0] if isinstance(payload, list) else payload
+        data = self.packet_class(encoded_packet=text).data or [None]
+        return data[0], data[1:-1]
