@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -11,6 +12,8 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 logger = logging.getLogger("chatlib.client")
+
+_FLUSH_TIMEOUT = 5.0
 
 
 @dataclass
@@ -64,6 +67,7 @@ class RecoveryClient(socketio.AsyncClient):
         self._states: dict[str, NamespaceState] = {}
         self._pending: list[PendingEmit] = []
         self._dropping = False
+        self._connecting = False
 
     # -- what the user reads ---------------------------------------------
 
@@ -152,14 +156,31 @@ class RecoveryClient(socketio.AsyncClient):
     async def connect(self, url: str, *args: Any, **kwargs: Any) -> None:
         if self.connection_url is not None and url != self.connection_url:
             self._states.clear()  # a pid means nothing to another server
-        await super().connect(url, *args, **kwargs)
+        self._connecting = True
+        try:
+            await super().connect(url, *args, **kwargs)
+        finally:
+            self._connecting = False
 
     async def disconnect(self) -> None:
         """Leave cleanly: like the JS client's ``disconnect()``, this session is not recovered."""
-        for state in self._states.values():
-            state.pid = None
-            state.last_offset = None
-        await super().disconnect()
+        if not self._connecting:
+            # python-socketio's connect() also calls disconnect() when a namespace
+            # is refused; that is no reason to give up a session kept for us.
+            for state in self._states.values():
+                state.pid = None
+                state.last_offset = None
+        for namespace in list(self.namespaces):
+            await self._send_packet(self.packet_class(sio_packet.DISCONNECT, namespace=namespace))
+        if self.eio.state == "connected":
+            # python-engineio closes the WebSocket without waiting for its send
+            # queue, so the DISCONNECT could be lost and the server would see a
+            # drop: let the queue drain first.
+            try:
+                await asyncio.wait_for(self.eio.queue.join(), _FLUSH_TIMEOUT)
+            except asyncio.TimeoutError:
+                logger.debug("DISCONNECT not flushed in time")
+        await self.eio.disconnect()
 
     # -- protocol hooks --------------------------------------------------
 

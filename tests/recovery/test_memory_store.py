@@ -1,0 +1,280 @@
+"""The sans-I/O recovery core: MemoryStore with an injected clock."""
+
+import pytest
+
+from chatlib.recovery import MemoryStore, Recovery, Restored, RestoreFailure
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def make_store(clock, **limits):
+    return MemoryStore(Recovery(**limits), clock=clock)
+
+
+def emit(store, text, rooms=None, exclude=None, namespace="/"):
+    offset, _ = store.append(namespace, rooms, exclude, lambda o: (text, o))
+    return offset
+
+
+def texts(restored):
+    return [payload[0] for payload in restored.missed]
+
+
+def test_offsets_grow_and_are_written_into_the_payload(clock):
+    store = make_store(clock)
+    first, payload = store.append("/", None, None, lambda o: f"event@{o}")
+    second = emit(store, "b")
+    assert payload == f"event@{first}"
+    assert int(second) > int(first)
+
+
+def test_a_dropped_session_gets_back_rooms_data_and_missed_packets_in_order(clock):
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    store.join("/", "alice", "kitchen")
+    last = emit(store, "seen")
+    store.keep("/", "alice", {"name": "Alice"})
+    emit(store, "one")
+    emit(store, "two", rooms=["kitchen"])
+    emit(store, "elsewhere", rooms=["garden"])
+    emit(store, "three")
+    restored = store.restore("/", "pid-a", last)
+    assert isinstance(restored, Restored)
+    assert (restored.sid, restored.rooms, restored.data) == ("alice", ("kitchen",), {"name": "Alice"})
+    assert texts(restored) == ["one", "two", "three"]
+
+
+def test_excluded_sessions_and_other_sids_get_nothing(clock):
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    store.open_session("/", "bob", "pid-b")
+    store.keep("/", "alice", {})
+    emit(store, "from alice", exclude=["alice"])
+    emit(store, "to bob only", rooms=["bob"])
+    emit(store, "to alice only", rooms=["alice"])
+    assert texts(store.restore("/", "pid-a", None)) == ["to alice only"]
+
+
+def test_a_pid_restores_once_per_drop_and_never_while_connected(clock):
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    assert store.restore("/", "pid-a", None) is RestoreFailure.ALREADY_CONNECTED
+    store.keep("/", "alice", {})
+    assert isinstance(store.restore("/", "pid-a", None), Restored)
+    assert store.restore("/", "pid-a", None) is RestoreFailure.ALREADY_CONNECTED
+    store.keep("/", "alice", {})
+    assert isinstance(store.restore("/", "pid-a", None), Restored)
+
+
+def test_a_clean_end_is_not_restorable_and_a_restored_copy_does_not_linger(clock):
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    store.keep("/", "alice", {})
+    store.restore("/", "pid-a", None)
+    store.join("/", "alice", "joined-after-recovery")
+    store.forget("/", "alice")
+    assert store.restore("/", "pid-a", None) is RestoreFailure.UNKNOWN_PID
+    assert store.sessions() == []
+
+
+def test_a_client_that_received_nothing_still_recovers(clock):
+    store = make_store(clock)
+    emit(store, "before alice")
+    store.open_session("/", "alice", "pid-a")
+    store.keep("/", "alice", {"n": 1})
+    emit(store, "missed")
+    restored = store.restore("/", "pid-a", None)
+    assert texts(restored) == ["missed"]
+
+
+def test_a_stale_offset_never_replays_packets_from_before_the_session(clock):
+    store = make_store(clock)
+    stale = emit(store, "old session traffic")
+    emit(store, "more old traffic")
+    store.open_session("/", "alice", "pid-a")
+    store.keep("/", "alice", {})
+    emit(store, "missed")
+    assert texts(store.restore("/", "pid-a", stale)) == ["missed"]
+
+
+def test_packets_sent_to_a_room_before_joining_it_are_not_replayed(clock):
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    emit(store, "kitchen before alice", rooms=["kitchen"])
+    store.join("/", "alice", "kitchen")
+    store.keep("/", "alice", {})
+    emit(store, "kitchen after", rooms=["kitchen"])
+    assert texts(store.restore("/", "pid-a", None)) == ["kitchen after"]
+
+
+def test_an_expired_last_offset_recovers_when_nothing_meant_for_the_session_was_lost(clock):
+    store = make_store(clock, max_buffered_packets=3)
+    store.open_session("/", "alice", "pid-a")
+    last = emit(store, "alice saw this")
+    store.keep("/", "alice", {})
+    for n in range(5):
+        emit(store, f"garden {n}", rooms=["garden"])
+    assert int(last) < int(store.stats()["first_offset"])
+    restored = store.restore("/", "pid-a", last)
+    assert isinstance(restored, Restored) and texts(restored) == []
+
+
+def test_recovery_fails_instead_of_losing_an_evicted_packet(clock):
+    store = make_store(clock, max_buffered_packets=3)
+    store.open_session("/", "alice", "pid-a")
+    last = emit(store, "alice saw this")
+    store.keep("/", "alice", {})
+    emit(store, "for alice, soon evicted")
+    for n in range(3):
+        emit(store, f"garden {n}", rooms=["garden"])
+    assert store.restore("/", "pid-a", last) is RestoreFailure.PACKETS_LOST
+
+
+def test_an_evicted_packet_that_excluded_the_session_does_not_fail_it(clock):
+    store = make_store(clock, max_buffered_packets=2)
+    store.open_session("/", "alice", "pid-a")
+    store.open_session("/", "bob", "pid-b")
+    store.keep("/", "alice", {})
+    emit(store, "alice's own message echoed to others", exclude=["alice"])
+    emit(store, "bob only", rooms=["bob"])
+    emit(store, "bob only again", rooms=["bob"])
+    assert isinstance(store.restore("/", "pid-a", None), Restored)
+
+
+def test_an_exclusion_does_not_hide_an_earlier_loss(clock):
+    store = make_store(clock, max_buffered_packets=1)
+    store.open_session("/", "alice", "pid-a")
+    store.keep("/", "alice", {})
+    emit(store, "for alice")
+    emit(store, "not for alice", exclude=["alice"])
+    emit(store, "pushes both out", rooms=["garden"])
+    assert store.restore("/", "pid-a", None) is RestoreFailure.PACKETS_LOST
+
+
+def test_max_buffered_packets_bounds_the_log_oldest_first(clock):
+    store = make_store(clock, max_buffered_packets=100)
+    for n in range(1000):
+        emit(store, str(n))
+    offsets = [row["offset"] for row in store.packets()]
+    assert len(offsets) == 100
+    assert offsets[0] == "901" and offsets[-1] == "1000"
+
+
+def test_sessions_and_packets_expire_after_max_disconnection_duration(clock):
+    store = make_store(clock, max_disconnection_duration=10.0)
+    store.open_session("/", "alice", "pid-a")
+    store.open_session("/", "bob", "pid-b")
+    store.keep("/", "alice", {})
+    emit(store, "x")
+    clock.now += 10.5
+    store.expire()
+    assert store.packets() == []
+    assert [row["sid"] for row in store.sessions()] == ["bob"]
+    assert store.restore("/", "pid-a", None) is RestoreFailure.UNKNOWN_PID
+
+
+def test_a_session_past_its_time_is_refused_even_before_the_sweep(clock):
+    store = make_store(clock, max_disconnection_duration=10.0)
+    store.open_session("/", "alice", "pid-a")
+    store.keep("/", "alice", {})
+    clock.now += 11
+    assert store.restore("/", "pid-a", None) is RestoreFailure.EXPIRED
+
+
+def test_expire_works_in_bounded_batches(clock):
+    store = make_store(clock, max_disconnection_duration=1.0)
+    for n in range(50):
+        emit(store, str(n))
+    clock.now += 2
+    assert store.expire(limit=20) == 20
+    assert len(store.packets()) == 30
+    store.expire()
+    assert store.packets() == []
+
+
+def test_a_session_restored_and_dropped_again_expires_from_its_last_drop(clock):
+    store = make_store(clock, max_disconnection_duration=10.0)
+    store.open_session("/", "alice", "pid-a")
+    store.keep("/", "alice", {})
+    clock.now += 8
+    store.restore("/", "pid-a", None)
+    store.keep("/", "alice", {})
+    clock.now += 5
+    store.expire()
+    assert isinstance(store.restore("/", "pid-a", None), Restored)
+
+
+@pytest.mark.parametrize("offset", [
+    "", "abc", "-1", "1.5", "١٢", "9" * 40, "99999", 7, 3.5, True, [], {}, ["1"], {"o": "1"},
+])
+def test_malformed_or_foreign_offsets_are_refused_and_the_session_stays_kept(clock, offset):
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    emit(store, "x")
+    store.keep("/", "alice", {})
+    assert store.restore("/", "pid-a", offset) is RestoreFailure.BAD_OFFSET
+    assert isinstance(store.restore("/", "pid-a", None), Restored)
+
+
+@pytest.mark.parametrize("pid", [None, "", 0, 1.5, [], {}, ["pid-a"], "x" * 1_000_000, "pid-b"])
+def test_wrong_pids_restore_nothing(clock, pid):
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    store.keep("/", "alice", {})
+    assert store.restore("/", pid, None) is RestoreFailure.UNKNOWN_PID
+    assert isinstance(store.restore("/", "pid-a", None), Restored)
+
+
+def test_a_pid_of_another_namespace_is_unknown(clock):
+    store = make_store(clock)
+    store.open_session("/chat", "alice", "pid-a")
+    store.keep("/chat", "alice", {})
+    assert store.restore("/", "pid-a", None) is RestoreFailure.UNKNOWN_PID
+
+
+def test_inspection_masks_the_pid_and_describes_packets(clock):
+    store = make_store(clock, max_disconnection_duration=60.0)
+    store.describe = lambda payload: ("chat message", [payload[0]])
+    store.open_session("/", "alice", "a-secret-pid-value")
+    store.join("/", "alice", "kitchen")
+    store.keep("/", "alice", {})
+    emit(store, "hi", rooms=["kitchen"], exclude=["bob"])
+    clock.now += 5
+    [session] = store.sessions()
+    assert "a-secret-pid-value" not in repr(session)
+    assert session["rooms"] == ["kitchen"] and session["connected"] is False
+    assert session["disconnected_for"] == 5 and session["expires_in"] == 55
+    [packet] = store.packets()
+    assert packet["event"] == "chat message" and packet["args"] == ["hi"]
+    assert packet["rooms"] == ["kitchen"] and packet["exclude"] == ["bob"] and packet["age"] == 5
+
+
+def test_eviction_marks_are_dropped_with_the_last_member_of_a_room(clock):
+    store = make_store(clock, max_buffered_packets=1)
+    store.open_session("/", "alice", "pid-a")
+    store.join("/", "alice", "kitchen")
+    emit(store, "k", rooms=["kitchen"])
+    emit(store, "pushes it out")
+    assert store.stats()["marks"] > 0
+    store.forget("/", "alice")
+    assert store.stats()["marks"] == 0
+
+
+@pytest.mark.parametrize("field, value", [
+    ("max_disconnection_duration", 0), ("max_disconnection_duration", float("inf")),
+    ("max_buffered_packets", 0), ("max_buffered_packets", 2.5), ("sweep_interval", -1),
+])
+def test_recovery_limits_are_checked(field, value):
+    with pytest.raises(ValueError):
+        Recovery(**{field: value})
