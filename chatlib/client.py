@@ -11,6 +11,8 @@ import socketio
 from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
+from .redact import redact_pids
+
 logger = logging.getLogger("chatlib.client")
 
 _FLUSH_TIMEOUT = 5.0
@@ -64,6 +66,8 @@ class RecoveryClient(socketio.AsyncClient):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        redact_pids(self.logger)
+        redact_pids(self.eio.logger)
         self._states: dict[str, NamespaceState] = {}
         self._pending: list[PendingEmit] = []
         self._dropping = False

@@ -14,6 +14,7 @@ from socketio import packet as sio_packet
 from .manager import RecoveryManager
 from .recovery import MemoryStore, Recovery, RecoveryStore, Restored
 from .recovery.store import Payload
+from .redact import redact_pids
 
 logger = logging.getLogger("chatlib.server")
 
@@ -74,6 +75,8 @@ class RecoveryServer(socketio.AsyncServer):
         super().__init__(*args, **kwargs)
         if self.store is not None:
             self.store.describe = self._describe_payload
+            redact_pids(self.logger)
+            redact_pids(self.eio.logger)
         self._sweeper: Optional[asyncio.Task] = None
 
     def recovered(self, sid: str, namespace: Optional[str] = None) -> bool:

@@ -381,3 +381,34 @@ async def test_bad_recovery_fields_give_a_new_session_and_lose_nothing(launch, c
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     await victim.reconnect()
     assert victim.recovered and victim.get_sid() == victim_sid
+
+
+async def test_the_pid_reaches_no_log_even_with_every_logger_on(launch, clients, caplog):
+    caplog.set_level(logging.DEBUG)
+    sio = chatlib.RecoveryServer(async_mode="asgi", logger=True, engineio_logger=True)
+    running = await launch(sio)
+    alice = clients(chatlib.RecoveryClient(reconnection=False, logger=True, engineio_logger=True))
+    await alice.connect(running.url, **WS)
+    sid = alice.get_sid()
+    await sio.emit("m", "x")
+    await alice.drop()
+    await server_saw_drop(sio, sid)
+    await alice.reconnect()
+    assert alice.recovered
+    messages = [record.getMessage() for record in caplog.records]
+    assert any('"pid":"<redacted>"' in message for message in messages)
+    assert not [message for message in messages if alice.pid in message]
+
+
+async def test_a_connect_larger_than_the_buffer_limit_is_rejected_and_loses_nothing(launch, clients):
+    sio = recovery_server()
+    running = await launch(sio)
+    victim = await connected_client(clients, running.url)
+    victim_sid = victim.get_sid()
+    await victim.drop()
+    await server_saw_drop(sio, victim_sid)
+    huge = clients(socketio.AsyncClient(reconnection=False))
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await huge.connect(running.url, auth={"pid": "x" * 2_000_000}, wait_timeout=5, **WS)
+    await victim.reconnect()
+    assert victim.recovered and victim.get_sid() == victim_sid

@@ -6,9 +6,10 @@ import pytest
 
 import chatlib.recovery.memory
 import chatlib.recovery.policy
+import chatlib.redact
 
 
-@pytest.mark.parametrize("module", [chatlib.recovery.memory, chatlib.recovery.policy])
+@pytest.mark.parametrize("module", [chatlib.recovery.memory, chatlib.recovery.policy, chatlib.redact])
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
