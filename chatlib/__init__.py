@@ -14,12 +14,14 @@ from importlib import import_module
 from typing import Any
 
 from .client import RecoveryClient
-from .recovery import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
+from .recovery import (MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure,
+                       SQLiteStore)
 from .server import RecoveryServer
 
 __all__ = [
     "BufferView", "ChatWidget", "MemoryStore", "Recovery", "RecoveryClient",
-    "RecoveryServer", "RecoveryStore", "RestoreFailure", "Restored", "start_chat_server",
+    "RecoveryServer", "RecoveryStore", "RestoreFailure", "Restored", "SQLiteStore",
+    "start_chat_server",
 ]
 
 _LAZY = {

@@ -92,6 +92,12 @@ class RecoveryServer(socketio.AsyncServer):
             return False
         return (namespace or "/", sid) in self.manager.recovered
 
+    async def save_session(self, sid: str, session: dict, namespace: Optional[str] = None) -> None:
+        """Save the user session (python-socketio's), and hand it to the store too."""
+        await super().save_session(sid, session, namespace=namespace)
+        if self.store is not None:
+            self.store.save_data(namespace or "/", sid, session)
+
     async def shutdown(self) -> None:
         """Stop the expiry sweep and python-socketio's background tasks."""
         if self._sweeper is not None:

@@ -5,6 +5,7 @@ Standard library only: no asyncio and no socketio here, and the clock is injecte
 
 from .memory import MemoryStore
 from .policy import Recovery
+from .sqlite import SQLiteStore
 from .store import RecoveryStore, Restored, RestoreFailure
 
-__all__ = ["MemoryStore", "Recovery", "RecoveryStore", "Restored", "RestoreFailure"]
+__all__ = ["MemoryStore", "Recovery", "RecoveryStore", "Restored", "RestoreFailure", "SQLiteStore"]

@@ -59,18 +59,19 @@ class MemoryStore(RecoveryStore):
         offset = str(seq)
         payload = make_payload(offset)
         now = self.clock()
-        self._log.append(PacketRecord(
-            seq, namespace,
-            None if rooms is None else frozenset(rooms),
-            frozenset(exclude) if exclude else None,
-            now, payload))
+        record = PacketRecord(seq, namespace, None if rooms is None else frozenset(rooms),
+                              frozenset(exclude) if exclude else None, now, payload)
+        self._log.append(record)
+        self._packet_added(record)
         if len(self._log) > self.recovery.max_buffered_packets:
             self._evict_oldest()
         self._expire_packets(now - self.recovery.max_disconnection_duration, limit=2)
         return offset, payload
 
     def _evict_oldest(self) -> None:
-        self._marks.record(self._log.pop_oldest(), self._sessions.get)
+        record = self._log.pop_oldest()
+        self._marks.record(record, self._sessions.get)
+        self._packet_evicted(record)
 
     def _expire_packets(self, cutoff: float, limit: Optional[int]) -> int:
         count = 0
@@ -89,6 +90,10 @@ class MemoryStore(RecoveryStore):
         if old is not None:
             self._drop_session(old)
         session = Session(namespace, sid, pid, self._log.last_seq)
+        self._track(session)
+        self._session_changed(session)
+
+    def _track(self, session: Session) -> None:
         self._sessions.add(session)
         for key, _ in session.room_keys():
             self._marks.add_member(key)
@@ -100,6 +105,7 @@ class MemoryStore(RecoveryStore):
             return
         session.joined[room] = self._log.last_seq
         self._marks.add_member((namespace, room))
+        self._session_changed(session)
 
     def leave(self, namespace: str, sid: str, room: Any) -> None:
         session = self._sessions.get(namespace, sid)
@@ -109,6 +115,7 @@ class MemoryStore(RecoveryStore):
         del session.joined[room]
         session.shadow.pop((namespace, room), None)
         self._marks.remove_member((namespace, room))
+        self._session_changed(session)
 
     def keep(self, namespace: str, sid: str, data: Any) -> bool:
         session = self._sessions.get(namespace, sid)
@@ -116,7 +123,14 @@ class MemoryStore(RecoveryStore):
             return False
         session.data = data
         self._sessions.mark_dropped(session, self.clock())
+        self._session_changed(session)
         return True
+
+    def save_data(self, namespace: str, sid: str, data: Any) -> None:
+        session = self._sessions.get(namespace, sid)
+        if session is not None and session.connected:
+            session.data = data
+            self._session_changed(session)
 
     def forget(self, namespace: str, sid: str) -> None:
         session = self._sessions.get(namespace, sid)
@@ -127,6 +141,7 @@ class MemoryStore(RecoveryStore):
         self._sessions.remove(session)
         for key, _ in session.room_keys():
             self._marks.remove_member(key)
+        self._session_removed(session)
 
     def restore(self, namespace: str, pid: Any, offset: Any) -> RestoreResult:
         session = self._sessions.by_pid(pid) if isinstance(pid, str) else None
@@ -150,8 +165,23 @@ class MemoryStore(RecoveryStore):
                   if session.is_target(record)]
         session.connected = True
         session.disconnected_at = None
+        self._session_changed(session)
         rooms = tuple(room for room in session.joined if room != session.sid)
         return Restored(session.sid, session.pid, rooms, session.data, missed)
+
+    # -- persistence hooks (a durable store writes here; memory needs nothing) --
+
+    def _packet_added(self, record: PacketRecord) -> None:
+        pass
+
+    def _packet_evicted(self, record: PacketRecord) -> None:
+        pass
+
+    def _session_changed(self, session: Session) -> None:
+        pass
+
+    def _session_removed(self, session: Session) -> None:
+        pass
 
     # -- expiry ----------------------------------------------------------
 

@@ -71,6 +71,18 @@ class EvictionMarks:
     def __len__(self) -> int:
         return len(self._high)
 
+    def high(self, key: RoomKey) -> Optional[int]:
+        """The newest evicted sequence number sent to ``key``, if one is remembered."""
+        return self._high.get(key)
+
+    def items(self) -> list[tuple[RoomKey, int]]:
+        return list(self._high.items())
+
+    def load(self, key: RoomKey, high: int) -> None:
+        """Take back a remembered mark (a durable store's start-up); ignored without members."""
+        if key in self._members:
+            self._high[key] = high
+
     def add_member(self, key: RoomKey) -> None:
         self._members[key] = self._members.get(key, 0) + 1
 

@@ -81,6 +81,10 @@ class RecoveryStore(ABC):
         """The session's connection dropped: keep it, with its session dict, for recovery."""
 
     @abstractmethod
+    def save_data(self, namespace: str, sid: str, data: Any) -> None:
+        """The connected session's session dict changed (``save_session``)."""
+
+    @abstractmethod
     def forget(self, namespace: str, sid: str) -> None:
         """The connected session ended cleanly: drop everything about it (a kept one stays)."""
 

@@ -1,25 +1,18 @@
-"""The sans-I/O recovery core: MemoryStore with an injected clock."""
+"""The store contract: every recovery store passes these, with an injected clock.
+
+Run against MemoryStore and SQLiteStore (and any store added to ``STORES`` in conftest.py).
+"""
 
 import pytest
 
-from chatlib.recovery import MemoryStore, Recovery, Restored, RestoreFailure
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from chatlib.recovery import Recovery, Restored, RestoreFailure
 
 
 @pytest.fixture
-def clock():
-    return FakeClock()
-
-
-def make_store(clock, **limits):
-    return MemoryStore(Recovery(**limits), clock=clock)
+def make_store(new_store):
+    def _make(clock, **limits):
+        return new_store(Recovery(**limits), clock)
+    return _make
 
 
 def emit(store, text, rooms=None, exclude=None, namespace="/"):
@@ -31,7 +24,7 @@ def texts(restored):
     return [payload[0] for payload in restored.missed]
 
 
-def test_offsets_grow_and_are_written_into_the_payload(clock):
+def test_offsets_grow_and_are_written_into_the_payload(make_store, clock):
     store = make_store(clock)
     first, payload = store.append("/", None, None, lambda o: f"event@{o}")
     second = emit(store, "b")
@@ -39,7 +32,7 @@ def test_offsets_grow_and_are_written_into_the_payload(clock):
     assert int(second) > int(first)
 
 
-def test_a_dropped_session_gets_back_rooms_data_and_missed_packets_in_order(clock):
+def test_a_dropped_session_gets_back_rooms_data_and_missed_packets_in_order(make_store, clock):
     store = make_store(clock)
     store.open_session("/", "alice", "pid-a")
     store.join("/", "alice", "kitchen")
@@ -55,7 +48,7 @@ def test_a_dropped_session_gets_back_rooms_data_and_missed_packets_in_order(cloc
     assert texts(restored) == ["one", "two", "three"]
 
 
-def test_excluded_sessions_and_other_sids_get_nothing(clock):
+def test_excluded_sessions_and_other_sids_get_nothing(make_store, clock):
     store = make_store(clock)
     store.open_session("/", "alice", "pid-a")
     store.open_session("/", "bob", "pid-b")
@@ -66,7 +59,7 @@ def test_excluded_sessions_and_other_sids_get_nothing(clock):
     assert texts(store.restore("/", "pid-a", None)) == ["to alice only"]
 
 
-def test_a_pid_restores_once_per_drop_and_never_while_connected(clock):
+def test_a_pid_restores_once_per_drop_and_never_while_connected(make_store, clock):
     store = make_store(clock)
     store.open_session("/", "alice", "pid-a")
     assert store.restore("/", "pid-a", None) is RestoreFailure.ALREADY_CONNECTED
@@ -77,7 +70,7 @@ def test_a_pid_restores_once_per_drop_and_never_while_connected(clock):
     assert isinstance(store.restore("/", "pid-a", None), Restored)
 
 
-def test_a_clean_end_is_not_restorable_and_a_restored_copy_does_not_linger(clock):
+def test_a_clean_end_is_not_restorable_and_a_restored_copy_does_not_linger(make_store, clock):
     store = make_store(clock)
     store.open_session("/", "alice", "pid-a")
     store.keep("/", "alice", {})
@@ -88,7 +81,7 @@ def test_a_clean_end_is_not_restorable_and_a_restored_copy_does_not_linger(clock
     assert store.sessions() == []
 
 
-def test_a_client_that_received_nothing_still_recovers(clock):
+def test_a_client_that_received_nothing_still_recovers(make_store, clock):
     store = make_store(clock)
     emit(store, "before alice")
     store.open_session("/", "alice", "pid-a")
@@ -98,7 +91,7 @@ def test_a_client_that_received_nothing_still_recovers(clock):
     assert texts(restored) == ["missed"]
 
 
-def test_a_stale_offset_never_replays_packets_from_before_the_session(clock):
+def test_a_stale_offset_never_replays_packets_from_before_the_session(make_store, clock):
     store = make_store(clock)
     stale = emit(store, "old session traffic")
     emit(store, "more old traffic")
@@ -108,7 +101,7 @@ def test_a_stale_offset_never_replays_packets_from_before_the_session(clock):
     assert texts(store.restore("/", "pid-a", stale)) == ["missed"]
 
 
-def test_packets_sent_to_a_room_before_joining_it_are_not_replayed(clock):
+def test_packets_sent_to_a_room_before_joining_it_are_not_replayed(make_store, clock):
     store = make_store(clock)
     store.open_session("/", "alice", "pid-a")
     emit(store, "kitchen before alice", rooms=["kitchen"])
@@ -118,7 +111,7 @@ def test_packets_sent_to_a_room_before_joining_it_are_not_replayed(clock):
     assert texts(store.restore("/", "pid-a", None)) == ["kitchen after"]
 
 
-def test_an_expired_last_offset_recovers_when_nothing_meant_for_the_session_was_lost(clock):
+def test_an_expired_last_offset_recovers_when_nothing_meant_for_the_session_was_lost(make_store, clock):
     store = make_store(clock, max_buffered_packets=3)
     store.open_session("/", "alice", "pid-a")
     last = emit(store, "alice saw this")
@@ -130,7 +123,7 @@ def test_an_expired_last_offset_recovers_when_nothing_meant_for_the_session_was_
     assert isinstance(restored, Restored) and texts(restored) == []
 
 
-def test_recovery_fails_instead_of_losing_an_evicted_packet(clock):
+def test_recovery_fails_instead_of_losing_an_evicted_packet(make_store, clock):
     store = make_store(clock, max_buffered_packets=3)
     store.open_session("/", "alice", "pid-a")
     last = emit(store, "alice saw this")
@@ -141,7 +134,7 @@ def test_recovery_fails_instead_of_losing_an_evicted_packet(clock):
     assert store.restore("/", "pid-a", last) is RestoreFailure.PACKETS_LOST
 
 
-def test_an_evicted_packet_that_excluded_the_session_does_not_fail_it(clock):
+def test_an_evicted_packet_that_excluded_the_session_does_not_fail_it(make_store, clock):
     store = make_store(clock, max_buffered_packets=2)
     store.open_session("/", "alice", "pid-a")
     store.open_session("/", "bob", "pid-b")
@@ -152,7 +145,7 @@ def test_an_evicted_packet_that_excluded_the_session_does_not_fail_it(clock):
     assert isinstance(store.restore("/", "pid-a", None), Restored)
 
 
-def test_an_exclusion_does_not_hide_an_earlier_loss(clock):
+def test_an_exclusion_does_not_hide_an_earlier_loss(make_store, clock):
     store = make_store(clock, max_buffered_packets=1)
     store.open_session("/", "alice", "pid-a")
     store.keep("/", "alice", {})
@@ -162,7 +155,7 @@ def test_an_exclusion_does_not_hide_an_earlier_loss(clock):
     assert store.restore("/", "pid-a", None) is RestoreFailure.PACKETS_LOST
 
 
-def test_max_buffered_packets_bounds_the_log_oldest_first(clock):
+def test_max_buffered_packets_bounds_the_log_oldest_first(make_store, clock):
     store = make_store(clock, max_buffered_packets=100)
     for n in range(1000):
         emit(store, str(n))
@@ -171,7 +164,7 @@ def test_max_buffered_packets_bounds_the_log_oldest_first(clock):
     assert offsets[0] == "901" and offsets[-1] == "1000"
 
 
-def test_sessions_and_packets_expire_after_max_disconnection_duration(clock):
+def test_sessions_and_packets_expire_after_max_disconnection_duration(make_store, clock):
     store = make_store(clock, max_disconnection_duration=10.0)
     store.open_session("/", "alice", "pid-a")
     store.open_session("/", "bob", "pid-b")
@@ -184,7 +177,7 @@ def test_sessions_and_packets_expire_after_max_disconnection_duration(clock):
     assert store.restore("/", "pid-a", None) is RestoreFailure.UNKNOWN_PID
 
 
-def test_a_session_past_its_time_is_refused_even_before_the_sweep(clock):
+def test_a_session_past_its_time_is_refused_even_before_the_sweep(make_store, clock):
     store = make_store(clock, max_disconnection_duration=10.0)
     store.open_session("/", "alice", "pid-a")
     store.keep("/", "alice", {})
@@ -192,7 +185,7 @@ def test_a_session_past_its_time_is_refused_even_before_the_sweep(clock):
     assert store.restore("/", "pid-a", None) is RestoreFailure.EXPIRED
 
 
-def test_expire_works_in_bounded_batches(clock):
+def test_expire_works_in_bounded_batches(make_store, clock):
     store = make_store(clock, max_disconnection_duration=1.0)
     for n in range(50):
         emit(store, str(n))
@@ -203,7 +196,7 @@ def test_expire_works_in_bounded_batches(clock):
     assert store.packets() == []
 
 
-def test_a_session_restored_and_dropped_again_expires_from_its_last_drop(clock):
+def test_a_session_restored_and_dropped_again_expires_from_its_last_drop(make_store, clock):
     store = make_store(clock, max_disconnection_duration=10.0)
     store.open_session("/", "alice", "pid-a")
     store.keep("/", "alice", {})
@@ -218,7 +211,7 @@ def test_a_session_restored_and_dropped_again_expires_from_its_last_drop(clock):
 @pytest.mark.parametrize("offset", [
     "", "abc", "-1", "1.5", "١٢", "9" * 40, "99999", 7, 3.5, True, [], {}, ["1"], {"o": "1"},
 ])
-def test_malformed_or_foreign_offsets_are_refused_and_the_session_stays_kept(clock, offset):
+def test_malformed_or_foreign_offsets_are_refused_and_the_session_stays_kept(make_store, clock, offset):
     store = make_store(clock)
     store.open_session("/", "alice", "pid-a")
     emit(store, "x")
@@ -228,7 +221,7 @@ def test_malformed_or_foreign_offsets_are_refused_and_the_session_stays_kept(clo
 
 
 @pytest.mark.parametrize("pid", [None, "", 0, 1.5, [], {}, ["pid-a"], "x" * 1_000_000, "pid-b"])
-def test_wrong_pids_restore_nothing(clock, pid):
+def test_wrong_pids_restore_nothing(make_store, clock, pid):
     store = make_store(clock)
     store.open_session("/", "alice", "pid-a")
     store.keep("/", "alice", {})
@@ -236,14 +229,14 @@ def test_wrong_pids_restore_nothing(clock, pid):
     assert isinstance(store.restore("/", "pid-a", None), Restored)
 
 
-def test_a_pid_of_another_namespace_is_unknown(clock):
+def test_a_pid_of_another_namespace_is_unknown(make_store, clock):
     store = make_store(clock)
     store.open_session("/chat", "alice", "pid-a")
     store.keep("/chat", "alice", {})
     assert store.restore("/", "pid-a", None) is RestoreFailure.UNKNOWN_PID
 
 
-def test_inspection_masks_the_pid_and_describes_packets(clock):
+def test_inspection_masks_the_pid_and_describes_packets(make_store, clock):
     store = make_store(clock, max_disconnection_duration=60.0)
     store.describe = lambda payload: ("chat message", [payload[0]])
     store.open_session("/", "alice", "a-secret-pid-value")
@@ -260,7 +253,7 @@ def test_inspection_masks_the_pid_and_describes_packets(clock):
     assert packet["rooms"] == ["kitchen"] and packet["exclude"] == ["bob"] and packet["age"] == 5
 
 
-def test_eviction_marks_are_dropped_with_the_last_member_of_a_room(clock):
+def test_eviction_marks_are_dropped_with_the_last_member_of_a_room(make_store, clock):
     store = make_store(clock, max_buffered_packets=1)
     store.open_session("/", "alice", "pid-a")
     store.join("/", "alice", "kitchen")
