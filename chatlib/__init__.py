@@ -20,11 +20,12 @@ from .server import RecoveryServer
 
 __all__ = [
     "BufferView", "ChatWidget", "MemoryStore", "Recovery", "RecoveryClient",
-    "RecoveryServer", "RecoveryStore", "RestoreFailure", "Restored", "SQLiteStore",
+    "RecoveryServer", "RecoveryStore", "RedisStore", "RestoreFailure", "Restored", "SQLiteStore",
     "start_chat_server",
 ]
 
 _LAZY = {
+    "RedisStore": "chatlib.recovery.redis_store",
     "start_chat_server": "chatlib.jupyter.launcher",
     "ChatWidget": "chatlib.jupyter.widget",
     "BufferView": "chatlib.jupyter.buffer_view",

@@ -16,6 +16,9 @@ from .redact import redact_pids
 logger = logging.getLogger("chatlib.client")
 
 _FLUSH_TIMEOUT = 5.0
+# A restore may wait for a silent server to be taken as gone (shared stores); the
+# JS client waits 20 s for a CONNECT reply, python-socketio's connect() only 1 s.
+_RECONNECT_WAIT = 10.0
 
 
 @dataclass
@@ -147,19 +150,21 @@ class RecoveryClient(socketio.AsyncClient):
     async def reconnect(self, **overrides: Any) -> None:
         """Connect again to the last URL, presenting the pid and last offset.
 
-        ``overrides`` replace the arguments of the last ``connect`` call.
+        ``overrides`` replace the arguments of the last ``connect`` call (``url``
+        included: with a shared store another server can restore the session).
         """
         if self.connection_url is None:
             raise sio_exceptions.ConnectionError("connect() was never called")
         arguments = dict(url=self.connection_url, headers=self.connection_headers,
                          auth=self.connection_auth, transports=self.connection_transports,
-                         namespaces=self.connection_namespaces, socketio_path=self.socketio_path)
+                         namespaces=self.connection_namespaces, socketio_path=self.socketio_path,
+                         wait_timeout=_RECONNECT_WAIT)
         arguments.update(overrides)
         await self.connect(**arguments)
 
     async def connect(self, url: str, *args: Any, **kwargs: Any) -> None:
-        if self.connection_url is not None and url != self.connection_url:
-            self._states.clear()  # a pid means nothing to another server
+        # The pid is kept even for another URL: behind a load balancer, or with
+        # a shared store, another server can restore the session.
         self._connecting = True
         try:
             await super().connect(url, *args, **kwargs)

@@ -6,6 +6,8 @@ python-socketio's internals; ``requirements.txt`` pins its minor version.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any, Optional
 
 from bidict import ValueDuplicationError
@@ -39,7 +41,7 @@ def _as_rooms(room: Any) -> Optional[list]:
     return [room]
 
 
-class RecoveryManager(AsyncManager):
+class RecoveryManagerMixin:
     """Stores every event emitted without a callback, with its offset, then sends it.
 
     The packet is encoded once, with the offset as its last argument, and
@@ -47,13 +49,22 @@ class RecoveryManager(AsyncManager):
     recipient. A session that is connecting (or being restored) has its live
     packets held until its CONNECT reply and its missed packets are written,
     so that it receives everything exactly once and in order.
+
+    With a shared store (several servers) the emitting server does not write
+    the packet itself: every server, the emitting one included, reads all
+    packets from the store's feed in offset order and writes them to its own
+    clients, skipping for a just-restored session what its restore replayed.
+
+    It mixes into python-socketio's ``AsyncManager`` (``RecoveryManager``) or
+    into a pub/sub manager such as ``AsyncRedisManager`` (see ``adopt``).
     """
 
-    def __init__(self, store: RecoveryStore) -> None:
-        super().__init__()
+    def init_recovery(self, store: RecoveryStore) -> None:
         self.store = store
         self.recovered: set[tuple[str, str]] = set()
         self._held: dict[str, list[Payload]] = {}
+        self._floors: dict[str, int] = {}
+        self._feed_task: Optional[asyncio.Task] = None
 
     # -- connection bookkeeping -----------------------------------------
 
@@ -75,6 +86,11 @@ class RecoveryManager(AsyncManager):
         self.pending_connect.setdefault(namespace, []).append(sid)
         return sid
 
+    def set_floor(self, sid: str, seq: int) -> None:
+        """Packets up to ``seq`` reach ``sid`` through its restore, not live (shared stores)."""
+        if self.store.shared:
+            self._floors[sid] = seq
+
     def hold(self, sid: str) -> list[Payload]:
         """Start holding live packets for a connecting session; returns the holding list."""
         return self._held.setdefault(sid, [])
@@ -85,6 +101,7 @@ class RecoveryManager(AsyncManager):
     async def disconnect(self, sid: str, namespace: str, **kwargs: Any) -> Any:
         self.store.forget(namespace, sid)
         self._held.pop(sid, None)
+        self._floors.pop(sid, None)
         self.recovered.discard((namespace, sid))
         return await super().disconnect(sid, namespace, **kwargs)
 
@@ -131,20 +148,73 @@ class RecoveryManager(AsyncManager):
                                 data=head + args + [offset]).encode()
 
         _, payload = self.store.append(namespace, rooms, skip, encode_with)
-        await self.send_payload(namespace, room, skip, payload)
+        if not self.store.shared:
+            await self.send_payload(namespace, room, skip, payload)
+
+    def start_feed(self) -> None:
+        """Start delivering a shared store's packets to this server's clients (once)."""
+        if self.store.shared and self._feed_task is None:
+            self._feed_task = asyncio.get_running_loop().create_task(
+                self._deliver(self.store.feed(after=self.store.head())))
+
+    async def stop_feed(self) -> None:
+        if self._feed_task is not None:
+            self._feed_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._feed_task
+            self._feed_task = None
+
+    async def _deliver(self, feed) -> None:
+        async for batch in feed:
+            for record in batch:
+                room = None if record.rooms is None else list(record.rooms)
+                await self.send_payload(record.namespace, room, record.exclude or frozenset(),
+                                        record.payload, record.seq)
 
     async def send_payload(self, namespace: str, room: Any, skip: frozenset,
-                           payload: Payload) -> None:
+                           payload: Payload, seq: Optional[int] = None) -> None:
         """Write one stored payload to every live participant, or to its holding list."""
         parts = payload if isinstance(payload, list) else [payload]
         packets = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in parts]
         held = self._held
+        floors = self._floors
         send = self.server._send_eio_packet
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid in skip:
+                continue
+            if floors and seq is not None and seq <= floors.get(sid, -1):
                 continue
             if held and sid in held:
                 held[sid].append(payload)
                 continue
             for pkt in packets:
                 await send(eio_sid, pkt)
+
+
+class RecoveryManager(RecoveryManagerMixin, AsyncManager):
+    """python-socketio's in-memory client manager with recovery (the default)."""
+
+    def __init__(self, store: RecoveryStore) -> None:
+        super().__init__()
+        self.init_recovery(store)
+
+
+_ADOPTED: dict[type, type] = {}
+
+
+def adopt(manager: AsyncManager, store: RecoveryStore) -> AsyncManager:
+    """Give recovery to a python-socketio manager instance, e.g. an ``AsyncRedisManager``.
+
+    Its class is replaced by a subclass that puts ``RecoveryManagerMixin`` first,
+    so stored events take the recovery path and everything else (acks, remote
+    rooms and disconnects) stays the manager's own.
+    """
+    if not isinstance(manager, AsyncManager):
+        raise TypeError("the client manager must be an asyncio python-socketio manager")
+    if not isinstance(manager, RecoveryManagerMixin):
+        base = type(manager)
+        if base not in _ADOPTED:
+            _ADOPTED[base] = type(f"Recovery{base.__name__}", (RecoveryManagerMixin, base), {})
+        manager.__class__ = _ADOPTED[base]
+    manager.init_recovery(store)
+    return manager

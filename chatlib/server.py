@@ -11,8 +11,8 @@ import socketio
 from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
-from .manager import RecoveryManager
-from .recovery import MemoryStore, Recovery, RecoveryStore, Restored
+from .manager import RecoveryManager, adopt
+from .recovery import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
 from .recovery.store import Payload
 from .redact import redact_pids
 
@@ -21,6 +21,7 @@ logger = logging.getLogger("chatlib.server")
 _DEFAULT_RECOVERY = Recovery()
 _PID_BYTES = 16  # 128 bits from the secrets module
 _SWEEP_BATCH = 1000
+_ELSEWHERE_RETRY = 0.1  # seconds between restore attempts of a session connected elsewhere
 
 
 def _split_auth(data: Any) -> tuple[Any, bool, Any, Any]:
@@ -41,6 +42,12 @@ class RecoveryServer(socketio.AsyncServer):
     pid and last offset gets its sid, rooms and session dict back, and every
     stored packet it missed, in order and once. ``recovery=None`` is plain
     python-socketio. ``store`` picks the store (default: a ``MemoryStore``).
+
+    Several servers share one recovery state with a shared store and a
+    pub/sub manager: ``store=chatlib.RedisStore(url)`` with
+    ``client_manager=socketio.AsyncRedisManager(url)``; any other
+    python-socketio asyncio manager given as ``client_manager`` gets
+    recovery mixed in.
 
     python-socketio has no middlewares, so JS's ``skipMiddlewares`` has no
     direct twin: the connect handler, which plays their part, always runs,
@@ -65,11 +72,13 @@ class RecoveryServer(socketio.AsyncServer):
         self.recovery = recovery
         self.store: Optional[RecoveryStore] = None
         if recovery is not None:
-            if kwargs.get("client_manager") is not None or args:
-                raise TypeError("RecoveryServer with recovery on brings its own client manager")
+            if args:
+                raise TypeError("pass RecoveryServer's arguments by keyword")
             self.store = store if store is not None else MemoryStore(recovery)
             self.store.configure(recovery)
-            kwargs["client_manager"] = RecoveryManager(self.store)
+            manager = kwargs.get("client_manager")
+            kwargs["client_manager"] = (RecoveryManager(self.store) if manager is None
+                                        else adopt(manager, self.store))
         elif store is not None:
             raise TypeError("a store needs recovery: pass recovery=chatlib.Recovery(...)")
         super().__init__(*args, **kwargs)
@@ -78,6 +87,7 @@ class RecoveryServer(socketio.AsyncServer):
             redact_pids(self.logger)
             redact_pids(self.eio.logger)
         self._sweeper: Optional[asyncio.Task] = None
+        self._shut_down = False
 
     def recovered(self, sid: str, namespace: Optional[str] = None) -> bool:
         """Whether the connection ``sid`` was restored from a kept session.
@@ -99,10 +109,15 @@ class RecoveryServer(socketio.AsyncServer):
             self.store.save_data(namespace or "/", sid, session)
 
     async def shutdown(self) -> None:
-        """Stop the expiry sweep and python-socketio's background tasks."""
+        """Stop the expiry sweep and python-socketio's background tasks (again is a no-op)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        if self.store is not None:
+            await self.manager.stop_feed()
         await super().shutdown()
 
     # -- connect ---------------------------------------------------------
@@ -111,12 +126,18 @@ class RecoveryServer(socketio.AsyncServer):
         return (namespace in self.handlers or namespace in self.namespace_handlers
                 or self.namespaces == "*" or namespace in self.namespaces)
 
-    def _try_restore(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
-        result = self.store.restore(namespace, pid, offset)
-        if isinstance(result, Restored):
-            return result
-        logger.debug("connection state not recovered in %s: %s", namespace, result.value)
-        return None
+    async def _try_restore(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
+        """Restore a session; one still connected to a silent server is waited for, bounded."""
+        deadline = asyncio.get_running_loop().time() + getattr(self.store, "dead_after", 0.0)
+        while True:
+            result = self.store.restore(namespace, pid, offset)
+            if isinstance(result, Restored):
+                return result
+            if (result is not RestoreFailure.CONNECTED_ELSEWHERE
+                    or asyncio.get_running_loop().time() > deadline):
+                logger.debug("connection state not recovered in %s: %s", namespace, result.value)
+                return None
+            await asyncio.sleep(_ELSEWHERE_RETRY)
 
     async def _handle_connect(self, eio_sid: str, namespace: Optional[str], data: Any) -> None:
         if self.store is None:
@@ -128,7 +149,7 @@ class RecoveryServer(socketio.AsyncServer):
             return
         auth, asks, pid, offset = _split_auth(data)
         # From the restore to the hold nothing awaits: no packet falls between them.
-        restored = self._try_restore(namespace, pid, offset) if asks else None
+        restored = await self._try_restore(namespace, pid, offset) if asks else None
         sid = self.manager.register(eio_sid, namespace, restored.sid if restored else None)
         if sid is None:
             if restored is not None:
@@ -142,10 +163,11 @@ class RecoveryServer(socketio.AsyncServer):
             for room in restored.rooms:
                 self.manager.basic_enter_room(sid, namespace, room)
             self.manager.recovered.add((namespace, sid))
+            self.manager.set_floor(sid, restored.head)
             self._put_session_dict(eio_sid, namespace, restored.data)
         else:
             pid = secrets.token_urlsafe(_PID_BYTES)
-            self.store.open_session(namespace, sid, pid)
+            self.manager.set_floor(sid, self.store.open_session(namespace, sid, pid))
         missed = restored.missed if restored is not None else []
 
         if self.always_connect:
@@ -225,6 +247,7 @@ class RecoveryServer(socketio.AsyncServer):
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
         if self.store is not None and self._sweeper is None:
             self._sweeper = self.start_background_task(self._sweep_forever)
+            self.manager.start_feed()
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _sweep_forever(self) -> None:

@@ -1,6 +1,25 @@
+import itertools
+
 import pytest
 
 from tests.helpers import start
+from tests.services import RedisServer
+
+_prefixes = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One real redis-server for the whole run (fails in CI, skips elsewhere, when absent)."""
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_prefix():
+    """A key prefix of this test's own, so tests never see each other's keys."""
+    return f"test{next(_prefixes)}:"
 
 
 @pytest.fixture

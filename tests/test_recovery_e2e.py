@@ -113,7 +113,7 @@ async def test_a_server_side_disconnect_is_not_recovered(launch, clients):
     alice = await connected_client(clients, running.url)
     sid = alice.get_sid()
     await sio.disconnect(sid)
-    await eventually(lambda: not alice.connected, what="alice to be disconnected")
+    await eventually(lambda: alice.eio.state == "disconnected", what="alice to be disconnected")
     assert session_row(sio, sid) is None
     await alice.connect(running.url, **WS)
     assert not alice.recovered and alice.get_sid() != sid
@@ -385,9 +385,13 @@ async def test_bad_recovery_fields_give_a_new_session_and_lose_nothing(launch, c
 
 async def test_the_pid_reaches_no_log_even_with_every_logger_on(launch, clients, caplog):
     caplog.set_level(logging.DEBUG)
-    sio = chatlib.RecoveryServer(async_mode="asgi", logger=True, engineio_logger=True)
+    loggers = {name: logging.getLogger(f"chatlib-test.{name}") for name in ("sio", "eio", "c", "ce")}
+    for logger in loggers.values():
+        logger.setLevel(logging.DEBUG)
+    sio = chatlib.RecoveryServer(async_mode="asgi", logger=loggers["sio"], engineio_logger=loggers["eio"])
     running = await launch(sio)
-    alice = clients(chatlib.RecoveryClient(reconnection=False, logger=True, engineio_logger=True))
+    alice = clients(chatlib.RecoveryClient(reconnection=False, logger=loggers["c"],
+                                           engineio_logger=loggers["ce"]))
     await alice.connect(running.url, **WS)
     sid = alice.get_sid()
     await sio.emit("m", "x")

@@ -32,6 +32,7 @@ class MemoryStore(RecoveryStore):
         >>> from chatlib import MemoryStore, Recovery
         >>> store = MemoryStore(Recovery(max_disconnection_duration=60))
         >>> store.open_session("/", "sid1", "pid1")
+        0
         >>> offset, payload = store.append("/", None, None, lambda o: f"hello@{o}")
         >>> payload
         'hello@1'
@@ -85,13 +86,14 @@ class MemoryStore(RecoveryStore):
 
     # -- sessions --------------------------------------------------------
 
-    def open_session(self, namespace: str, sid: str, pid: str) -> None:
+    def open_session(self, namespace: str, sid: str, pid: str) -> int:
         old = self._sessions.get(namespace, sid)
         if old is not None:
             self._drop_session(old)
         session = Session(namespace, sid, pid, self._log.last_seq)
         self._track(session)
         self._session_changed(session)
+        return session.start
 
     def _track(self, session: Session) -> None:
         self._sessions.add(session)
@@ -167,7 +169,7 @@ class MemoryStore(RecoveryStore):
         session.disconnected_at = None
         self._session_changed(session)
         rooms = tuple(room for room in session.joined if room != session.sid)
-        return Restored(session.sid, session.pid, rooms, session.data, missed)
+        return Restored(session.sid, session.pid, rooms, session.data, missed, self._log.last_seq)
 
     # -- persistence hooks (a durable store writes here; memory needs nothing) --
 

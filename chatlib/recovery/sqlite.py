@@ -95,6 +95,7 @@ class SQLiteStore(MemoryStore):
         >>> path = os.path.join(tempfile.mkdtemp(), "recovery.db")
         >>> store = SQLiteStore(path)
         >>> store.open_session("/", "sid1", "pid1")
+        0
         >>> offset, _ = store.append("/", None, None, lambda o: f"hello@{o}")
         >>> store.close()
         >>> again = SQLiteStore(path)           # as after a restart
@@ -145,9 +146,9 @@ class SQLiteStore(MemoryStore):
         with self._transaction():
             return super().append(*args, **kwargs)
 
-    def open_session(self, *args: Any) -> None:
+    def open_session(self, *args: Any) -> int:
         with self._transaction():
-            super().open_session(*args)
+            return super().open_session(*args)
 
     def join(self, *args: Any) -> None:
         with self._transaction():

@@ -19,6 +19,8 @@ class RestoreFailure(enum.Enum):
 
     UNKNOWN_PID = "no kept session has this pid in this namespace"
     ALREADY_CONNECTED = "the session is connected: a pid is restored only after a drop"
+    CONNECTED_ELSEWHERE = ("the session is connected to another server that still answers "
+                           "(shared stores: retry until that server is taken as gone)")
     EXPIRED = "the session was kept for longer than max_disconnection_duration"
     BAD_OFFSET = "the offset is not one this store gave out"
     PACKETS_LOST = "a packet meant for the session after its offset has been evicted"
@@ -29,8 +31,9 @@ class Restored:
     """A session given back to a returning client.
 
     ``rooms`` are the rooms it had joined (its own sid room not included),
-    ``data`` the python-socketio session dict saved at the drop, and
-    ``missed`` the payloads to write to it, in order.
+    ``data`` the python-socketio session dict saved at the drop, ``missed``
+    the payloads to write to it, in order, and ``head`` the sequence number
+    of the newest packet the restore looked at (later ones come live).
     """
 
     sid: str
@@ -38,6 +41,7 @@ class Restored:
     rooms: tuple
     data: Any
     missed: list = field(repr=False)
+    head: int = 0
 
 
 RestoreResult = Union[Restored, RestoreFailure]
@@ -55,6 +59,10 @@ class RecoveryStore(ABC):
     #: Turns a payload into ``(event, args)`` for inspection; set by the server.
     describe: Optional[Callable[[Payload], tuple[str, list]]] = None
 
+    #: A shared store (several servers) delivers every packet through ``feed()``
+    #: instead of the emitting server writing it to its own clients.
+    shared: bool = False
+
     def configure(self, recovery: Recovery) -> None:
         """Take the server's limits (called once by the server that owns the store)."""
         self.recovery = recovery
@@ -65,8 +73,8 @@ class RecoveryStore(ABC):
         """Store one packet; ``make_payload(offset)`` encodes it with its offset. Returns both."""
 
     @abstractmethod
-    def open_session(self, namespace: str, sid: str, pid: str) -> None:
-        """Start tracking a new connected session."""
+    def open_session(self, namespace: str, sid: str, pid: str) -> int:
+        """Start tracking a new connected session; returns the sequence number it starts after."""
 
     @abstractmethod
     def join(self, namespace: str, sid: str, room: Any) -> None:

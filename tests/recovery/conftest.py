@@ -1,6 +1,7 @@
 import pytest
 
 from chatlib.recovery import MemoryStore, SQLiteStore
+from chatlib.recovery.redis_store import RedisStore
 
 
 class FakeClock:
@@ -18,7 +19,7 @@ def clock():
     return FakeClock()
 
 
-STORES = ["memory", "sqlite"]
+STORES = ["memory", "sqlite", "redis"]
 
 
 @pytest.fixture(params=STORES)
@@ -29,6 +30,11 @@ def new_store(request, tmp_path):
     def _new(recovery, clock):
         if request.param == "memory":
             store = MemoryStore(recovery, clock=clock)
+        elif request.param == "redis":
+            server = request.getfixturevalue("redis_server")
+            prefix = request.getfixturevalue("redis_prefix")
+            store = RedisStore(server.url, recovery, clock=clock, prefix=prefix)
+            opened.append(store)
         else:
             store = SQLiteStore(str(tmp_path / "recovery.db"), recovery, clock=clock)
             opened.append(store)

@@ -1,0 +1,114 @@
+-- Shared helpers of the RedisStore scripts. ARGV[1] is always the key prefix.
+-- The layout mirrors MemoryStore: sequence numbers are integers from P.."seq",
+-- a packet's stream id is "<seq>-0", marks and member counts are hashes keyed
+-- by "<namespace>\0*" (everyone) or "<namespace>\0r<room>".
+local P = ARGV[1]
+local STREAM = P .. "stream"
+
+local function allkey(ns) return ns .. "\0*" end
+local function roomkey(ns, room) return ns .. "\0r" .. room end
+local function last_seq() return tonumber(redis.call("GET", P .. "seq") or "0") end
+
+local function fields_of(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+local function seq_of(id) return tonumber(string.match(id, "^(%d+)")) end
+
+local function session_get(pid)
+  local flat = redis.call("HGETALL", P .. "s:" .. pid)
+  if #flat == 0 then return nil end
+  local s = fields_of(flat)
+  s.start = tonumber(s.start)
+  s.joined = cjson.decode(s.joined)
+  s.shadow = cjson.decode(s.shadow)
+  return s
+end
+
+local function encode_map(map)
+  if next(map) == nil then return "{}" end
+  return cjson.encode(map)
+end
+
+local function session_put(s)
+  redis.call("HSET", P .. "s:" .. s.pid, "ns", s.ns, "sid", s.sid, "pid", s.pid,
+    "start", s.start, "joined", encode_map(s.joined), "shadow", encode_map(s.shadow),
+    "connected", s.connected, "at", s.at, "owner", s.owner)
+end
+
+local function session_by_sid(ns, sid)
+  local pid = redis.call("HGET", P .. "sids", ns .. "\0" .. sid)
+  if not pid then return nil end
+  return session_get(pid)
+end
+
+local function add_member(key) redis.call("HINCRBY", P .. "members", key, 1) end
+
+local function remove_member(key)
+  if redis.call("HINCRBY", P .. "members", key, -1) <= 0 then
+    redis.call("HDEL", P .. "members", key)
+    redis.call("HDEL", P .. "marks", key)
+  end
+end
+
+local function mark_seen_by(s, key)
+  local high = tonumber(redis.call("HGET", P .. "marks", key) or "0")
+  local shadow = s.shadow[key]
+  if shadow and shadow[1] == high then return shadow[2] end
+  return high
+end
+
+local function drop_session(s)
+  redis.call("DEL", P .. "s:" .. s.pid)
+  redis.call("HDEL", P .. "sids", s.ns .. "\0" .. s.sid)
+  redis.call("SREM", P .. "pids", s.pid)
+  redis.call("ZREM", P .. "dropped", s.pid)
+  redis.call("SREM", P .. "owned:" .. s.owner, s.pid)
+  remove_member(allkey(s.ns))
+  for room, _ in pairs(s.joined) do remove_member(roomkey(s.ns, room)) end
+end
+
+local function mark_dropped(s, when)
+  s.connected = "0"
+  s.at = when
+  session_put(s)
+  redis.call("ZADD", P .. "dropped", when, s.pid)
+  redis.call("SREM", P .. "owned:" .. s.owner, s.pid)
+end
+
+-- Evict one stream entry, remembering per room the newest evicted sequence
+-- number (and, for excluded sessions, the mark as it stood for them).
+local function evict(entry)
+  local id, f = entry[1], fields_of(entry[2])
+  local seq = seq_of(id)
+  local targets = {}
+  if f.rooms == "*" then
+    targets[1] = {false, allkey(f.ns)}
+  else
+    for _, room in ipairs(cjson.decode(f.rooms)) do
+      targets[#targets + 1] = {room, roomkey(f.ns, room)}
+    end
+  end
+  local excluded = {}
+  if f.ex ~= "" then excluded = cjson.decode(f.ex) end
+  for _, target in ipairs(targets) do
+    local room, key = target[1], target[2]
+    if redis.call("HEXISTS", P .. "members", key) == 1 then
+      for _, sid in ipairs(excluded) do
+        local s = session_by_sid(f.ns, sid)
+        if s and (room == false or s.joined[room] ~= nil) then
+          s.shadow[key] = {seq, mark_seen_by(s, key)}
+          redis.call("HSET", P .. "s:" .. s.pid, "shadow", encode_map(s.shadow))
+        end
+      end
+      redis.call("HSET", P .. "marks", key, seq)
+    end
+  end
+  redis.call("XDEL", STREAM, id)
+end
+
+local function oldest()
+  return redis.call("XRANGE", STREAM, "-", "+", "COUNT", 1)[1]
+end

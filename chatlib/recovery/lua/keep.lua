@@ -1,0 +1,10 @@
+-- ARGV: prefix, namespace, sid, session dict (pickled), now, "keep" / "save" / "forget"
+local s = session_by_sid(ARGV[2], ARGV[3])
+if not s or s.connected ~= "1" then return 0 end
+if ARGV[6] == "forget" then
+  drop_session(s)
+  return 1
+end
+redis.call("HSET", P .. "s:" .. s.pid, "data", ARGV[4])
+if ARGV[6] == "keep" then mark_dropped(s, tonumber(ARGV[5])) end
+return 1
