@@ -256,6 +256,7 @@ class RecoveryServer(socketio.AsyncServer):
             await asyncio.sleep(self.recovery.sweep_interval)
             while self.store.expire(limit=_SWEEP_BATCH) >= _SWEEP_BATCH:
                 await asyncio.sleep(0)
+            await asyncio.to_thread(self.store.maintain)
 
     # -- inspection ------------------------------------------------------
 

@@ -110,9 +110,21 @@ class SQLiteStore(MemoryStore):
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # SQLite checkpoints the WAL inside a commit once it passes 1000 pages,
+        # which stalls that commit (and the event loop) for many milliseconds;
+        # maintain() checkpoints from a worker thread instead.
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(_SCHEMA)
         self._depth = 0
         self._load()
+
+    def maintain(self) -> None:
+        """Copy the WAL into the database file, on a connection of the calling (worker) thread."""
+        checkpointer = sqlite3.connect(self.path, timeout=1.0)
+        try:
+            checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            checkpointer.close()
 
     def close(self) -> None:
         """Close the database file (the store must not be used afterwards)."""

@@ -104,6 +104,9 @@ class RecoveryStore(ABC):
     def expire(self, limit: Optional[int] = None) -> int:
         """Evict expired packets and sessions, at most ``limit`` of each; returns how many went."""
 
+    def maintain(self) -> None:
+        """Slow upkeep that must not run on the event loop; the server calls it in a worker thread."""
+
     @abstractmethod
     def packets(self) -> list[dict]:
         """The stored packets, oldest first, as plain dicts for inspection."""

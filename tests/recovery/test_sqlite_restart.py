@@ -78,3 +78,17 @@ def test_an_unpicklable_session_dict_is_kept_in_memory_and_does_not_break_writes
     store.save_data("/", "alice", {"callback": lambda: None})
     store.keep("/", "alice", {"callback": lambda: None})
     assert callable(store.restore("/", "pid-a", None).data["callback"])
+
+
+def test_the_wal_is_checkpointed_by_maintain_not_by_commits(tmp_path, clock):
+    store = open_store(tmp_path, clock)
+    for n in range(3000):
+        store.append("/", None, None, lambda o: "x" * 200)
+    wal = tmp_path / "r.db-wal"
+    grown = wal.stat().st_size
+    assert grown > 1000 * 4096  # past SQLite's automatic checkpoint, which is off
+    store.maintain()
+    store.append("/", None, None, lambda o: "after the checkpoint")
+    assert wal.stat().st_size <= grown  # the WAL was recycled from its start
+    store = reopen(store, clock)
+    assert len(store.packets()) == 3001
