@@ -9,6 +9,8 @@ from typing import Any, Callable, Optional
 
 import socketio
 from socketio import exceptions as sio_exceptions
+from engineio import packet as eio_packet
+from engineio import payload as eio_payload
 from socketio import packet as sio_packet
 
 from .redact import redact_pids
@@ -142,8 +144,16 @@ class RecoveryClient(socketio.AsyncClient):
         try:
             if self.eio.current_transport == "websocket" and self.eio.ws is not None:
                 await self.eio.ws.close()
-            if self.eio.read_loop_task is not None:
-                await self.eio.read_loop_task
+                if self.eio.read_loop_task is not None:
+                    await self.eio.read_loop_task
+            else:
+                # Long-polling has no connection to cut: post a bare Engine.IO
+                # close, as the JS client's engine.close() does, and stop at once.
+                close = eio_payload.Payload(packets=[eio_packet.Packet(eio_packet.CLOSE)])
+                await self.eio._send_request("POST", self.eio.base_url, body=close.encode(),
+                                             headers={"Content-Type": "text/plain"},
+                                             timeout=self.eio.request_timeout)
+                await self.eio.disconnect(abort=True)
         finally:
             self._dropping = False
 
@@ -165,6 +175,9 @@ class RecoveryClient(socketio.AsyncClient):
     async def connect(self, url: str, *args: Any, **kwargs: Any) -> None:
         # The pid is kept even for another URL: behind a load balancer, or with
         # a shared store, another server can restore the session.
+        # python-engineio keeps one send queue for all connections and loses a
+        # task_done() at each disconnect, so queue.join() would never return again.
+        self.eio.queue = self.eio.create_queue()
         self._connecting = True
         try:
             await super().connect(url, *args, **kwargs)

@@ -172,12 +172,14 @@ class RecoveryServer(socketio.AsyncServer):
 
         if self.always_connect:
             await self._complete_connect(eio_sid, namespace, sid, pid, missed, held)
-        success, fail_reason = await self._run_connect_handler(eio_sid, namespace, sid, auth)
+        try:
+            success, fail_reason = await self._run_connect_handler(eio_sid, namespace, sid, auth)
+        except BaseException:
+            # a bug in the app's handler: undo the half-made connection, then let it surface
+            await self._abandon(namespace, sid, restored)
+            raise
         if success is False:
-            if restored is not None:
-                # the app refused it: the session stays kept, as it was before this attempt
-                self.store.keep(namespace, sid, restored.data)
-            self.manager.release(sid)
+            await self._abandon(namespace, sid, restored, disconnect=False)
             if self.always_connect:
                 self.manager.pre_disconnect(sid, namespace)
                 await self._send_packet(eio_sid, self.packet_class(
@@ -189,9 +191,22 @@ class RecoveryServer(socketio.AsyncServer):
         elif not self.always_connect:
             await self._complete_connect(eio_sid, namespace, sid, pid, missed, held)
 
+    async def _abandon(self, namespace: str, sid: str, restored: Optional[Restored],
+                       disconnect: bool = True) -> None:
+        """A connection that will not go live: a restored session goes back to being kept."""
+        if restored is not None:
+            self.store.keep(namespace, sid, restored.data)
+        self.manager.release(sid)
+        if disconnect:
+            await self.manager.disconnect(sid, namespace, ignore_queue=True)
+
     async def _complete_connect(self, eio_sid: str, namespace: str, sid: str, pid: str,
                                 missed: list, held: list) -> None:
         """CONNECT reply, then the missed packets, then what arrived meanwhile; then go live."""
+        if not self.manager.is_pre_connected(sid, namespace):
+            # the transport closed while the connect handler ran: the drop kept the session
+            self.manager.release(sid)
+            return
         await self._send_packet(eio_sid, self.packet_class(
             sio_packet.CONNECT, {"sid": sid, "pid": pid}, namespace=namespace))
         for payload in missed:
