@@ -53,7 +53,9 @@ class RecoveryClient(socketio.AsyncClient):
     (merged with ``auth``), and strips the offset so handlers get exactly
     what the server emitted. Like the JS client it dispatches events that
     arrive before the CONNECT reply right after it, and queues emits made
-    while disconnected until the next connect.
+    while disconnected until the next connect. Unlike python-socketio's
+    client it leaves SIGINT alone by default (``handle_sigint=False``), so it
+    is safe inside a Jupyter kernel.
 
     Example::
 
@@ -70,6 +72,9 @@ class RecoveryClient(socketio.AsyncClient):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # python-engineio's SIGINT handler disconnects every client and cancels
+        # every task on the loop: inside a Jupyter kernel that kills the kernel.
+        kwargs.setdefault("handle_sigint", False)
         super().__init__(*args, **kwargs)
         redact_pids(self.logger)
         redact_pids(self.eio.logger)

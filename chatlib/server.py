@@ -88,6 +88,8 @@ class RecoveryServer(socketio.AsyncServer):
             redact_pids(self.eio.logger)
         self._sweeper: Optional[asyncio.Task] = None
         self._shut_down = False
+        self._engineio_tasks: set[asyncio.Task] = set()
+        self._track_engineio_tasks()
 
     def recovered(self, sid: str, namespace: Optional[str] = None) -> bool:
         """Whether the connection ``sid`` was restored from a kept session.
@@ -119,6 +121,24 @@ class RecoveryServer(socketio.AsyncServer):
         if self.store is not None:
             await self.manager.stop_feed()
         await super().shutdown()
+        # python-engineio's per-socket ping tasks would sleep on for up to
+        # ping_interval after the server is gone (and keep it alive meanwhile).
+        leftovers = set(self._engineio_tasks)
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
+
+    def _track_engineio_tasks(self) -> None:
+        start = self.eio.start_background_task
+
+        def start_tracked(target: Any, *args: Any, **kwargs: Any) -> Any:
+            task = start(target, *args, **kwargs)
+            if isinstance(task, asyncio.Future):
+                self._engineio_tasks.add(task)
+                task.add_done_callback(self._engineio_tasks.discard)
+            return task
+
+        self.eio.start_background_task = start_tracked
 
     # -- connect ---------------------------------------------------------
 

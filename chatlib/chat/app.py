@@ -1,0 +1,114 @@
+"""The tutorial's chat server (its ``index.js``) as an ASGI app on a RecoveryServer."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Any, Optional
+
+import socketio
+
+from ..recovery import Recovery, RecoveryStore
+from ..server import RecoveryServer
+
+#: The official client the page loads from the CDN, pinned with its Subresource Integrity hash
+#: (sha384 of ``dist/socket.io.min.js`` in the npm package of the same version).
+CLIENT_VERSION = "4.8.1"
+CLIENT_URL = f"https://cdn.socket.io/{CLIENT_VERSION}/socket.io.min.js"
+CLIENT_INTEGRITY = "sha384-mkQ3/7FUtcGyoppY6bz/PORYoGqOl7/aSUMn2ymDOJcapfS6PHqxhRTMh1RR0Q6+"
+
+SOCKETIO_PATH = "/socket.io/"
+
+# jupyter-server-proxy forwards /proxy/PORT/... without the prefix, and
+# /proxy/absolute/PORT/... with it (JupyterHub and Binder add /user/NAME first).
+_PROXY_PREFIX = re.compile(r"^(?:/user/[^/]+)?/proxy/(?:absolute/)?\d+(?=/)")
+_PAGE_PATHS = ("/", "/index.html")
+
+
+def create_chat_io(recovery: Optional[Recovery] = Recovery(),
+                   store: Optional[RecoveryStore] = None, **kwargs: Any) -> RecoveryServer:
+    """The tutorial's Socket.IO server: every 'chat message' goes to everyone.
+
+    Example::
+
+        io = create_chat_io(recovery=chatlib.Recovery(max_disconnection_duration=60))
+        app = ChatApp(io)
+    """
+    kwargs.setdefault("async_mode", "asgi")
+    # Behind jupyter-server-proxy the Origin (the notebook server) differs from the
+    # Host the proxy forwards, so the same-origin check would refuse the page.
+    kwargs.setdefault("cors_allowed_origins", [])
+    io = RecoveryServer(recovery=recovery, store=store, **kwargs)
+
+    @io.on("chat message")
+    async def chat_message(sid: str, msg: Any = None, *_ignored: Any) -> None:
+        # later tutorial steps send more arguments (a client offset, an ack): only msg is echoed
+        await io.emit("chat message", msg)
+
+    return io
+
+
+def _read_page() -> bytes:
+    return resources.files(__package__).joinpath("static", "index.html").read_bytes()
+
+
+class ChatApp:
+    """The ASGI app: the tutorial's page at ``/`` and Socket.IO at ``/socket.io/``.
+
+    Both also answer under a jupyter-server-proxy prefix (``/proxy/3000/``,
+    ``/proxy/absolute/3000/``, with or without ``/user/NAME`` before it); the page
+    finds its Socket.IO endpoint relative to its own address.
+
+    Example::
+
+        app = ChatApp(create_chat_io())
+        running = await chatlib.serving.serve(app, port=3000)
+    """
+
+    def __init__(self, io: RecoveryServer) -> None:
+        self.io = io
+        self._socketio = socketio.ASGIApp(io, socketio_path=SOCKETIO_PATH)
+        self._page = _read_page()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._socketio(scope, receive, send)
+            return
+        path = scope.get("path", "/")
+        prefix = _PROXY_PREFIX.match(path)
+        if prefix:
+            path = path[prefix.end():]
+            scope = dict(scope, path=path, root_path=scope.get("root_path", "") + prefix.group())
+        if path.startswith(SOCKETIO_PATH) or path == SOCKETIO_PATH.rstrip("/"):
+            await self._socketio(scope, receive, send)
+        elif scope["type"] == "http" and path in _PAGE_PATHS:
+            method = scope.get("method", "GET")
+            if method not in ("GET", "HEAD"):
+                await self._respond(send, 405, b"Method Not Allowed", b"text/plain; charset=utf-8")
+                return
+            await self._respond(send, 200, self._page, b"text/html; charset=utf-8",
+                                head=method == "HEAD")
+        elif scope["type"] == "http":
+            await self._respond(send, 404, b"Not Found", b"text/plain; charset=utf-8")
+        else:
+            await send({"type": "websocket.close", "code": 1000})
+
+    @staticmethod
+    async def _respond(send: Any, status: int, body: bytes, content_type: bytes,
+                       head: bool = False) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", content_type),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+def create_app(recovery: Optional[Recovery] = Recovery(),
+               store: Optional[RecoveryStore] = None, **kwargs: Any) -> ChatApp:
+    """The whole chat app; ``app.io`` is its RecoveryServer.
+
+    Example::
+
+        app = create_app(recovery=chatlib.Recovery(max_disconnection_duration=30))
+        running = await chatlib.serving.serve(app, port=3000)
+    """
+    return ChatApp(create_chat_io(recovery=recovery, store=store, **kwargs))

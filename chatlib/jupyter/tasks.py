@@ -1,0 +1,54 @@
+"""Run widget actions as tasks on the loop: never block the kernel, never lose an error."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable, Coroutine
+
+logger = logging.getLogger("chatlib.jupyter")
+
+
+class TaskGroup:
+    """Keeps a reference to each task it starts and reports the failures to ``on_error``.
+
+    Example::
+
+        tasks = TaskGroup(loop, on_error=show_in_widget)
+        button.on_click(lambda _: tasks.spawn(client.emit("chat message", "hi")))
+        await tasks.wait(timeout=5)
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 on_error: Callable[[BaseException], None]) -> None:
+        self.loop = loop
+        self.on_error = on_error
+        self.tasks: set[asyncio.Task] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
+        """Start ``coro`` as a task on the loop and return the task."""
+        task = self.loop.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            logger.debug("widget action failed", exc_info=error)
+            self.on_error(error)
+
+    async def wait(self, timeout: float = 5.0) -> None:
+        """Wait for every task started so far, and those they start; ``TimeoutError`` after
+        ``timeout`` seconds."""
+        async with asyncio.timeout(timeout):
+            while self.tasks:
+                await asyncio.wait(set(self.tasks))
+
+    async def cancel(self) -> None:
+        """Cancel every running task and wait for them to end."""
+        tasks = set(self.tasks) - {asyncio.current_task()}
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
