@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import Any, Optional
+from typing import Any
 
 import uvicorn
 

@@ -8,7 +8,8 @@ from typing import Any, Callable, Iterable, Optional
 from .log import PacketLog, PacketRecord
 from .policy import Recovery
 from .sessions import EvictionMarks, Session, SessionTable
-from .store import Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, mask_pid
+from .store import (Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, packet_row,
+                    session_row)
 
 _MAX_OFFSET_DIGITS = 19
 
@@ -203,36 +204,14 @@ class MemoryStore(RecoveryStore):
 
     def packets(self) -> list[dict]:
         now = self.clock()
-        rows = []
-        for record in self._log:
-            row = {
-                "offset": str(record.seq),
-                "namespace": record.namespace,
-                "age": now - record.created,
-                "rooms": None if record.rooms is None else sorted(map(str, record.rooms)),
-                "exclude": sorted(record.exclude) if record.exclude else [],
-            }
-            if self.describe is not None:
-                row["event"], row["args"] = self.describe(record.payload)
-            rows.append(row)
-        return rows
+        return [packet_row(record, now, self.describe) for record in self._log]
 
     def sessions(self) -> list[dict]:
         now = self.clock()
         limit = self.recovery.max_disconnection_duration
-        rows = []
-        for session in self._sessions:
-            gone_for = None if session.connected else now - session.disconnected_at
-            rows.append({
-                "sid": session.sid,
-                "namespace": session.namespace,
-                "pid": mask_pid(session.pid),
-                "rooms": sorted(str(room) for room in session.joined if room != session.sid),
-                "connected": session.connected,
-                "disconnected_for": gone_for,
-                "expires_in": None if gone_for is None else max(0.0, limit - gone_for),
-            })
-        return rows
+        return [session_row(session.namespace, session.sid, session.pid, session.joined,
+                            session.connected, session.disconnected_at, now, limit)
+                for session in self._sessions]
 
     def stats(self) -> dict:
         """Counts for monitoring: buffered packets, sessions, kept sessions, eviction marks."""

@@ -12,7 +12,8 @@ from typing import Any, AsyncIterator, Callable, Iterable, Optional
 from .log import PacketRecord
 from .policy import Recovery
 from .sessions import Session
-from .store import Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, mask_pid
+from .store import (Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, packet_row,
+                    session_row)
 
 # The offset's place in an encoded packet: the packet is encoded once with this
 # marker as its last argument, and the marker's JSON is replaced by the offset.
@@ -205,17 +206,8 @@ class RedisStore(RecoveryStore):
 
     def packets(self) -> list[dict]:
         now = self.clock()
-        rows = []
-        for entry_id, fields in self._redis.xrange(self.prefix + "stream"):
-            record = self._record(entry_id, fields)
-            row = {"offset": str(record.seq), "namespace": record.namespace,
-                   "age": now - record.created,
-                   "rooms": None if record.rooms is None else sorted(record.rooms),
-                   "exclude": sorted(record.exclude) if record.exclude else []}
-            if self.describe is not None:
-                row["event"], row["args"] = self.describe(record.payload)
-            rows.append(row)
-        return rows
+        return [packet_row(self._record(entry_id, fields), now, self.describe)
+                for entry_id, fields in self._redis.xrange(self.prefix + "stream")]
 
     def sessions(self) -> list[dict]:
         now = self.clock()
@@ -225,15 +217,10 @@ class RedisStore(RecoveryStore):
             fields = {_text(k): v for k, v in self._redis.hgetall(self.prefix + "s:" + _text(pid)).items()}
             if not fields:
                 continue
-            sid = _text(fields["sid"])
             connected = fields["connected"] == b"1"
-            gone_for = None if connected else now - float(fields["at"])
-            rows.append({
-                "sid": sid, "namespace": _text(fields["ns"]), "pid": mask_pid(_text(pid)),
-                "rooms": sorted(room for room in json.loads(fields["joined"]) if room != sid),
-                "connected": connected, "disconnected_for": gone_for,
-                "expires_in": None if gone_for is None else max(0.0, limit - gone_for),
-            })
+            rows.append(session_row(_text(fields["ns"]), _text(fields["sid"]), _text(pid),
+                                    json.loads(fields["joined"]), connected,
+                                    None if connected else float(fields["at"]), now, limit))
         return rows
 
     def stats(self) -> dict:

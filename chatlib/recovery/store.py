@@ -119,3 +119,32 @@ class RecoveryStore(ABC):
 def mask_pid(pid: str) -> str:
     """Show enough of a pid to tell two apart, never enough to use one."""
     return pid[:4] + "…" if len(pid) > 8 else "…"
+
+
+def packet_row(record: Any, now: float, describe: Optional[Callable]) -> dict:
+    """A stored packet as the plain dict ``packets()`` lists."""
+    row = {
+        "offset": str(record.seq),
+        "namespace": record.namespace,
+        "age": now - record.created,
+        "rooms": None if record.rooms is None else sorted(map(str, record.rooms)),
+        "exclude": sorted(record.exclude) if record.exclude else [],
+    }
+    if describe is not None:
+        row["event"], row["args"] = describe(record.payload)
+    return row
+
+
+def session_row(namespace: str, sid: str, pid: str, rooms: Iterable, connected: bool,
+                disconnected_at: Optional[float], now: float, limit: float) -> dict:
+    """A tracked session as the plain dict ``sessions()`` lists, its pid masked."""
+    gone_for = None if connected else now - disconnected_at
+    return {
+        "sid": sid,
+        "namespace": namespace,
+        "pid": mask_pid(pid),
+        "rooms": sorted(str(room) for room in rooms if room != sid),
+        "connected": connected,
+        "disconnected_for": gone_for,
+        "expires_in": None if gone_for is None else max(0.0, limit - gone_for),
+    }
