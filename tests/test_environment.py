@@ -1,0 +1,70 @@
+"""environment.yml (Binder) installs what requirements.txt installs, with the same bounds."""
+
+import re
+from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: in environment.yml only: what Binder needs on top of a local install
+BINDER_ONLY = {"jupyter-server-proxy"}
+
+
+def normalize(name: str) -> str:
+    """PEP 503: case, '-', '_' and '.' do not matter."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirements_txt() -> dict[str, Requirement]:
+    found = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            requirement = Requirement(line)
+            found[normalize(requirement.name)] = requirement
+    return found
+
+
+def environment_yml() -> tuple[dict, dict[str, Requirement]]:
+    """The parsed file, and its packages (conda and pip sections together) by name."""
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    found = {}
+    for entry in environment["dependencies"]:
+        if isinstance(entry, dict):
+            specs = entry["pip"]
+        elif re.fullmatch(r"(python|pip)([=<>!].*)?", entry):
+            continue  # the interpreter and the installer, not packages of requirements.txt
+        else:
+            specs = [entry]
+        for spec in specs:
+            requirement = Requirement(spec)
+            found[normalize(requirement.name)] = requirement
+    return environment, found
+
+
+def test_the_same_packages_as_requirements_txt():
+    _, environment = environment_yml()
+    assert set(environment) - BINDER_ONLY == set(requirements_txt())
+    assert BINDER_ONLY <= set(environment)
+
+
+def test_the_same_version_bounds_and_extras():
+    _, environment = environment_yml()
+    for name, wanted in requirements_txt().items():
+        assert environment[name].specifier == wanted.specifier, name
+        assert environment[name].extras == wanted.extras, name
+
+
+def test_a_pinned_python_from_conda_forge():
+    environment, _ = environment_yml()
+    assert environment["channels"] == ["conda-forge"]
+    pythons = [entry for entry in environment["dependencies"]
+               if isinstance(entry, str) and re.fullmatch(r"python=\d+\.\d+", entry)]
+    assert len(pythons) == 1
+
+
+def test_binder_installs_the_repository_itself():
+    post_build = (ROOT / "postBuild").read_text()
+    assert re.search(r"pip install .*-e \.$", post_build, re.MULTILINE)
