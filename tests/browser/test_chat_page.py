@@ -1,0 +1,113 @@
+"""The chat page in Chromium, with the official socket.io-client 4.8.1 it pins by SRI hash.
+
+Two tabs on ``python -m chatlib``: tab A clicks Disconnect (a network drop), tab B sends,
+tab A clicks Connect. A gets the message once, keeps its id, and ``socket.recovered`` is
+true; what A typed while offline is shown as waiting, then sent once. The same behind a
+jupyter-server-proxy prefix. The CDN script is answered from npm's socket.io-client 4.8.1,
+so the page's SRI hash is checked against the real file.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.services import free_port
+
+from .support import CDN_CLIENT_URL, Process, expect, python, screenshot
+
+pytestmark = pytest.mark.browser
+
+SERVER_START_TIMEOUT = 30
+CONNECTED = r"^connected · recovered: {recovered} · id: {id}$"
+
+
+@pytest.fixture(scope="module")
+def chat_server():
+    """``python -m chatlib`` on a free port: yields its port."""
+    port = free_port()
+    server = Process(python("-m", "chatlib", "--port", str(port),
+                            "--max-disconnection-duration", "60"))
+    try:
+        server.wait_for_line(rf"server running at http://localhost:{port}$",
+                             SERVER_START_TIMEOUT)
+        yield port
+    finally:
+        server.stop()
+
+
+def status_pattern(recovered: str, sid: str = r"\S+") -> re.Pattern:
+    return re.compile(CONNECTED.format(recovered=recovered, id=sid))
+
+
+def open_tab(browser, url):
+    page = browser.new_page()
+    page.goto(url)
+    expect(page.locator("#status")).to_have_text(status_pattern("no"))
+    return page
+
+
+def send(page, text):
+    page.locator("#input").fill(text)
+    page.get_by_role("button", name="Send", exact=True).click()
+
+
+@pytest.mark.parametrize("prefix", ["/", "/proxy/{port}/"], ids=["root", "proxy-prefix"])
+def test_disconnect_then_connect_recovers_the_missed_message_once(
+        browser, chat_server, socketio_client_file, prefix, request):
+    url = f"http://127.0.0.1:{chat_server}{prefix.format(port=chat_server)}"
+    a = open_tab(browser, url)
+    b = open_tab(browser, url)
+    a_messages, b_messages = a.locator("#messages > li"), b.locator("#messages > li")
+    sid = a.evaluate("socket.id")
+    expect(a.locator("#status")).to_have_text(status_pattern("no", re.escape(sid)))
+
+    send(b, "hello")                    # both tabs get it: A now holds an offset
+    expect(a_messages).to_have_text(["hello"])
+    expect(b_messages).to_have_text(["hello"])
+
+    a.get_by_role("button", name="Disconnect").click()
+    expect(a.get_by_role("button", name="Connect", exact=True)).to_be_visible()
+    expect(a.locator("#status")).to_have_text(
+        "disconnected (the server keeps the session for a while)")
+    assert a.evaluate("socket.connected") is False
+
+    send(b, "realtime")                 # missed live by A
+    expect(b_messages).to_have_text(["hello", "realtime"])
+    send(a, "typed while offline")      # buffered by the client, shown as waiting
+    expect(a_messages).to_have_text(["hello", "typed while offline (waiting to be sent)"])
+    expect(a.locator("#messages > li.pending")).to_have_count(1)
+
+    a.get_by_role("button", name="Connect", exact=True).click()
+    expect(a.locator("#status")).to_have_text(status_pattern("yes", re.escape(sid)))
+    expect(a.get_by_role("button", name="Disconnect")).to_be_visible()
+    assert a.evaluate("[socket.connected, socket.recovered, socket.id]") == [True, True, sid]
+
+    # the missed message first, then the buffered one's echo; anything delivered twice
+    # would arrive before the later message
+    send(b, "after")
+    everything = ["hello", "realtime", "typed while offline", "after"]
+    expect(b_messages).to_have_text(everything)
+    expect(a_messages).to_have_text(everything)
+    expect(a.locator("#messages > li.pending")).to_have_count(0)
+    screenshot(a, f"chat-page-{request.node.callspec.id}-tab-a-recovered")
+
+    assert browser.page_errors == []
+    assert browser.blocked == []
+
+
+def test_a_client_file_that_does_not_match_the_pinned_hash_is_refused(
+        browser, chat_server, socketio_client_file):
+    """The SRI pin is enforced: a changed socket.io.min.js never runs."""
+    page = browser.new_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    tampered = socketio_client_file.read_bytes() + b"\n// changed\n"
+    page.route(CDN_CLIENT_URL, lambda route: route.fulfill(
+        body=tampered, content_type="application/javascript",
+        headers={"Access-Control-Allow-Origin": "*"}))
+    page.goto(f"http://127.0.0.1:{chat_server}/")
+    expect(page.locator("#status")).to_have_text("connecting…")
+    page.wait_for_function("typeof io === 'undefined' && document.readyState === 'complete'")
+    assert any("integrity" in text for text in console), console
