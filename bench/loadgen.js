@@ -1,0 +1,172 @@
+// The one load generator every server is measured with: N socket.io-client sockets, websocket only.
+//
+//   node loadgen.js throughput --url http://127.0.0.1:PORT --clients 200 --messages 2000
+//   node loadgen.js storm      --url http://127.0.0.1:PORT --clients 500 --buffered 50000 --missed 10
+//
+// Prints one JSON line with the measurement. Talks to the servers in bench/servers/ through
+// these events: "go" (broadcast M messages to everyone), "fill" (store packets for an empty
+// room), "miss" (broadcast while the clients are away), "stall" (longest event-loop stall since
+// the last "stall", then reset) and "stats" (what the server buffers and keeps).
+"use strict";
+const { io } = require("socket.io-client");
+
+function parseArgs(argv) {
+  const args = { mode: argv[0] };
+  for (let i = 1; i < argv.length; i += 2) args[argv[i].replace(/^--/, "")] = argv[i + 1];
+  return args;
+}
+
+const EVENT = "chat message";
+const now = () => Number(process.hrtime.bigint()) / 1e6; // milliseconds
+
+function open(url, extra = {}) {
+  return io(url, { transports: ["websocket"], forceNew: true, reconnection: false, ...extra });
+}
+
+function whenAll(sockets, event) {
+  return Promise.all(sockets.map((s) => new Promise((resolve, reject) => {
+    s.once(event, resolve);
+    s.once("connect_error", reject);
+  })));
+}
+
+function ask(socket, event, arg, timeoutMs = 600000) {
+  return socket.timeout(timeoutMs).emitWithAck(event, arg);
+}
+
+async function connectAll(url, n, batch = 50) {
+  const sockets = [];
+  // in batches, so that connecting is not itself a storm
+  for (let i = 0; i < n; i += batch) {
+    const part = [];
+    for (let j = i; j < Math.min(n, i + batch); j++) part.push(open(url));
+    await whenAll(part, "connect");
+    sockets.push(...part);
+  }
+  return sockets;
+}
+
+function cpuMs(start) {
+  const u = process.cpuUsage(start);
+  return (u.user + u.system) / 1000;
+}
+
+async function throughput(args) {
+  const n = Number(args.clients), m = Number(args.messages), warm = Number(args.warmup || 100);
+  const deadlineMs = Number(args.deadline || 120) * 1000;
+  const sockets = await connectAll(args.url, n);
+  const control = sockets[0];
+
+  // received[i]: how many EVENT packets client i has had in the current round
+  let received = new Array(n).fill(0);
+  let target = 0, left = 0, resolveDone = null, firstDone = null, t0 = 0;
+  sockets.forEach((s, i) => s.on(EVENT, () => {
+    if (++received[i] === target) {
+      if (firstDone === null) firstDone = now() - t0;
+      if (--left === 0) resolveDone(now());
+    }
+  }));
+  async function round(count) {
+    received.fill(0);
+    target = count; left = n; firstDone = null;
+    const done = new Promise((r) => { resolveDone = r; });
+    t0 = now();
+    control.emit("go", count);
+    // a server that loses clients (say to a ping timeout behind its backlog) never finishes
+    const t1 = await Promise.race([done, sleep(deadlineMs).then(() => null)]);
+    if (t1 === null) {
+      const short = received.filter((c) => c < count).length;
+      throw new Error(`${short} of ${n} clients still short of ${count} after ${deadlineMs} ms`);
+    }
+    return t1 - t0;
+  }
+  await round(warm);
+  await ask(control, "stall", null);
+  const serverCpu0 = (await ask(control, "stats", null)).cpu_s;
+  const cpu0 = process.cpuUsage();
+  const wall0 = now();
+  const ms = await round(m);
+  const genCpu = cpuMs(cpu0) / (now() - wall0);
+  const stall = await ask(control, "stall", null);
+  const stats = await ask(control, "stats", null);
+  sockets.forEach((s) => s.disconnect());
+  return {
+    clients: n, messages: m, deliveries: n * m, seconds: ms / 1000,
+    deliveries_per_s: (n * m) / (ms / 1000), first_client_done_s: firstDone / 1000,
+    generator_cpu_share: genCpu, server_cpu_share: (stats.cpu_s - serverCpu0) / (ms / 1000),
+    server_max_stall_ms: stall.max_ms, server: stats,
+  };
+}
+
+async function storm(args) {
+  const n = Number(args.clients), buffered = Number(args.buffered), missed = Number(args.missed || 10);
+  const control = open(args.url);
+  await whenAll([control], "connect");
+  const sockets = await connectAll(args.url, n);
+  const got = new Array(n).fill(0);
+  sockets.forEach((s, i) => s.on(EVENT, () => { got[i]++; }));
+
+  // behind=false: the buffer is filled first, then every client gets one packet (its offset is the
+  // newest but one, it misses only what follows). behind=true: the client's offset is older than
+  // the packets buffered for a room it is not in, which a restore has to step over.
+  const behind = args.behind === "true";
+  if (!behind) await ask(control, "fill", buffered);
+  await ask(control, "miss", 1);
+  await waitFor(() => got.every((c) => c >= 1), 60000, "first packet");
+  if (behind) await ask(control, "fill", buffered);
+
+  // drop every transport at once, as a network failure would
+  sockets.forEach((s) => s.io.engine.close());
+  await waitFor(async () => (await ask(control, "stats", null)).kept_sessions >= n, 60000, "kept sessions");
+  await ask(control, "miss", missed);
+  const before = await ask(control, "stats", null);
+  got.fill(0);
+
+  let recovered = 0, notRecovered = 0, complete = 0, t0 = 0;
+  const connectTimes = [];
+  let resolveDone;
+  const done = new Promise((r) => { resolveDone = r; });
+  const finish = () => { if (recovered + notRecovered === n && complete === n) resolveDone(now()); };
+  sockets.forEach((s, i) => {
+    s.once("connect", () => { connectTimes.push(now() - t0); if (s.recovered) recovered++; else { notRecovered++; complete++; } finish(); });
+    s.on(EVENT, () => { if (got[i] === missed && s.recovered !== false) { complete++; finish(); } });
+  });
+  await ask(control, "stall", null);
+  t0 = now();
+  sockets.forEach((s) => s.connect());
+  const t1 = await Promise.race([done, sleep(120000).then(() => null)]);
+  const stall = await ask(control, "stall", null);
+  const result = {
+    clients: n, buffered: before.packets, missed,
+    seconds: t1 === null ? null : (t1 - t0) / 1000,
+    recovered, not_recovered: notRecovered,
+    all_connected_s: Math.max(...connectTimes) / 1000,
+    median_connect_s: connectTimes.sort((a, b) => a - b)[connectTimes.length >> 1] / 1000,
+    offset_behind_buffer: behind,
+    all_missed_delivered: got.every((c) => c === missed),
+    missed_received_min: Math.min(...got), missed_received_max: Math.max(...got),
+    server_max_stall_ms: stall.max_ms,
+  };
+  sockets.forEach((s) => s.disconnect());
+  control.disconnect();
+  return result;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(check, timeoutMs, what) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  throw new Error("timed out waiting for " + what);
+}
+
+const args = parseArgs(process.argv.slice(2));
+const run = { throughput, storm }[args.mode];
+if (!run) { console.error("usage: node loadgen.js throughput|storm --url URL ..."); process.exit(2); }
+run(args).then((result) => {
+  console.log(JSON.stringify(result));
+  process.exit(0);
+}, (err) => { console.error(err && err.stack || err); process.exit(1); });

@@ -1,0 +1,134 @@
+"""The Python servers for the load generator, one per process.
+
+    python3 servers/py_server.py stock     # python-socketio AsyncServer, no CSR
+    python3 servers/py_server.py off       # chatlib.RecoveryServer(recovery=None)
+    python3 servers/py_server.py on        # chatlib.RecoveryServer(), recovery on (MemoryStore)
+
+Each runs on uvicorn (chatlib.serving.serve) on a default asyncio loop (``--uvloop`` for uvloop),
+without permessage-deflate like the JS server (``--deflate`` for uvicorn's default, on), bound to 127.0.0.1 on a free port, and prints ``{"port": P}`` once it accepts. The events it
+answers are described in loadgen.js.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import pathlib
+import sys
+import time
+
+# CHATLIB_ROOT: import chatlib from another tree (a scratch copy with an optimisation to measure)
+sys.path.insert(0, os.environ.get("CHATLIB_ROOT") or str(pathlib.Path(__file__).resolve().parents[2]))
+
+import socketio  # noqa: E402
+
+import chatlib  # noqa: E402
+from chatlib.serving import serve  # noqa: E402
+
+EVENT = "chat message"
+TICK_S = 0.010
+
+
+class StallTicker:
+    """Longest event-loop stall: a 10 ms sleep that notes how late it wakes up."""
+
+    def __init__(self) -> None:
+        self.max = 0.0
+
+    async def run(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(TICK_S)
+            late = time.perf_counter() - start - TICK_S
+            if late > self.max:
+                self.max = late
+
+    def take_max_ms(self) -> float:
+        value, self.max = self.max, 0.0
+        return value * 1000
+
+
+def load_class(path: str):
+    module, _, name = path.partition(":")
+    return getattr(__import__(module, fromlist=[name]), name)
+
+
+def make_server(mode: str, max_buffered: int, store_class: str = "") -> socketio.AsyncServer:
+    options = dict(async_mode="asgi", transports=["websocket"])
+    if mode == "stock":
+        return socketio.AsyncServer(**options)
+    if mode == "off":
+        return chatlib.RecoveryServer(recovery=None, **options)
+    if mode == "on":
+        recovery = chatlib.Recovery(max_buffered_packets=max_buffered)
+        store = load_class(store_class)(recovery) if store_class else None
+        return chatlib.RecoveryServer(recovery=recovery, store=store, **options)
+    raise SystemExit(f"unknown mode {mode!r}")
+
+
+def stats(sio: socketio.AsyncServer) -> dict:
+    result = {"packets": 0, "kept_sessions": 0, "clients": len(sio.eio.sockets),
+              "cpu_s": time.process_time()}
+    store = getattr(sio, "store", None)
+    if store is not None:
+        counts = store.stats()
+        result.update(packets=counts["packets"], kept_sessions=counts["kept_sessions"])
+    return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["stock", "off", "on"])
+    parser.add_argument("--max-buffered", type=int, default=100_000)
+    parser.add_argument("--uvloop", action="store_true")
+    parser.add_argument("--store", default="", help="mode on: a store class, module:Class")
+    parser.add_argument("--ws", default="auto", help="uvicorn's ws protocol: a name or module:Class")
+    parser.add_argument("--deflate", action="store_true",
+                        help="let uvicorn negotiate permessage-deflate (its default; the JS server's is off)")
+    args = parser.parse_args()
+
+    sio = make_server(args.mode, args.max_buffered, args.store)
+    ticker = StallTicker()
+
+    @sio.on("go")
+    async def go(sid, m):
+        for i in range(int(m)):
+            await sio.emit(EVENT, f"message {i}")
+
+    @sio.on("miss")
+    async def miss(sid, m):
+        for i in range(int(m)):
+            await sio.emit(EVENT, f"missed {i}")
+
+    @sio.on("fill")
+    async def fill(sid, m):
+        for i in range(int(m)):
+            await sio.emit(EVENT, f"stored {i}", to="nobody")
+
+    @sio.on("stall")
+    async def stall(sid, _):
+        return {"max_ms": ticker.take_max_ms()}
+
+    @sio.on("stats")
+    async def stats_event(sid, _):
+        return stats(sio)
+
+    tick_task = asyncio.get_running_loop().create_task(ticker.run())
+    running = await serve(socketio.ASGIApp(sio), host="127.0.0.1", port=0,
+                          ws=args.ws, ws_per_message_deflate=args.deflate)
+    print(json.dumps({"port": running.port}), flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        tick_task.cancel()
+        await running.stop()
+
+
+if __name__ == "__main__":
+    if "--uvloop" in sys.argv:
+        import uvloop
+        uvloop.run(main())
+    else:
+        asyncio.run(main())
