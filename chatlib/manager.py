@@ -18,6 +18,9 @@ from socketio.async_manager import AsyncManager
 from .recovery.store import Payload, RecoveryStore
 
 
+_YIELD_EVERY = 4096  # packets written between two yields to the event loop (bench/README.md)
+
+
 def _as_args(data: Any) -> list:
     if isinstance(data, tuple):
         return list(data)
@@ -65,6 +68,7 @@ class RecoveryManagerMixin:
         self._held: dict[str, list[Payload]] = {}
         self._floors: dict[str, int] = {}
         self._feed_task: Optional[asyncio.Task] = None
+        self._written_since_yield = 0
 
     # -- connection bookkeeping -----------------------------------------
 
@@ -149,7 +153,14 @@ class RecoveryManagerMixin:
 
         _, payload = self.store.append(namespace, rooms, skip, encode_with)
         if not self.store.shared:
-            await self.send_payload(namespace, room, skip, payload)
+            written = await self.send_payload(namespace, room, skip, payload)
+            # Writing never suspends, so a handler that emits in a loop would hold
+            # the loop until it ends; let it breathe every few thousand writes, and
+            # only between packets, never in the middle of one (order matters).
+            self._written_since_yield += written
+            if self._written_since_yield >= _YIELD_EVERY:
+                self._written_since_yield = 0
+                await asyncio.sleep(0)
 
     def start_feed(self) -> None:
         """Start delivering a shared store's packets to this server's clients (once)."""
@@ -172,13 +183,17 @@ class RecoveryManagerMixin:
                                         record.payload, record.seq)
 
     async def send_payload(self, namespace: str, room: Any, skip: frozenset,
-                           payload: Payload, seq: Optional[int] = None) -> None:
-        """Write one stored payload to every live participant, or to its holding list."""
+                           payload: Payload, seq: Optional[int] = None) -> int:
+        """Write one stored payload to every live participant, or to its holding list.
+
+        Returns how many participants it was written to.
+        """
         parts = payload if isinstance(payload, list) else [payload]
         packets = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in parts]
         held = self._held
         floors = self._floors
         send = self.server._send_eio_packet
+        written = 0
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid in skip:
                 continue
@@ -189,6 +204,8 @@ class RecoveryManagerMixin:
                 continue
             for pkt in packets:
                 await send(eio_sid, pkt)
+            written += 1
+        return written
 
 
 class RecoveryManager(RecoveryManagerMixin, AsyncManager):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+import heapq
+from bisect import bisect_right
+from typing import Any, Iterable, Iterator, Optional
 
 
 class PacketRecord:
@@ -79,6 +81,10 @@ class PacketLog:
             self._start = 0
         return record
 
+    def get(self, seq: int) -> PacketRecord:
+        """The held packet with this sequence number (it must be held)."""
+        return self._items[self._start + seq - self.first_seq]
+
     def after(self, seq: int) -> Iterator[PacketRecord]:
         """The held packets whose sequence number is greater than ``seq``, oldest first."""
         index = self._start + max(0, seq + 1 - self.first_seq)
@@ -87,3 +93,65 @@ class PacketLog:
 
     def __iter__(self) -> Iterator[PacketRecord]:
         return self.after(0)
+
+
+class _Seqs:
+    """Ascending sequence numbers; the oldest leave from the front in O(1) amortised."""
+
+    __slots__ = ("items", "start")
+
+    def __init__(self) -> None:
+        self.items: list[int] = []
+        self.start = 0
+
+    def __len__(self) -> int:
+        return len(self.items) - self.start
+
+    def drop_oldest(self) -> None:
+        self.start += 1
+        if self.start >= 64 and self.start * 2 >= len(self.items):
+            del self.items[:self.start]
+            self.start = 0
+
+    def after(self, seq: int) -> list[int]:
+        return self.items[bisect_right(self.items, seq, self.start):]
+
+
+class RoomIndex:
+    """The held packets' sequence numbers per (namespace, room) key; room None is everyone.
+
+    A restore looks only at the packets sent to the session's own rooms, so a
+    client that missed ten messages behind a million sent elsewhere costs ten
+    lookups, not a million checks.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple, _Seqs] = {}
+
+    def add(self, record: PacketRecord) -> None:
+        for key in record.room_keys():
+            seqs = self._by_key.get(key)
+            if seqs is None:
+                seqs = self._by_key[key] = _Seqs()
+            seqs.items.append(record.seq)
+
+    def remove_oldest(self, record: PacketRecord) -> None:
+        """Forget ``record``, the oldest held packet (so the first of each of its keys)."""
+        for key in record.room_keys():
+            seqs = self._by_key[key]
+            seqs.drop_oldest()
+            if not seqs:
+                del self._by_key[key]
+
+    def after(self, starts: Iterable[tuple[tuple, int]]) -> Iterator[int]:
+        """Sequence numbers after each key's start, merged in order, each once."""
+        runs = []
+        for key, start in starts:
+            seqs = self._by_key.get(key)
+            if seqs is not None:
+                runs.append(seqs.after(start))
+        previous = None
+        for seq in heapq.merge(*runs):
+            if seq != previous:
+                yield seq
+                previous = seq

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterable, Optional
 
-from .log import PacketLog, PacketRecord
+from .log import PacketLog, PacketRecord, RoomIndex
 from .policy import Recovery
 from .sessions import EvictionMarks, Session, SessionTable
 from .store import (Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, packet_row,
@@ -50,6 +50,7 @@ class MemoryStore(RecoveryStore):
         self.recovery = recovery or Recovery()
         self.clock = clock
         self._log = PacketLog()
+        self._index = RoomIndex()
         self._sessions = SessionTable()
         self._marks = EvictionMarks()
 
@@ -64,6 +65,7 @@ class MemoryStore(RecoveryStore):
         record = PacketRecord(seq, namespace, None if rooms is None else frozenset(rooms),
                               frozenset(exclude) if exclude else None, now, payload)
         self._log.append(record)
+        self._index.add(record)
         self._packet_added(record)
         if len(self._log) > self.recovery.max_buffered_packets:
             self._evict_oldest()
@@ -72,6 +74,7 @@ class MemoryStore(RecoveryStore):
 
     def _evict_oldest(self) -> None:
         record = self._log.pop_oldest()
+        self._index.remove_oldest(record)
         self._marks.record(record, self._sessions.get)
         self._packet_evicted(record)
 
@@ -164,8 +167,9 @@ class MemoryStore(RecoveryStore):
             from_seq = max(from_seq, session.start)
         if self._marks.lost_for(session, from_seq):
             return RestoreFailure.PACKETS_LOST
-        missed = [record.payload for record in self._log.after(from_seq)
-                  if session.is_target(record)]
+        starts = [(key, max(from_seq, joined_at)) for key, joined_at in session.room_keys()]
+        candidates = (self._log.get(seq) for seq in self._index.after(starts))
+        missed = [record.payload for record in candidates if session.is_target(record)]
         session.connected = True
         session.disconnected_at = None
         self._session_changed(session)

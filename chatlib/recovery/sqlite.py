@@ -240,10 +240,12 @@ class SQLiteStore(MemoryStore):
         self._log = PacketLog(last_seq=(first - 1) if first is not None else last_seq)
         for seq, namespace, rooms, exclude, created, payload in self._db.execute(
                 "SELECT * FROM packets ORDER BY seq"):
-            self._log.append(PacketRecord(
+            record = PacketRecord(
                 seq, namespace, None if rooms is None else frozenset(json.loads(rooms)),
                 None if exclude is None else frozenset(json.loads(exclude)),
-                created, _decode_payload(payload)))
+                created, _decode_payload(payload))
+            self._log.append(record)
+            self._index.add(record)
         heartbeat = self._db.execute("SELECT value FROM meta WHERE name = 'heartbeat'").fetchone()
         crashed_at = heartbeat[0] if heartbeat else self.clock()
         dropped = []
