@@ -31,6 +31,8 @@ class NamespaceState:
     last_offset: Optional[str] = None
     recovered: bool = False
     sid: Optional[str] = None
+    #: whether a CONNECT sent on the current Engine.IO connection awaits its reply
+    awaiting_reply: bool = False
     #: events received before the CONNECT reply: (ack id, data)
     early_events: list = field(default_factory=list)
 
@@ -216,6 +218,7 @@ class RecoveryClient(socketio.AsyncClient):
         auth = await self._get_real_value(self.connection_auth) or {}
         for namespace in self.connection_namespaces:
             state = self.state(namespace)
+            state.awaiting_reply = True
             data = auth
             if state.pid is not None:
                 data = dict(auth) if isinstance(auth, dict) else {}
@@ -230,6 +233,7 @@ class RecoveryClient(socketio.AsyncClient):
         if namespace in self.namespaces:
             return
         state = self.state(namespace)
+        state.awaiting_reply = False
         data = data if isinstance(data, dict) else {}
         new_pid = data.get("pid") if isinstance(data.get("pid"), str) else None
         state.recovered = new_pid is not None and new_pid == state.pid
@@ -249,7 +253,13 @@ class RecoveryClient(socketio.AsyncClient):
     async def _handle_event(self, namespace: Optional[str], id: Any, data: Any) -> None:
         namespace = namespace or "/"
         if namespace not in self.namespaces:
-            self.state(namespace).early_events.append((id, data))
+            state = self.state(namespace)
+            if state.awaiting_reply:
+                state.early_events.append((id, data))
+            else:
+                # read just before a drop and handled after it: not delivered, so its
+                # offset is not taken either, and the restore replays it once
+                logger.debug("event for disconnected namespace %s dropped", namespace)
             return
         await self._dispatch_event(namespace, id, data)
 
@@ -263,6 +273,7 @@ class RecoveryClient(socketio.AsyncClient):
 
     async def _handle_eio_disconnect(self, reason: Any) -> None:
         for state in self._states.values():
+            state.awaiting_reply = False
             state.early_events.clear()
         if not self._dropping:
             return await super()._handle_eio_disconnect(reason)

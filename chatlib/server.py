@@ -234,6 +234,13 @@ class RecoveryServer(socketio.AsyncServer):
         while held:
             await self._send_payload(eio_sid, held.pop(0))
         self.manager.release(sid)
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None or socket.closed or socket.closing:
+            # The transport died during these writes (engineio checks the ping
+            # timeout on every send); python-socketio skipped this still-pending
+            # sid, and the drop already kept the session: take the sid out.
+            await self.manager.disconnect(sid, namespace, ignore_queue=True)
+            return
         await self.manager.connect(sid, namespace)
 
     async def _run_connect_handler(self, eio_sid: str, namespace: str, sid: str,

@@ -1,0 +1,88 @@
+// A socket.io-client 4.8 client for the chaos test (tests/reliability/test_chaos.py).
+//
+//   node chaos_client.js URL
+//
+// It connects over WebSocket with fast automatic reconnection, records the number carried by
+// every "m" event (the offset, the last argument, is what the JS client keeps for recovery),
+// and reports one JSON object per line on stdout:
+//   {"type": "connect", "id", "recovered"}   {"type": "disconnect", "reason"}
+// Commands, one JSON per line on stdin, answered by {"type": "done", "seq", ...}:
+//   drop        the network fails: engine.close(); the Manager reconnects by itself
+//   mute        stop answering the server's pings (until this connection ends): a ping timeout
+//   arm {after} after the next connect, drop again once `after` more events arrived
+//   state       {connected, id, recovered, count}
+//   received    {numbers}: every number received, in arrival order
+// The socket.io-client package is the one installed for tests/interop.
+"use strict";
+const path = require("node:path");
+const readline = require("node:readline");
+const { io } = require(path.join(__dirname, "..", "interop", "node_modules", "socket.io-client"));
+
+const url = process.argv[2];
+const socket = io(url, {
+  forceNew: true, transports: ["websocket"],
+  reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0,
+});
+const numbers = [];
+let armed = null;      // {after}: waiting for the next connect
+let countdown = null;  // events left before the armed drop
+
+function report(message) {
+  process.stdout.write(JSON.stringify(message) + "\n");
+}
+
+socket.on("connect", () => {
+  report({ type: "connect", id: socket.id, recovered: Boolean(socket.recovered) });
+  if (armed !== null) {
+    countdown = armed.after;
+    armed = null;
+  }
+});
+socket.on("disconnect", (reason) => report({ type: "disconnect", reason }));
+socket.on("connect_error", (err) => report({ type: "connect_error", message: err.message }));
+socket.on("m", (n) => {
+  numbers.push(n);
+  if (countdown !== null && --countdown <= 0) {
+    countdown = null;
+    socket.io.engine.close();
+  }
+});
+
+const commands = {
+  drop: () => {
+    socket.io.engine.close();
+    return {};
+  },
+  mute: () => {
+    const engine = socket.io.engine;
+    const send = engine._sendPacket;
+    engine._sendPacket = function (type, ...rest) {
+      if (type === "pong") return undefined;
+      return send.call(this, type, ...rest);
+    };
+    return {};
+  },
+  arm: ({ after }) => {
+    armed = { after };
+    return {};
+  },
+  state: () => ({ connected: socket.connected, id: socket.id,
+                  recovered: Boolean(socket.recovered), count: numbers.length }),
+  received: () => ({ numbers }),
+};
+
+const input = readline.createInterface({ input: process.stdin });
+input.on("line", (line) => {
+  if (!line.trim()) return;
+  const command = JSON.parse(line);
+  const handler = commands[command.cmd];
+  if (!handler) {
+    report({ type: "error", seq: command.seq, error: `unknown command ${command.cmd}` });
+    return;
+  }
+  report({ ...handler(command), type: "done", seq: command.seq });
+});
+input.on("close", () => {
+  socket.disconnect();
+  process.exit(0);
+});

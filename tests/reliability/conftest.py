@@ -1,0 +1,136 @@
+"""Fixtures of the reliability suite: the profile (fast or long), figures, Node, fault watchers.
+
+Every test runs in the fast profile by default. ``--long`` (or ``CHATLIB_RELIABILITY=long``)
+runs the same tests with the long profile's sizes:
+
+    python3 -m pytest tests/reliability --long -s
+
+(``--long`` is defined here, so pytest must be pointed at this folder for it to be known.)
+Each test prints a one-line summary of its figures, writes them to the JUnit report
+(``record_property``) and lists them again in pytest's terminal summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.support import LoopErrors
+
+INTEROP = Path(__file__).resolve().parent.parent / "interop"
+NODE_PACKAGES = ("socket.io-client",)
+_FIGURES_KEY = pytest.StashKey[list]()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", default=False,
+                     help="run tests/reliability with the long profile (minutes, not seconds)")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # chaos
+    chaos_messages: int
+    chaos_faults: int
+    chaos_rate: float  # messages per second
+    # fuzzing
+    fuzz_examples: int
+    store_examples: int
+    store_steps: int
+    # bounds
+    bounds_seconds: float
+
+
+FAST = Profile("fast", chaos_messages=5000, chaos_faults=50, chaos_rate=250.0,
+               fuzz_examples=60, store_examples=60, store_steps=50, bounds_seconds=6.0)
+LONG = Profile("long", chaos_messages=20000, chaos_faults=300, chaos_rate=250.0,
+               fuzz_examples=1000, store_examples=1000, store_steps=80, bounds_seconds=180.0)
+LONG_TIMEOUT = 1800  # seconds per test, instead of the project's 120
+
+
+def _long_requested(config) -> bool:
+    return bool(config.getoption("--long", default=False)) or \
+        os.environ.get("CHATLIB_RELIABILITY", "").lower() == "long"
+
+
+def pytest_collection_modifyitems(config, items):
+    if _long_requested(config):
+        here = Path(__file__).resolve().parent
+        for item in items:
+            if here in Path(str(item.fspath)).resolve().parents:
+                item.add_marker(pytest.mark.timeout(LONG_TIMEOUT))
+
+
+@pytest.fixture(scope="session")
+def profile(request) -> Profile:
+    return LONG if _long_requested(request.config) else FAST
+
+
+@pytest.fixture
+def figures(request, record_property):
+    """``figures(**counts)``: print one summary line, record it in the report and the summary."""
+    def report(**counts):
+        name = LONG.name if _long_requested(request.config) else FAST.name
+        pairs = ", ".join(f"{key}={value}" for key, value in counts.items())
+        line = f"{request.node.name} [{name}]: {pairs}"
+        print("\nFIGURES " + line)
+        for key, value in counts.items():
+            record_property(key, value)
+        request.config.stash.setdefault(_FIGURES_KEY, []).append(line)
+        return line
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lines = config.stash.get(_FIGURES_KEY, [])
+    if lines:
+        terminalreporter.section("reliability figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+# -- Node ---------------------------------------------------------------------
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def node_executable() -> str:
+    """Node, with socket.io-client from tests/interop/node_modules (``npm ci`` there installs it).
+
+    Missing: the test fails when ``CI`` is set and is skipped otherwise.
+    """
+    node = shutil.which("node")
+    missing = [name for name in NODE_PACKAGES
+               if not (INTEROP / "node_modules" / name / "package.json").is_file()]
+    reason = None
+    if node is None:
+        reason = "node is not on PATH"
+    elif missing:
+        reason = f"{', '.join(missing)} not installed (run `npm ci` in {INTEROP})"
+    if reason is not None:
+        if _in_ci():
+            pytest.fail(f"CI is set, so this is an error: the chaos test needs Node: {reason}",
+                        pytrace=False)
+        pytest.skip(f"the chaos test needs Node and socket.io-client: {reason}")
+    return node
+
+
+@pytest.fixture
+async def loop_errors():
+    """What reaches the event loop's exception handler during the test (lost task exceptions)."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    errors = LoopErrors()
+    loop.set_exception_handler(errors)
+    yield errors
+    loop.set_exception_handler(previous)
