@@ -21,6 +21,8 @@ logger = logging.getLogger("chatlib.server")
 _DEFAULT_RECOVERY = Recovery()
 _PID_BYTES = 16  # 128 bits from the secrets module
 _SWEEP_BATCH = 1000
+_CLIENT_PACKET_TYPES = (sio_packet.CONNECT, sio_packet.DISCONNECT, sio_packet.EVENT,
+                        sio_packet.ACK, sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK)
 _ELSEWHERE_RETRY = 0.1  # seconds between restore attempts of a session connected elsewhere
 
 
@@ -271,6 +273,43 @@ class RecoveryServer(socketio.AsyncServer):
         socket = self.eio.sockets.get(eio_sid)
         if socket is not None:
             socket.session[namespace] = data if data is not None else {}
+
+    # -- bad input -------------------------------------------------------
+
+    def _is_malformed(self, eio_sid: str, data: Any) -> bool:
+        """Whether a Socket.IO packet from the network cannot be handled (decoded here once)."""
+        if eio_sid in self._binary_packet:
+            return False  # an attachment: python-socketio checks it against its packet
+        try:
+            pkt = self.packet_class(encoded_packet=data)
+        except Exception:  # JSON, ids, attachment counts: whatever the decoder trips on
+            return True
+        if pkt.packet_type not in _CLIENT_PACKET_TYPES:
+            return True
+        if pkt.packet_type in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
+            if self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") is None:
+                return True
+        # the payload rules of socket.io-parser's isPayloadValid: an event is a non-empty
+        # array led by its name, an ack an array
+        if pkt.packet_type in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
+            return not (isinstance(pkt.data, list) and pkt.data
+                        and isinstance(pkt.data[0], (str, int)) and not isinstance(pkt.data[0], bool))
+        if pkt.packet_type in (sio_packet.ACK, sio_packet.BINARY_ACK):
+            return not isinstance(pkt.data, list)
+        return False
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        if self.store is not None and self._is_malformed(eio_sid, data):
+            # As the JS server does on a parse error: close the connection, and since
+            # the client broke the protocol, keep nothing of it for recovery.
+            logger.debug("malformed packet from %s: connection closed", eio_sid)
+            for namespace in list(self.manager.get_namespaces()):
+                sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+                if sid is not None:
+                    self.store.forget(namespace, sid)
+            await self.eio.disconnect(eio_sid)
+            return
+        await super()._handle_eio_message(eio_sid, data)
 
     # -- disconnect ------------------------------------------------------
 

@@ -416,3 +416,24 @@ async def test_a_connect_larger_than_the_buffer_limit_is_rejected_and_loses_noth
         await huge.connect(running.url, auth={"pid": "x" * 2_000_000}, wait_timeout=5, **WS)
     await victim.reconnect()
     assert victim.recovered and victim.get_sid() == victim_sid
+
+
+async def test_a_malformed_packet_closes_that_connection_and_keeps_nothing(launch, caplog):
+    import json as _json
+
+    import websockets
+
+    sio = recovery_server()
+    running = await launch(sio)
+    caplog.set_level(logging.WARNING)
+    url = running.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    async with websockets.connect(url) as ws:
+        assert (await ws.recv()).startswith("0")
+        await ws.send("40")
+        reply = await ws.recv()
+        assert reply.startswith("40") and "pid" in _json.loads(reply[2:])
+        await ws.send('42["chat message", unquoted]')
+        await eventually(lambda: ws.close_code is not None or not sio.manager.rooms,
+                         what="the server to close the connection")
+    await eventually(lambda: sio.store.sessions() == [], what="the session to be forgotten")
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
