@@ -1,4 +1,5 @@
-"""External services the tests start themselves: a real redis-server on a free loopback port."""
+"""What the tests need from outside Python: the CI rule, Node with the official socket.io
+packages, and a real redis-server on a free loopback port."""
 
 from __future__ import annotations
 
@@ -7,17 +8,72 @@ import shutil
 import socket
 import subprocess
 import time
+from pathlib import Path
+from typing import Optional
 
 import pytest
 
+INTEROP = Path(__file__).resolve().parent / "interop"
+INTEROP_PACKAGES = ("socket.io", "socket.io-client")
+NPM_CI_TIMEOUT = 100  # below pytest-timeout's 120 s for the test that triggers it
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
 
 def require(component: str, available: bool, how: str) -> None:
-    """Fail in CI when a component the test needs is missing; skip with one line elsewhere."""
+    """Fail in CI when a component the test needs is missing; skip with one line elsewhere.
+
+    A CI run that silently skipped such a test would claim a check it never made.
+    """
     if available:
         return
-    if os.environ.get("CI"):
-        pytest.fail(f"{component} is missing in CI: {how}")
+    if in_ci():
+        pytest.fail(f"{component} is missing in CI: {how}", pytrace=False)
     pytest.skip(f"{component} not installed ({how})")
+
+
+def _missing_interop_packages() -> list[str]:
+    return [name for name in INTEROP_PACKAGES
+            if not (INTEROP / "node_modules" / name / "package.json").is_file()]
+
+
+def _npm_ci(folder: Path) -> Optional[str]:
+    """Install the locked packages of ``folder``; returns why it could not, or None."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return "npm is not on PATH"
+    if not (folder / "package-lock.json").is_file():
+        return f"{folder}/package-lock.json is missing"
+    try:
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                              cwd=folder, capture_output=True, text=True,
+                              timeout=NPM_CI_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"npm ci took longer than {NPM_CI_TIMEOUT}s"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return f"npm ci failed: {last}"
+    return None
+
+
+def node_with_interop_packages() -> str:
+    """Node's path, with the locked socket.io packages in tests/interop/node_modules.
+
+    Runs ``npm ci`` there when they are missing; fails in CI, skips elsewhere, when it cannot.
+    """
+    reason = None
+    node = shutil.which("node")
+    if node is None:
+        reason = "node is not on PATH"
+    elif _missing_interop_packages():
+        reason = _npm_ci(INTEROP)
+        if reason is None and _missing_interop_packages():
+            reason = f"npm ci did not install {', '.join(_missing_interop_packages())}"
+    require("Node with the socket.io packages", reason is None,
+            f"{reason}; run `npm ci` in {INTEROP}")
+    return node
 
 
 def free_port() -> int:

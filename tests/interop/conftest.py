@@ -12,66 +12,21 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 
+from tests.services import node_with_interop_packages
+
 HERE = Path(__file__).resolve().parent
-PACKAGES = ("socket.io", "socket.io-client")
-NPM_CI_TIMEOUT = 100  # below pytest-timeout's 120 s for the test that triggers it
 WAIT_TIMEOUT = 10.0
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _missing_packages() -> list[str]:
-    return [name for name in PACKAGES
-            if not (HERE / "node_modules" / name / "package.json").is_file()]
-
-
-def _npm_ci() -> Optional[str]:
-    """Install the locked packages; returns why it could not, or None."""
-    npm = shutil.which("npm")
-    if npm is None:
-        return "npm is not on PATH"
-    if not (HERE / "package-lock.json").is_file():
-        return "tests/interop/package-lock.json is missing"
-    try:
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                              cwd=HERE, capture_output=True, text=True,
-                              timeout=NPM_CI_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return f"npm ci took longer than {NPM_CI_TIMEOUT}s"
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-        return f"npm ci failed: {last}"
-    return None
 
 
 @pytest.fixture(scope="session")
 def node_executable() -> str:
     """Node's path, with the locked socket.io packages installed in tests/interop/node_modules."""
-    reason = None
-    node = shutil.which("node")
-    if node is None:
-        reason = "node is not on PATH"
-    elif _missing_packages():
-        reason = _npm_ci()
-        if reason is None and _missing_packages():
-            reason = f"npm ci did not install {', '.join(_missing_packages())}"
-    if reason is not None:
-        message = (f"interop tests need Node and the socket.io packages: {reason} "
-                   f"(run `npm ci` in {HERE})")
-        if _in_ci():
-            pytest.fail(f"CI is set, so this is an error: {message}", pytrace=False)
-        pytest.skip(message)
-    return node
+    return node_with_interop_packages()
 
 
 class NodeProcessError(AssertionError):

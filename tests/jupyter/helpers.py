@@ -1,16 +1,9 @@
 """Small helpers shared by the Jupyter-layer tests."""
 
 import asyncio
-import socket
 
 #: where the tasks a chat server may leave behind come from
 SERVER_CODE = ("chatlib", "socketio", "engineio", "uvicorn", "websockets")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_tasks() -> list:

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from .helpers import free_port
+from tests.services import free_port
 
 
 @pytest.fixture

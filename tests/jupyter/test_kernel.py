@@ -5,7 +5,7 @@ import urllib.request
 
 import pytest
 
-from .helpers import free_port
+from tests.services import free_port
 from .kernel import SERVER_TASKS, CellError, Kernel
 
 pytestmark = pytest.mark.kernel

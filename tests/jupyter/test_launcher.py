@@ -8,7 +8,9 @@ import pytest
 
 import chatlib
 
-from .helpers import free_port, server_tasks
+from tests.services import free_port
+
+from .helpers import server_tasks
 
 
 async def page_status(url):

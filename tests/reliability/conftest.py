@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.reliability.support import LoopErrors
+from tests.services import node_with_interop_packages
 
-INTEROP = Path(__file__).resolve().parent.parent / "interop"
-NODE_PACKAGES = ("socket.io-client",)
 _FIGURES_KEY = pytest.StashKey[list]()
 
 
@@ -99,30 +97,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 # -- Node ---------------------------------------------------------------------
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 @pytest.fixture(scope="session")
 def node_executable() -> str:
-    """Node, with socket.io-client from tests/interop/node_modules (``npm ci`` there installs it).
-
-    Missing: the test fails when ``CI`` is set and is skipped otherwise.
-    """
-    node = shutil.which("node")
-    missing = [name for name in NODE_PACKAGES
-               if not (INTEROP / "node_modules" / name / "package.json").is_file()]
-    reason = None
-    if node is None:
-        reason = "node is not on PATH"
-    elif missing:
-        reason = f"{', '.join(missing)} not installed (run `npm ci` in {INTEROP})"
-    if reason is not None:
-        if _in_ci():
-            pytest.fail(f"CI is set, so this is an error: the chaos test needs Node: {reason}",
-                        pytrace=False)
-        pytest.skip(f"the chaos test needs Node and socket.io-client: {reason}")
-    return node
+    """Node, with socket.io-client from tests/interop/node_modules (fails in CI when missing)."""
+    return node_with_interop_packages()
 
 
 @pytest.fixture
