@@ -150,7 +150,7 @@ class RecoveryServer(socketio.AsyncServer):
 
     async def _try_restore(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
         """Restore a session; one still connected to a silent server is waited for, bounded."""
-        deadline = asyncio.get_running_loop().time() + getattr(self.store, "dead_after", 0.0)
+        deadline = asyncio.get_running_loop().time() + self.store.dead_after
         while True:
             result = self.store.restore(namespace, pid, offset)
             if isinstance(result, Restored):

@@ -62,6 +62,9 @@ class RecoveryStore(ABC):
     #: A shared store (several servers) delivers every packet through ``feed()``
     #: instead of the emitting server writing it to its own clients.
     shared: bool = False
+    #: How long a CONNECT waits for a session still connected to another server to be
+    #: taken as gone (shared stores only; a private store never answers CONNECTED_ELSEWHERE).
+    dead_after: float = 0.0
 
     def configure(self, recovery: Recovery) -> None:
         """Take the server's limits (called once by the server that owns the store)."""
