@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from chatlib.recovery import MemoryStore, Recovery, SQLiteStore  # noqa: E402
+from chatlib import MemoryStore, Recovery, SQLiteStore  # noqa: E402
 
 
 def payload(offset: str) -> str:
@@ -74,7 +74,7 @@ def main() -> None:
         except Exception as error:  # no redis-server here: say so and go on
             print(f"RedisStore skipped: {error}", file=sys.stderr)
     if redis_url:
-        from chatlib.recovery.redis_store import RedisStore
+        from chatlib.stores.redis import RedisStore
         store = RedisStore(redis_url, recovery, prefix=f"bench{os.getpid()}:")
         results["redis"] = measure(store, options.packets)
         store.close()

@@ -13,10 +13,9 @@ The Jupyter layer (needs ipywidgets) is imported on first use:
 from importlib import import_module
 from typing import Any
 
-from .client import RecoveryClient
-from .recovery import (MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure,
-                       SQLiteStore)
-from .server import RecoveryServer
+from .core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
+from .sio import RecoveryClient, RecoveryServer
+from .stores import SQLiteStore
 
 __all__ = [
     "BufferView", "ChatWidget", "MemoryStore", "Recovery", "RecoveryClient",
@@ -25,7 +24,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "RedisStore": "chatlib.recovery.redis_store",
+    "RedisStore": "chatlib.stores.redis",
     "start_chat_server": "chatlib.jupyter.launcher",
     "ChatWidget": "chatlib.jupyter.widget",
     "BufferView": "chatlib.jupyter.buffer_view",

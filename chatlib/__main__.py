@@ -8,7 +8,7 @@ import signal
 from typing import Optional, Sequence
 
 from .chat import create_app
-from .recovery import Recovery
+from .core import Recovery
 from .serving import serve
 
 

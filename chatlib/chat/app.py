@@ -8,8 +8,8 @@ from typing import Any, Optional
 
 import socketio
 
-from ..recovery import Recovery, RecoveryStore
-from ..server import RecoveryServer
+from ..core import Recovery, RecoveryStore
+from ..sio.server import RecoveryServer
 
 #: The official client the page loads from the CDN, pinned with its Subresource Integrity hash
 #: (sha384 of ``dist/socket.io.min.js`` in the npm package of the same version).

@@ -7,9 +7,9 @@ import logging
 from typing import Any, Callable, Optional, Protocol
 
 from ..chat import ChatApp, create_app
-from ..recovery import Recovery, RecoveryStore
+from ..core import Recovery, RecoveryStore
 from ..serving import RunningServer, serve
-from ..server import RecoveryServer
+from ..sio.server import RecoveryServer
 
 logger = logging.getLogger("chatlib.jupyter")
 

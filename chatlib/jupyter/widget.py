@@ -8,7 +8,7 @@ from typing import Any, Literal, Optional, Union
 
 import ipywidgets as widgets
 
-from ..client import RecoveryClient
+from ..sio.client import RecoveryClient
 from .labels import Labels, resolve_labels
 from .launcher import ChatServer
 from .tasks import TaskGroup

@@ -1,7 +1,7 @@
 import pytest
 
-from chatlib.recovery import MemoryStore, SQLiteStore
-from chatlib.recovery.redis_store import RedisStore
+from chatlib import MemoryStore, SQLiteStore
+from chatlib.stores.redis import RedisStore
 
 
 class FakeClock:

@@ -1,17 +1,17 @@
-"""The examples in the recovery core's docstrings run as written."""
+"""The examples in the public API's docstrings run as written."""
 
 import doctest
 
 import pytest
 
-import chatlib.recovery.memory
-import chatlib.recovery.policy
-import chatlib.recovery.sqlite
-import chatlib.redact
+import chatlib.core.memory
+import chatlib.core.policy
+import chatlib.sio.redact
+import chatlib.stores.sqlite
 
 
-@pytest.mark.parametrize("module", [chatlib.recovery.memory, chatlib.recovery.policy,
-                                    chatlib.recovery.sqlite, chatlib.redact])
+@pytest.mark.parametrize("module", [chatlib.core.memory, chatlib.core.policy,
+                                    chatlib.stores.sqlite, chatlib.sio.redact])
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

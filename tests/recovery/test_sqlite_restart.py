@@ -1,6 +1,6 @@
 """SQLiteStore keeps everything across a restart: reopening the file is a restart."""
 
-from chatlib.recovery import Recovery, Restored, RestoreFailure, SQLiteStore
+from chatlib import Recovery, Restored, RestoreFailure, SQLiteStore
 
 
 def reopen(store, clock, **limits):

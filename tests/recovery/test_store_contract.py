@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chatlib.recovery import Recovery, Restored, RestoreFailure
+from chatlib.core import Recovery, Restored, RestoreFailure
 
 
 @pytest.fixture

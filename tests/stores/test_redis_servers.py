@@ -4,7 +4,7 @@ import pytest
 import socketio
 
 import chatlib
-from chatlib.recovery.redis_store import RedisStore
+from chatlib.stores.redis import RedisStore
 from tests.helpers import Inbox, eventually, server_saw_drop
 
 WS = {"transports": ["websocket"]}

@@ -15,7 +15,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
-from .recovery.store import Payload, RecoveryStore
+from ..core.store import Payload, RecoveryStore
 
 
 _YIELD_EVERY = 4096  # packets written between two yields to the event loop (bench/README.md)

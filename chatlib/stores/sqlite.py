@@ -10,12 +10,12 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
-from .log import PacketLog, PacketRecord
-from .memory import MemoryStore
-from .policy import Recovery
-from .sessions import Session
+from ..core.log import PacketLog, PacketRecord
+from ..core.memory import MemoryStore
+from ..core.policy import Recovery
+from ..core.sessions import Session
 
-logger = logging.getLogger("chatlib.recovery.sqlite")
+logger = logging.getLogger("chatlib.stores.sqlite")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS packets (

@@ -9,10 +9,10 @@ import time
 from importlib import resources
 from typing import Any, AsyncIterator, Callable, Iterable, Optional
 
-from .log import PacketRecord
-from .policy import Recovery
-from .sessions import Session
-from .store import (Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, packet_row,
+from ..core.log import PacketRecord
+from ..core.policy import Recovery
+from ..core.sessions import Session
+from ..core.store import (Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, packet_row,
                     session_row)
 
 # The offset's place in an encoded packet: the packet is encoded once with this
@@ -23,7 +23,7 @@ _SCRIPTS = ("append", "open", "rooms", "keep", "restore", "expire")
 
 
 def _load_scripts() -> dict[str, str]:
-    folder = resources.files("chatlib.recovery") / "lua"
+    folder = resources.files("chatlib.stores") / "lua"
     common = (folder / "common.lua").read_text()
     return {name: common + "\n" + (folder / f"{name}.lua").read_text() for name in _SCRIPTS}
 

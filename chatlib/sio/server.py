@@ -12,8 +12,8 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from .manager import RecoveryManager, adopt
-from .recovery import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
-from .recovery.store import Payload
+from ..core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
+from ..core.store import Payload
 from .redact import redact_pids
 
 logger = logging.getLogger("chatlib.server")
