@@ -46,11 +46,11 @@ class RecoveryServer(socketio.AsyncServer):
     stored packet it missed, in order and once. ``recovery=None`` is plain
     python-socketio. ``store`` picks the store (default: a ``MemoryStore``).
 
-    Several servers share one recovery state with a shared store and a
-    pub/sub manager: ``store=chatlib.RedisStore(url)`` with
-    ``client_manager=socketio.AsyncRedisManager(url)``; any other
-    python-socketio asyncio manager given as ``client_manager`` gets
-    recovery mixed in.
+    Any python-socketio asyncio manager can be given as ``client_manager``
+    (recovery is attached to that instance; its class stays). With a pub/sub
+    manager such as ``socketio.AsyncRedisManager(url)`` emits cross servers
+    with any store; ``store=chatlib.RedisStore(url)`` also lets a client
+    recover on another server than the one it dropped from.
 
     python-socketio has no middlewares, so JS's ``skipMiddlewares`` has no
     direct twin: the connect handler, which plays their part, always runs,
@@ -67,7 +67,9 @@ class RecoveryServer(socketio.AsyncServer):
             if not sio.recovered(sid):
                 await sio.enter_room(sid, "lobby")
 
-        app = socketio.ASGIApp(sio)   # then: uvicorn.run(app)
+        app = socketio.ASGIApp(sio)
+        # permessage-deflate off, as in the JS server (README: "Deflate")
+        uvicorn.run(app, ws_per_message_deflate=False)
     """
 
     def __init__(self, *args: Any, recovery: Optional[Recovery] = _DEFAULT_RECOVERY,
