@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import time
 from typing import Any, AsyncIterator, Callable, Optional
 
 from bidict import ValueDuplicationError
@@ -33,7 +34,10 @@ from socketio.async_manager import AsyncManager
 from ..core.store import Payload, RecoveryStore
 from . import compat
 
-_YIELD_EVERY = 4096  # packets written between two yields to the event loop (bench/README.md)
+# The longest run of stores and writes between two turns of the event loop: a
+# handler that emits in a loop, or a feed batch of 1,000 packets, lets the
+# writers and every other task run at least this often (bench/README.md, part 5).
+_SLICE_S = 0.005
 
 
 def _as_args(data: Any) -> list:
@@ -89,7 +93,7 @@ class RecoveryRouter:
         self._held: dict[str, list[Payload]] = {}
         self._floors: dict[str, int] = {}
         self._feed_task: Optional[asyncio.Task] = None
-        self._written_since_yield = 0
+        self._slice_start = time.perf_counter()
 
     # -- connection bookkeeping -----------------------------------------
 
@@ -164,16 +168,21 @@ class RecoveryRouter:
                                 data=head + args + [offset]).encode()
 
         _, payload = self.store.append(namespace, rooms, skip, encode_with)
-        if self.store.shared:
-            return
-        written = await self.send_payload(namespace, room, skip, payload)
-        # Writing never suspends, so a handler that emits in a loop would hold
-        # the loop until it ends; let it breathe every few thousand writes, and
-        # only between packets, never in the middle of one (order matters).
-        self._written_since_yield += written
-        if self._written_since_yield >= _YIELD_EVERY:
-            self._written_since_yield = 0
+        if not self.store.shared:
+            await self.send_payload(namespace, room, skip, payload)
+        await self._take_turn()
+
+    async def _take_turn(self) -> None:
+        """Let the event loop run once this server has stored and written for a slice.
+
+        Neither a store nor a write suspends, so a handler that emits in a loop
+        (or a large feed batch) would hold the loop, and the writers that put
+        the packets on the wire, until it ends. Called between packets only,
+        never in the middle of one, so every client still gets them in order.
+        """
+        if time.perf_counter() - self._slice_start >= _SLICE_S:
             await asyncio.sleep(0)
+            self._slice_start = time.perf_counter()
 
     def start_feed(self) -> None:
         """Start delivering a shared store's packets to this server's clients (once)."""
@@ -194,19 +203,20 @@ class RecoveryRouter:
                 room = None if record.rooms is None else list(record.rooms)
                 await self.send_payload(record.namespace, room, record.exclude or frozenset(),
                                         record.payload, record.seq)
+                await self._take_turn()
 
     async def send_payload(self, namespace: str, room: Any, skip: frozenset,
-                           payload: Payload, seq: Optional[int] = None) -> int:
+                           payload: Payload, seq: Optional[int] = None) -> None:
         """Write one stored payload to every live participant, or to its holding list.
 
-        Returns how many participants it was written to.
+        It does not yield to the loop itself (engineio's queues are unbounded), so no later packet
+        can overtake this one for some of its recipients.
         """
         parts = payload if isinstance(payload, list) else [payload]
         packets = [compat.message_packet(part) for part in parts]
         held = self._held
         floors = self._floors
         send = compat.eio_packet_sender(self.server)
-        written = 0
         for sid, eio_sid in self.manager.get_participants(namespace, room):
             if sid in skip:
                 continue
@@ -217,8 +227,6 @@ class RecoveryRouter:
                 continue
             for pkt in packets:
                 await send(eio_sid, pkt)
-            written += 1
-        return written
 
 
 def attach(manager: AsyncManager, router: RecoveryRouter) -> None:

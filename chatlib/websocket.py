@@ -1,0 +1,111 @@
+"""uvicorn's WebSocket protocol, with fewer system calls and one encoding per broadcast.
+
+A broadcast to N clients makes python-engineio write the same text to N
+WebSocket connections, one frame at a time. uvicorn's stock protocol frames
+each of them anew and makes one ``transport.write`` (one ``send()`` system
+call) per frame: most of a broadcasting server's CPU (bench/README.md).
+``CoalescingWebSocketProtocol`` changes two things and nothing else:
+
+- every write a connection makes during one pass of the event loop goes out
+  as one ``transport.write``, at the end of that pass, in the order made;
+- a text frame is built once per text and reused for every connection that
+  sends the same text soon after (frames from server to client are not
+  masked, so they are the same bytes for everyone).
+
+Handshake, close, ping/pong, back-pressure and permessage-deflate (when it is
+negotiated, frames are built the stock way) stay uvicorn's. :func:`chatlib.serving.serve`
+uses it by default; with ``uvicorn.run`` pass it as ``ws``::
+
+    import uvicorn
+    from chatlib.websocket import CoalescingWebSocketProtocol
+
+    uvicorn.run(app, ws=CoalescingWebSocketProtocol, ws_per_message_deflate=False)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+# Texts up to this size have their frames kept for reuse, the newest this many
+# of them: a broadcast's frame is built once while every connection writes it.
+_CACHED_TEXT_CHARS = 1024
+_CACHED_FRAMES = 1024
+
+
+class _FrameCache:
+    """Unmasked text frames by text, the newest ``_CACHED_FRAMES`` of them."""
+
+    def __init__(self) -> None:
+        self._frames: dict[str, bytes] = {}
+
+    def text_frame(self, text: str) -> bytes:
+        frame = self._frames.get(text)
+        if frame is None:
+            frame = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+            if len(text) <= _CACHED_TEXT_CHARS:
+                if len(self._frames) >= _CACHED_FRAMES:
+                    self._frames.pop(next(iter(self._frames)), None)
+                self._frames[text] = frame
+        return frame
+
+
+class _CoalescingTransport:
+    """Stands in for a connection's transport: what is written in one loop pass goes out once.
+
+    Everything but ``write`` and ``close`` is the real transport's. ``close``
+    writes what is pending first, as the real transport would have.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending = []
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O WebSocket protocol with coalesced writes and shared text frames."""
+
+    _frames = _FrameCache()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.transport = _CoalescingTransport(self.transport, self.loop)  # type: ignore[assignment]
+
+    async def send(self, message: Any) -> None:
+        if (message["type"] == "websocket.send" and message.get("bytes") is None
+                and message.get("text") is not None and self._sends_plain_frames()):
+            self.transport.write(self._frames.text_frame(message["text"]))
+            return
+        await super().send(message)
+
+    def _sends_plain_frames(self) -> bool:
+        """Open, writable, past the handshake, with no extension that would change a frame."""
+        return (self.handshake_complete and not self.close_sent and not self.disconnected
+                and self.initial_response is None and self.writable.is_set()
+                and self.conn.state is State.OPEN and not self.conn.extensions
+                and not self.conn.expect_continuation_frame)
