@@ -544,8 +544,9 @@ def markdown(data: dict, summary: dict) -> str:
                 "clients drop, server 2 broadcasts 10 packets, and they reconnect to server 2. First "
                 "packet: ms from the `go` emit until a probe client (its own process, connected last "
                 "to each server) has its first packet; all done: until every client of that server "
-                "has all M. Longest stall: wall ms (and the most CPU ms the server spent between "
-                "two 10 ms ticks, which other processes' load does not inflate).", "",
+                "has all M. Longest stall: how late a 10 ms tick in the server woke, in wall ms "
+                "(and in the server's CPU ms: the stall on a core of its own, which other "
+                "processes' load does not inflate).", "",
                 "| setup | deliveries/s | server CPU us/delivery | server | longest stall ms (CPU ms) "
                 "| first packet ms | all done ms | bad packets | recovered on server 2 (lost, dup) | load |",
                 "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |"]

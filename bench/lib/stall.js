@@ -2,8 +2,8 @@
 "use strict";
 const PERIOD_MS = 10;
 
-// Also the most CPU time the process spent between two ticks (wall-time stalls on a shared
-// machine include the time other processes had the core).
+// Also the stall it would have been on a core of its own: the CPU time the process spent between
+// two ticks, less the tick (wall-time stalls on a shared machine include other processes' turns).
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 
 class StallTicker {
@@ -16,7 +16,7 @@ class StallTicker {
       const t = process.hrtime.bigint(), cpu = cpuMs();
       const late = Number(t - this.last) / 1e6 - PERIOD_MS;
       if (late > this.max) this.max = late;
-      if (cpu - this.lastCpu > this.maxCpu) this.maxCpu = cpu - this.lastCpu;
+      if (cpu - this.lastCpu - PERIOD_MS > this.maxCpu) this.maxCpu = cpu - this.lastCpu - PERIOD_MS;
       this.last = t;
       this.lastCpu = cpu;
       this.timer = setTimeout(tick, PERIOD_MS);

@@ -36,9 +36,9 @@ TICK_S = 0.010
 class StallTicker:
     """Longest event-loop stall: a 10 ms sleep that notes how late it wakes up.
 
-    Also the most CPU time the process spent between two ticks: on a shared
-    machine a stall in wall time includes the time other processes had the
-    core, the CPU figure does not.
+    Also the stall it would have been on a core of its own: the CPU time the
+    process spent between two ticks, less the tick (on a shared machine a
+    stall in wall time includes the time other processes had the core).
     """
 
     def __init__(self) -> None:
@@ -50,7 +50,7 @@ class StallTicker:
             start, cpu = time.perf_counter(), time.process_time()
             await asyncio.sleep(TICK_S)
             self.max = max(self.max, time.perf_counter() - start - TICK_S)
-            self.max_cpu = max(self.max_cpu, time.process_time() - cpu)
+            self.max_cpu = max(self.max_cpu, time.process_time() - cpu - TICK_S)
 
     def take(self) -> dict:
         taken = {"max_ms": self.max * 1000, "max_cpu_ms": self.max_cpu * 1000}
