@@ -88,9 +88,31 @@ class _CoalescingTransport:
 
 
 class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O WebSocket protocol with coalesced writes and shared text frames."""
+    """uvicorn's sans-I/O WebSocket protocol with coalesced writes and shared text frames.
+
+    ``text_frame`` and ``write_frame`` let a server that owns the order of a
+    connection's writes (``chatlib.sio.direct``) put a frame built once on
+    many connections without going through the ASGI ``send``.
+    """
 
     _frames = _FrameCache()
+
+    @classmethod
+    def text_frame(cls, text: str) -> bytes:
+        """The unmasked, final text frame carrying ``text`` (shared by every connection)."""
+        return cls._frames.text_frame(text)
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a ready frame after everything written so far; False if this connection can't now.
+
+        It cannot while the handshake or a close is under way, while the
+        transport pushes back (the caller then queues as usual), or when an
+        extension such as permessage-deflate would change the frame.
+        """
+        if not self._sends_plain_frames():
+            return False
+        self.transport.write(frame)
+        return True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -98,8 +120,8 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def send(self, message: Any) -> None:
         if (message["type"] == "websocket.send" and message.get("bytes") is None
-                and message.get("text") is not None and self._sends_plain_frames()):
-            self.transport.write(self._frames.text_frame(message["text"]))
+                and message.get("text") is not None
+                and self.write_frame(self.text_frame(message["text"]))):
             return
         await super().send(message)
 

@@ -33,6 +33,7 @@ from socketio.async_manager import AsyncManager
 
 from ..core.store import Payload, RecoveryStore
 from . import compat
+from .direct import DirectWriter
 
 # The longest run of stores and writes between two turns of the event loop: a
 # handler that emits in a loop, or a feed batch of 1,000 packets, lets the
@@ -93,6 +94,7 @@ class RecoveryRouter:
         self._held: dict[str, list[Payload]] = {}
         self._floors: dict[str, int] = {}
         self._feed_task: Optional[asyncio.Task] = None
+        self._direct = DirectWriter(server)
         self._slice_start = time.perf_counter()
 
     # -- connection bookkeeping -----------------------------------------
@@ -212,11 +214,14 @@ class RecoveryRouter:
                            payload: Payload, seq: Optional[int] = None) -> None:
         """Write one stored payload to every live participant, or to its holding list.
 
-        It does not yield to the loop itself (engineio's queues are unbounded), so no later packet
-        can overtake this one for some of its recipients.
+        Straight onto the WebSocket where ``DirectWriter`` can, else through
+        engineio's queue. It does not yield to the loop (engineio's queues are
+        unbounded), so no later packet overtakes this one for some recipients.
         """
         parts = payload if isinstance(payload, list) else [payload]
         packets = [compat.message_packet(part) for part in parts]
+        frame = self._direct.frame(payload)
+        direct = self._direct.write
         held = self._held
         floors = self._floors
         send = compat.eio_packet_sender(self.server)
@@ -227,6 +232,8 @@ class RecoveryRouter:
                 continue
             if held and sid in held:
                 held[sid].append(payload)
+                continue
+            if frame is not None and direct(eio_sid, frame):
                 continue
             for pkt in packets:
                 await send(eio_sid, pkt)
