@@ -117,6 +117,7 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.transport = _CoalescingTransport(self.transport, self.loop)  # type: ignore[assignment]
+        self._accepted_plain = False
 
     async def send(self, message: Any) -> None:
         if (message["type"] == "websocket.send" and message.get("bytes") is None
@@ -124,10 +125,12 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
                 and self.write_frame(self.text_frame(message["text"]))):
             return
         await super().send(message)
+        if message["type"] == "websocket.accept":
+            # accepted, and with no extension (permessage-deflate) that would change a frame
+            self._accepted_plain = (self.handshake_complete and self.initial_response is None
+                                    and not self.close_sent and not self.conn.extensions)
 
     def _sends_plain_frames(self) -> bool:
-        """Open, writable, past the handshake, with no extension that would change a frame."""
-        return (self.handshake_complete and not self.close_sent and not self.disconnected
-                and self.initial_response is None and self.writable.is_set()
-                and self.conn.state is State.OPEN and not self.conn.extensions
-                and not self.conn.expect_continuation_frame)
+        """Accepted with plain frames, still open, and the transport not pushing back."""
+        return (self._accepted_plain and not self.close_sent and not self.disconnected
+                and self.writable.is_set() and self.conn.state is State.OPEN)

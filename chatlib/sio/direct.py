@@ -18,7 +18,6 @@ client as before (after ``ping_interval + ping_timeout`` without a packet).
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, Optional
 
 from ..core.store import Payload
@@ -38,9 +37,8 @@ class DirectWriter:
 
     def __init__(self, server: Any) -> None:
         self.server = server
-        # engineio socket -> its CoalescingWebSocketProtocol, or None if it has none
-        self._protocols: weakref.WeakKeyDictionary[Any, Optional[CoalescingWebSocketProtocol]] = (
-            weakref.WeakKeyDictionary())
+        # eio sid -> (its engineio socket, its CoalescingWebSocketProtocol or None)
+        self._routes: dict[str, tuple[Any, Optional[CoalescingWebSocketProtocol]]] = {}
 
     @staticmethod
     def frame(payload: Payload) -> Optional[bytes]:
@@ -51,13 +49,18 @@ class DirectWriter:
 
     def write(self, eio_sid: str, frame: bytes) -> bool:
         """Write ``frame`` to this connection now if that keeps its order; False if not written."""
-        socket = compat.engineio_socket(self.server, eio_sid)
-        if socket is None:
-            return False
-        protocol = self._protocols.get(socket, False)
-        if protocol is False:
+        route = self._routes.get(eio_sid)
+        if route is None:
+            socket = compat.engineio_socket(self.server, eio_sid)
+            if socket is None:
+                return False
             found = compat.asgi_connection(self.server, eio_sid)
-            protocol = found if isinstance(found, CoalescingWebSocketProtocol) else None
-            self._protocols[socket] = protocol
+            route = self._routes[eio_sid] = (
+                socket, found if isinstance(found, CoalescingWebSocketProtocol) else None)
+        socket, protocol = route
         return (protocol is not None and compat.writer_is_idle(socket)
                 and protocol.write_frame(frame))
+
+    def forget(self, eio_sid: Optional[str]) -> None:
+        """A connection leaves a namespace: drop what is known of it (found again if still needed)."""
+        self._routes.pop(eio_sid, None)  # type: ignore[arg-type]

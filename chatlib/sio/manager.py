@@ -132,6 +132,7 @@ class RecoveryRouter:
 
     def forget(self, sid: str, namespace: str) -> None:
         """A connection ends: its store session (if connected) and everything held for it go."""
+        self._direct.forget(self.manager.eio_sid_from_sid(sid, namespace))
         self.store.forget(namespace, sid)
         self._held.pop(sid, None)
         self._floors.pop(sid, None)
