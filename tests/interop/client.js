@@ -13,6 +13,8 @@
 //   disconnect  socket.disconnect(): a clean disconnect, not recoverable
 //   connect     socket.connect()
 //   emit        {"event", "args"}
+//   emit-with-ack {"event", "args"}: socket.emitWithAck(); answers, once settled, with
+//               {"ack"} (the server's first ack argument) or {"error"} (e.g. retries exhausted)
 // reconnect, connect and disconnect answer with {"connected", "id", "recovered"}.
 "use strict";
 const { io } = require("socket.io-client");
@@ -79,6 +81,13 @@ serveCommands({
   },
   emit: async ({ event, args }) => {
     socket.emit(event, ...(args || []));
+  },
+  "emit-with-ack": async ({ event, args }) => {
+    try {
+      return { ack: await socket.emitWithAck(event, ...(args || [])) };
+    } catch (err) {
+      return { error: err.message };
+    }
   },
 }, () => {
   socket.disconnect();
