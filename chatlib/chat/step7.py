@@ -160,15 +160,18 @@ def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = Recover
 
 
 def create_step7_app(history: ChatHistory, recovery: Optional[Recovery] = Recovery(),
-                     store: Optional[RecoveryStore] = None, **kwargs: Any) -> ChatApp:
-    """The whole step-7/8 chat app; ``app.io`` is its server.
+                     store: Optional[RecoveryStore] = None, step: int = 7,
+                     **kwargs: Any) -> ChatApp:
+    """The whole step-7/8 chat app; ``app.io`` is its server, ``step`` its page's step (7 or 8).
 
     Example::
 
-        app = create_step7_app(ChatHistory("chat.db"))
+        app = create_step7_app(ChatHistory("chat.db"), step=8)
         running = await chatlib.serving.serve(app, port=3000)
     """
-    return ChatApp(create_step7_io(history, recovery=recovery, store=store, **kwargs))
+    if step not in (7, 8):
+        raise ValueError(f"the step-7 server serves the pages of steps 7 and 8, not {step!r}")
+    return ChatApp(create_step7_io(history, recovery=recovery, store=store, **kwargs), step=step)
 
 
 class ServerOffset:
