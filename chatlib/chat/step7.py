@@ -45,7 +45,9 @@ CREATE TABLE IF NOT EXISTS messages (
 class ChatHistory:
     """The tutorial's ``messages`` table in SQLite; every call runs in a worker thread.
 
-    ``path`` is a file (``"chat.db"``, as in the tutorial) or ``":memory:"``.
+    ``path`` is a file (``"chat.db"``, as in the tutorial) or ``":memory:"``. Opening
+    (the schema) and ``close`` run on the caller's thread, once each; ``add`` and
+    ``since``, the calls made while serving, run in worker threads.
 
     Example::
 
