@@ -1,4 +1,4 @@
-"""``python -m chatlib``: the tutorial's chat server, like ``node index.js`` (``--step 7``: with SQLite)."""
+"""``python -m chatlib``: the tutorial's chat server, like ``node index.js`` (steps 6 to 8)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ def chat_process():
     processes = []
 
     async def start(*args: str) -> tuple[str, subprocess.Popen]:
-        """Start ``python -m chatlib ARGS``; returns its URL, once it accepts connections, and it."""
+        """Start ``python -m chatlib ARGS``; its URL, once it accepts connections, and it."""
         process = subprocess.Popen([sys.executable, "-m", "chatlib", *args],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         processes.append(process)

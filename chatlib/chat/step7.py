@@ -145,14 +145,14 @@ def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = Recover
     @io.on("chat message")
     async def chat_message(sid: str, msg: Any = None, client_offset: Any = None,
                            *_ignored: Any) -> Any:
-        if not isinstance(msg, str) or not (client_offset is None or isinstance(client_offset, str)):
+        if not isinstance(msg, str) or not isinstance(client_offset, (str, type(None))):
             logger.debug("chat message from %s refused: not text", sid)
             return io.not_handled  # no ack
         async with turn:
             try:
                 message_id = await history.add(msg, client_offset)
             except sqlite3.Error:
-                logger.exception("message from %s not stored: no ack, so its client tries again", sid)
+                logger.exception("message from %s not stored: no ack, its client tries again", sid)
                 return io.not_handled
             if message_id is not None:
                 await io.emit("chat message", (msg, message_id))

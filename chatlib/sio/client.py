@@ -123,9 +123,9 @@ class RecoveryClient(socketio.AsyncClient):
 
     @property
     def pending(self) -> list[PendingEmit | QueuedEmit]:
-        """Emits waiting for a connection, oldest first; with ``retries``, every emit not yet acked."""
+        """Emits waiting for a connection, oldest first; with ``retries``, all not yet acked."""
         if self._delivery is not None:
-            return self._delivery.waiting()
+            return list(self._delivery.waiting())
         return list(self._pending)
 
     # -- emitting --------------------------------------------------------
@@ -143,7 +143,7 @@ class RecoveryClient(socketio.AsyncClient):
             return self._delivery.submit(event, data, namespace, callback)
         if namespace not in self.namespaces:
             self._pending.append(PendingEmit(event, data, namespace, callback))
-            return
+            return None
         await super().emit(event, data=data, namespace=namespace, callback=callback)
         return None
 

@@ -83,7 +83,8 @@ class QueuedEmit:
     #: how many times it has been sent
     tries: int = 0
     #: what ``emit`` returns: the ack's value (as ``call`` returns it) or DeliveryError
-    outcome: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    outcome: asyncio.Future = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 def ack_value(args: tuple) -> Any:
@@ -112,7 +113,8 @@ class DeliveryQueue:
         if not isinstance(retries, int) or retries < 1:
             raise ValueError(f"retries must be a positive integer, not {retries!r}")
         if ack_timeout is not None and not ack_timeout > 0:
-            raise ValueError(f"ack_timeout must be a positive number of seconds, not {ack_timeout!r}")
+            raise ValueError(f"ack_timeout must be a positive number of seconds, "
+                             f"not {ack_timeout!r}")
         self.retries = retries
         self.ack_timeout = ack_timeout
         self._send = send
@@ -139,7 +141,7 @@ class DeliveryQueue:
         self._start(namespace)
 
     def connection_lost(self, namespace: Optional[str] = None) -> None:
-        """One namespace (None: all) lost its connection; acks of tries in flight will never come."""
+        """One namespace (None: all) lost its connection: acks of tries in flight never come."""
         lost = [namespace] if namespace is not None else list(self._connected)
         for name in lost:
             self._connected.discard(name)

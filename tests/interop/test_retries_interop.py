@@ -28,7 +28,9 @@ EVENT = "note"
 async def receipts(node, count: int, event: str = EVENT) -> list[tuple]:
     """(first argument, how the server answered it) of each receipt of ``event``, in order,
     once the server has reported ``count`` of them (its reports may trail its acks)."""
-    found = lambda: [(m["args"][0], m["acked"]) for m in node.find(type="event", event=event)]
+    def found() -> list[tuple]:
+        return [(m["args"][0], m["acked"]) for m in node.find(type="event", event=event)]
+
     await eventually(lambda: len(found()) >= count, WAIT, f"{count} receipts of {event!r}")
     return found()
 

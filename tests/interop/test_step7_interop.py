@@ -1,4 +1,4 @@
-"""The official socket.io-client 4.8.4 with the tutorial's step-8 options against chatlib's step-7 server.
+"""socket.io-client 4.8.4 with the tutorial's step-8 options against chatlib's step-7 server.
 
 The Node client is configured as the tutorial's step 8 page is (``auth: {serverOffset}``,
 ``ackTimeout``, ``retries``) and keeps ``serverOffset`` up to date as the page does. A
@@ -23,7 +23,7 @@ STEP8_OPTIONS = {"transports": ["websocket"], "auth": {"serverOffset": 0},
 
 
 def chat_messages(node) -> list[tuple]:
-    """(message, id) of every 'chat message' the Node client got (the recovery offset, last, left out)."""
+    """(message, id) of every 'chat message' the Node client got, without the recovery offset."""
     return [tuple(m["args"][:2]) for m in node.find(type="event", event="chat message")]
 
 
