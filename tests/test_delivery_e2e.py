@@ -16,6 +16,7 @@ import pytest
 
 import chatlib
 from tests.helpers import eventually, server_saw_drop
+from tests.reliability.support import close_transport
 
 WS = {"transports": ["websocket"]}
 ACK_TIMEOUT = 0.3
@@ -179,3 +180,20 @@ async def test_without_retries_emit_is_python_socketios(server, clients):
     assert server.received == ["plain", "plain"]
     with pytest.raises(ValueError):
         chatlib.RecoveryClient(ack_timeout=1.0)
+
+
+async def test_after_a_network_failure_the_automatic_reconnection_sends_it_again(server, clients):
+    client = clients(chatlib.RecoveryClient(retries=3, ack_timeout=30.0,
+                                            reconnection_delay=0.1, reconnection_delay_max=0.1))
+    await client.connect(server.url, **WS)
+    sid = client.get_sid()
+    server.withhold["cut"] = 1
+
+    call = asyncio.ensure_future(client.call("note", "cut"))
+    await eventually(lambda: server.received == ["cut"], what="the first try")
+    assert await close_transport(server.sio, sid)  # the network fails while the ack is awaited
+
+    # well before ack_timeout: the lost connection, not a timeout, made it send again
+    assert await asyncio.wait_for(call, 10) == "got cut"
+    assert client.recovered and client.get_sid() == sid
+    assert server.received == ["cut", "cut"]
