@@ -66,9 +66,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     try:
         asyncio.run(run(args.host, args.port, recovery, args.step, args.db))
     except OSError as exc:
-        raise SystemExit(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        raise SystemExit(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     except sqlite3.Error as exc:
-        raise SystemExit(f"cannot use the database {args.db}: {exc}")
+        raise SystemExit(f"cannot use the database {args.db}: {exc}") from None
 
 
 if __name__ == "__main__":

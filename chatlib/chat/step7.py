@@ -27,10 +27,13 @@ import threading
 from typing import Any, Callable, Optional
 
 from ..core import Recovery, RecoveryStore
+from ..sio import compat
 from ..sio.server import RecoveryServer
 from .app import ChatApp
 
 logger = logging.getLogger("chatlib.chat")
+
+_DEFAULT_RECOVERY = Recovery()  # connectionStateRecovery: {}
 
 # The tutorial's table (its step 7 creates client_offset already, for step 8).
 _SCHEMA = """
@@ -106,7 +109,7 @@ def server_offset(auth: Any) -> int:
     return 0
 
 
-def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = Recovery(),
+def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = _DEFAULT_RECOVERY,
                     store: Optional[RecoveryStore] = None, **kwargs: Any) -> RecoveryServer:
     """The tutorial's step-7/8 server: messages stored with their id, a catch-up when not recovered.
 
@@ -147,13 +150,13 @@ def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = Recover
                            *_ignored: Any) -> Any:
         if not isinstance(msg, str) or not isinstance(client_offset, (str, type(None))):
             logger.debug("chat message from %s refused: not text", sid)
-            return io.not_handled  # no ack
+            return compat.no_ack(io)  # no ack
         async with turn:
             try:
                 message_id = await history.add(msg, client_offset)
             except sqlite3.Error:
                 logger.exception("message from %s not stored: no ack, its client tries again", sid)
-                return io.not_handled
+                return compat.no_ack(io)
             if message_id is not None:
                 await io.emit("chat message", (msg, message_id))
         return None  # the ack (for a copy too: it is stored already)
@@ -161,7 +164,7 @@ def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = Recover
     return io
 
 
-def create_step7_app(history: ChatHistory, recovery: Optional[Recovery] = Recovery(),
+def create_step7_app(history: ChatHistory, recovery: Optional[Recovery] = _DEFAULT_RECOVERY,
                      store: Optional[RecoveryStore] = None, step: int = 7,
                      **kwargs: Any) -> ChatApp:
     """The whole step-7/8 chat app; ``app.io`` is its server, ``step`` its page's step (7 or 8).

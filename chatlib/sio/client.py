@@ -9,10 +9,9 @@ from typing import Any, Callable, Optional
 
 import socketio
 from socketio import exceptions as sio_exceptions
-from engineio import packet as eio_packet
-from engineio import payload as eio_payload
 from socketio import packet as sio_packet
 
+from . import compat
 from .delivery import DeliveryQueue, QueuedEmit
 from .redact import redact_pids
 
@@ -196,18 +195,7 @@ class RecoveryClient(socketio.AsyncClient):
             return
         self._dropping = True
         try:
-            if self.eio.current_transport == "websocket" and self.eio.ws is not None:
-                await self.eio.ws.close()
-                if self.eio.read_loop_task is not None:
-                    await self.eio.read_loop_task
-            else:
-                # Long-polling has no connection to cut: post a bare Engine.IO
-                # close, as the JS client's engine.close() does, and stop at once.
-                close = eio_payload.Payload(packets=[eio_packet.Packet(eio_packet.CLOSE)])
-                await self.eio._send_request("POST", self.eio.base_url, body=close.encode(),
-                                             headers={"Content-Type": "text/plain"},
-                                             timeout=self.eio.request_timeout)
-                await self.eio.disconnect(abort=True)
+            await compat.close_transport(self)
         finally:
             self._dropping = False
 
@@ -217,21 +205,17 @@ class RecoveryClient(socketio.AsyncClient):
         ``overrides`` replace the arguments of the last ``connect`` call (``url``
         included: with a shared store another server can restore the session).
         """
-        if self.connection_url is None:
+        arguments = compat.last_connection(self)
+        if arguments["url"] is None:
             raise sio_exceptions.ConnectionError("connect() was never called")
-        arguments = dict(url=self.connection_url, headers=self.connection_headers,
-                         auth=self.connection_auth, transports=self.connection_transports,
-                         namespaces=self.connection_namespaces, socketio_path=self.socketio_path,
-                         wait_timeout=_RECONNECT_WAIT)
+        arguments["wait_timeout"] = _RECONNECT_WAIT
         arguments.update(overrides)
         await self.connect(**arguments)
 
     async def connect(self, url: str, *args: Any, **kwargs: Any) -> None:
         # The pid is kept even for another URL: behind a load balancer, or with
         # a shared store, another server can restore the session.
-        # python-engineio keeps one send queue for all connections and loses a
-        # task_done() at each disconnect, so queue.join() would never return again.
-        self.eio.queue = self.eio.create_queue()
+        compat.fresh_send_queue(self)
         self._connecting = True
         try:
             await super().connect(url, *args, **kwargs)
@@ -247,13 +231,14 @@ class RecoveryClient(socketio.AsyncClient):
                 state.pid = None
                 state.last_offset = None
         for namespace in list(self.namespaces):
-            await self._send_packet(self.packet_class(sio_packet.DISCONNECT, namespace=namespace))
+            await compat.client_send_packet(self, self.packet_class(sio_packet.DISCONNECT,
+                                                                    namespace=namespace))
         if self.eio.state == "connected":
             # python-engineio closes the WebSocket without waiting for its send
             # queue, so the DISCONNECT could be lost and the server would see a
             # drop: let the queue drain first.
             try:
-                await asyncio.wait_for(self.eio.queue.join(), _FLUSH_TIMEOUT)
+                await asyncio.wait_for(compat.send_queue(self).join(), _FLUSH_TIMEOUT)
             except asyncio.TimeoutError:
                 logger.debug("DISCONNECT not flushed in time")
         await self.eio.disconnect()
@@ -262,7 +247,7 @@ class RecoveryClient(socketio.AsyncClient):
 
     async def _handle_eio_connect(self) -> None:
         self.sid = self.eio.sid
-        auth = await self._get_real_value(self.connection_auth) or {}
+        auth = await compat.real_value(self, self.connection_auth) or {}
         for namespace in self.connection_namespaces:
             state = self.state(namespace)
             state.awaiting_reply = True
@@ -272,7 +257,7 @@ class RecoveryClient(socketio.AsyncClient):
                 data["pid"] = state.pid
                 if state.last_offset is not None:
                     data["offset"] = state.last_offset
-            await self._send_packet(self.packet_class(
+            await compat.client_send_packet(self, self.packet_class(
                 sio_packet.CONNECT, data=data, namespace=namespace))
 
     async def _handle_connect(self, namespace: Optional[str], data: Any) -> None:
@@ -296,20 +281,22 @@ class RecoveryClient(socketio.AsyncClient):
         await self._flush_pending(namespace)
         if self._delivery is not None:
             self._delivery.resume(namespace)
-        await self._trigger_event("connect", namespace=namespace)
-        self._connect_event.set()
+        await compat.trigger_event(self, "connect", namespace)
+        compat.connected_event(self).set()
 
     async def _handle_event(self, namespace: Optional[str], id: Any, data: Any) -> None:
         namespace = namespace or "/"
-        if namespace not in self.namespaces:
-            state = self.state(namespace)
+        state = self._states.get(namespace)
+        if namespace not in self.namespaces and state is not None:
             if state.awaiting_reply:
                 state.early_events.append((id, data))
-            else:
+                return
+            if state.pid is not None:
                 # read just before a drop and handled after it: not delivered, so its
                 # offset is not taken either, and the restore replays it once
                 logger.debug("event for disconnected namespace %s dropped", namespace)
-            return
+                return
+        # otherwise as python-socketio does: dispatched, whatever the namespace
         await self._dispatch_event(namespace, id, data)
 
     async def _dispatch_event(self, namespace: str, id: Any, data: Any) -> None:
