@@ -233,10 +233,11 @@ class RecoveryClient(socketio.AsyncClient):
         for namespace in list(self.namespaces):
             await compat.client_send_packet(self, self.packet_class(sio_packet.DISCONNECT,
                                                                     namespace=namespace))
-        if self.eio.state == "connected":
+        if self.eio.state == "connected" and self.eio.current_transport == "websocket":
             # python-engineio closes the WebSocket without waiting for its send
             # queue, so the DISCONNECT could be lost and the server would see a
-            # drop: let the queue drain first.
+            # drop: let the queue drain first. (Long-polling's write loop posts
+            # what is queued before it ends.)
             try:
                 await asyncio.wait_for(compat.send_queue(self).join(), _FLUSH_TIMEOUT)
             except asyncio.TimeoutError:

@@ -115,6 +115,9 @@ def message_packet(part: Any) -> Any:
 
 async def trigger_event(target: Any, event: str, namespace: str, *args: Any) -> Any:
     """Run an app handler the way python-socketio does (server or client ``_trigger_event``)."""
+    if not args:
+        # python-socketio's own calls name the namespace when nothing follows it
+        return await target._trigger_event(event, namespace=namespace)
     return await target._trigger_event(event, namespace, *args)
 
 
