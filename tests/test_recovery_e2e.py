@@ -437,3 +437,21 @@ async def test_a_malformed_packet_closes_that_connection_and_keeps_nothing(launc
                          what="the server to close the connection")
     await eventually(lambda: sio.store.sessions() == [], what="the session to be forgotten")
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_shutdown_leaves_the_apps_own_background_tasks_running(launch, clients):
+    # python-socketio's shutdown() does not cancel what the app started; recovery's shutdown
+    # ends only python-engineio's ping tasks (they would outlive the server)
+    sio = recovery_server()
+    running = await launch(sio)
+    await connected_client(clients, running.url, **WS)
+    finished = []
+
+    async def work():
+        await sio.sleep(0.2)
+        finished.append(True)
+
+    task = sio.start_background_task(work)
+    await sio.shutdown()
+    await task
+    assert finished == [True]

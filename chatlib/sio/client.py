@@ -12,6 +12,7 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from . import compat
+from .delivery import DeliveryQueue, QueuedEmit
 from .redact import redact_pids
 
 logger = logging.getLogger("chatlib.client")
@@ -58,6 +59,12 @@ class RecoveryClient(socketio.AsyncClient):
     client it leaves SIGINT alone by default (``handle_sigint=False``), so it
     is safe inside a Jupyter kernel.
 
+    ``retries=N`` (with ``ack_timeout=seconds``) are the JS client's
+    ``retries``/``ackTimeout``: emits are queued and sent one at a time, each
+    waits for its ack and is sent again up to N times (``chatlib.sio.delivery``).
+    ``emit`` then returns a future of the ack's value; a packet that is never
+    acknowledged makes that future, and ``call``, raise ``chatlib.DeliveryError``.
+
     Example::
 
         client = chatlib.RecoveryClient()
@@ -70,9 +77,14 @@ class RecoveryClient(socketio.AsyncClient):
         await client.drop()        # a simulated network loss
         await client.reconnect()   # same sid, missed messages delivered
         assert client.recovered
+
+        sender = chatlib.RecoveryClient(retries=3, ack_timeout=2.0)
+        await sender.connect("http://localhost:3000")
+        await sender.call("chat message", "hello")   # acked, or DeliveryError after 4 tries
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, retries: Optional[int] = None,
+                 ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
         # python-engineio's SIGINT handler disconnects every client and cancels
         # every task on the loop: inside a Jupyter kernel that kills the kernel.
         kwargs.setdefault("handle_sigint", False)
@@ -83,6 +95,9 @@ class RecoveryClient(socketio.AsyncClient):
         self._pending: list[PendingEmit] = []
         self._dropping = False
         self._connecting = False
+        if ack_timeout is not None and not retries:
+            raise ValueError("ack_timeout applies to retries: give retries too")
+        self._delivery = DeliveryQueue(self._send_try, retries, ack_timeout) if retries else None
 
     # -- what the user reads ---------------------------------------------
 
@@ -106,22 +121,54 @@ class RecoveryClient(socketio.AsyncClient):
         return self.state().recovered
 
     @property
-    def pending(self) -> list[PendingEmit]:
-        """Emits waiting for a connection, oldest first."""
+    def pending(self) -> list[PendingEmit | QueuedEmit]:
+        """Emits waiting for a connection, oldest first; with ``retries``, all not yet acked."""
+        if self._delivery is not None:
+            return list(self._delivery.waiting())
         return list(self._pending)
 
     # -- emitting --------------------------------------------------------
 
     async def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
-                   callback: Optional[Callable] = None) -> None:
-        """Emit an event; while the namespace is disconnected it waits in ``pending``."""
+                   callback: Optional[Callable] = None) -> Optional[asyncio.Future]:
+        """Emit an event; while the namespace is disconnected it waits in ``pending``.
+
+        With ``retries`` it joins the delivery queue and this returns the future
+        of its ack's value (or of ``DeliveryError``) at once.
+        """
         namespace = namespace or "/"
+        self._require_known(namespace)
+        if self._delivery is not None:
+            return self._delivery.submit(event, data, namespace, callback)
         if namespace not in self.namespaces:
-            if namespace not in self._known_namespaces():
-                raise sio_exceptions.BadNamespaceError(namespace + " is not a connected namespace.")
             self._pending.append(PendingEmit(event, data, namespace, callback))
-            return
+            return None
         await super().emit(event, data=data, namespace=namespace, callback=callback)
+        return None
+
+    async def call(self, event: str, data: Any = None, namespace: Optional[str] = None,
+                   timeout: Optional[float] = None) -> Any:
+        """Emit an event and return the server's ack (python-socketio's ``call``).
+
+        Without ``retries`` ``timeout`` defaults to 60 s, as in python-socketio.
+        With ``retries`` it is the wait of each try (default ``ack_timeout``), as
+        ``socket.timeout(ms).emitWithAck()`` in JS, and the packet's last failed try
+        raises ``DeliveryError``; while disconnected it waits for the next connect.
+        """
+        if self._delivery is None:
+            return await super().call(event, data=data, namespace=namespace,
+                                      timeout=60 if timeout is None else timeout)
+        namespace = namespace or "/"
+        self._require_known(namespace)
+        return await self._delivery.submit(event, data, namespace, timeout=timeout)
+
+    async def _send_try(self, event: str, data: Any, namespace: str,
+                        on_ack: Callable[..., None]) -> None:
+        await super().emit(event, data=data, namespace=namespace, callback=on_ack)
+
+    def _require_known(self, namespace: str) -> None:
+        if namespace not in self.namespaces and namespace not in self._known_namespaces():
+            raise sio_exceptions.BadNamespaceError(namespace + " is not a connected namespace.")
 
     def _known_namespaces(self) -> set:
         known = set(self.connection_namespaces or []) | set(self._states)
@@ -186,10 +233,11 @@ class RecoveryClient(socketio.AsyncClient):
         for namespace in list(self.namespaces):
             await compat.client_send_packet(self, self.packet_class(sio_packet.DISCONNECT,
                                                                     namespace=namespace))
-        if self.eio.state == "connected":
+        if self.eio.state == "connected" and self.eio.current_transport == "websocket":
             # python-engineio closes the WebSocket without waiting for its send
             # queue, so the DISCONNECT could be lost and the server would see a
-            # drop: let the queue drain first.
+            # drop: let the queue drain first. (Long-polling's write loop posts
+            # what is queued before it ends.)
             try:
                 await asyncio.wait_for(compat.send_queue(self).join(), _FLUSH_TIMEOUT)
             except asyncio.TimeoutError:
@@ -232,6 +280,8 @@ class RecoveryClient(socketio.AsyncClient):
         for ack_id, event_data in early:
             await self._dispatch_event(namespace, ack_id, event_data)
         await self._flush_pending(namespace)
+        if self._delivery is not None:
+            self._delivery.resume(namespace)
         await compat.trigger_event(self, "connect", namespace)
         compat.connected_event(self).set()
 
@@ -258,7 +308,14 @@ class RecoveryClient(socketio.AsyncClient):
             data = data[:-1]
         await super()._handle_event(namespace, id, data)
 
+    async def _handle_disconnect(self, namespace: Optional[str]) -> None:
+        if self._delivery is not None:
+            self._delivery.connection_lost(namespace or "/")
+        await super()._handle_disconnect(namespace)
+
     async def _handle_eio_disconnect(self, reason: Any) -> None:
+        if self._delivery is not None:
+            self._delivery.connection_lost()
         for state in self._states.values():
             state.awaiting_reply = False
             state.early_events.clear()

@@ -45,6 +45,7 @@ OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("socketio.AsyncClient", "_handle_eio_connect"): ("self",),
     ("socketio.AsyncClient", "_handle_connect"): ("self", "namespace", "data"),
     ("socketio.AsyncClient", "_handle_event"): ("self", "namespace", "id", "data"),
+    ("socketio.AsyncClient", "_handle_disconnect"): ("self", "namespace"),
     ("socketio.AsyncClient", "_handle_eio_disconnect"): ("self", "reason"),
 }
 
@@ -72,7 +73,7 @@ CALLED: dict[tuple[str, str], tuple[str, ...]] = {
 
 #: Undocumented attributes chatlib reads or writes, on a fresh instance of their owner.
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "socketio.AsyncServer": ("_binary_packet", "environ", "eio"),
+    "socketio.AsyncServer": ("_binary_packet", "environ", "eio", "not_handled"),
     "socketio.AsyncManager": ("pending_connect", "pending_disconnect", "rooms"),
     "socketio.AsyncClient": ("_connect_event", "connection_url", "connection_headers",
                              "connection_auth", "connection_transports",
@@ -121,7 +122,15 @@ def message_packet(part: Any) -> Any:
 
 async def trigger_event(target: Any, event: str, namespace: str, *args: Any) -> Any:
     """Run an app handler the way python-socketio does (server or client ``_trigger_event``)."""
+    if not args:
+        # python-socketio's own calls name the namespace when nothing follows it
+        return await target._trigger_event(event, namespace=namespace)
     return await target._trigger_event(event, namespace, *args)
+
+
+def no_ack(server: Any) -> Any:
+    """What an event handler returns so that python-socketio sends no ACK (``not_handled``)."""
+    return server.not_handled
 
 
 def environ_of(server: Any, eio_sid: str) -> dict:

@@ -45,5 +45,9 @@ def redact_pids(logger: Union[logging.Logger, logging.LoggerAdapter]) -> None:
     """
     while isinstance(logger, logging.LoggerAdapter):
         logger = logger.logger
+    if not hasattr(logger, "addFilter"):
+        # python-socketio takes any object as logger=; a pid must never reach a log
+        raise TypeError(f"pids are kept out of logs by a logging filter: logger= must be a "
+                        f"logging.Logger or LoggerAdapter, not {type(logger).__name__}")
     if not any(isinstance(existing, PidRedactor) for existing in logger.filters):
         logger.addFilter(PidRedactor())

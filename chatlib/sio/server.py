@@ -87,6 +87,7 @@ class RecoveryServer(socketio.AsyncServer):
         self._sweeper: Optional[asyncio.Task] = None
         self._shut_down = False
         self._engineio_tasks: set[asyncio.Task] = set()
+        self._start_untracked: Optional[Any] = None
         self.router: Optional[RecoveryRouter] = None
         if self.store is not None:
             self.router = RecoveryRouter(self, self.manager, self.store)
@@ -116,7 +117,7 @@ class RecoveryServer(socketio.AsyncServer):
             self.store.save_data(namespace or "/", sid, session)
 
     async def shutdown(self) -> None:
-        """Stop the expiry sweep and python-socketio's background tasks (again is a no-op)."""
+        """Stop the expiry sweep and python-engineio's own background tasks (again is a no-op)."""
         if self._shut_down:
             return
         self._shut_down = True
@@ -133,8 +134,14 @@ class RecoveryServer(socketio.AsyncServer):
             task.cancel()
         await asyncio.gather(*leftovers, return_exceptions=True)
 
+    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        """python-socketio's; the app's tasks (and async handlers) outlive ``shutdown()``, as there."""
+        if self._start_untracked is not None:
+            return self._start_untracked(target, *args, **kwargs)
+        return super().start_background_task(target, *args, **kwargs)
+
     def _track_engineio_tasks(self) -> None:
-        start = self.eio.start_background_task
+        start = self._start_untracked = self.eio.start_background_task
 
         def start_tracked(target: Any, *args: Any, **kwargs: Any) -> Any:
             task = start(target, *args, **kwargs)
