@@ -381,9 +381,13 @@ def summarise(data: dict) -> dict:
         summary["throughput"][clients] = {"servers": per, "ratios": ratios, "cpu_ratios": cpu_ratios}
         for key, text, bound in (("on/off", "recovery on >= 0.95x recovery off", 0.95),
                                  ("on/stock", "chatlib (on) >= 1.5x stock python-socketio", 1.5),
-                                 ("on/node", "chatlib (on) >= 0.5x Node with CSR", 0.5)):
+                                 ("on/node", "chatlib (on) >= 1.3x Node with CSR", 1.3)):
             if ratios.get(key) is not None:
                 summary["targets"].append((f"N={clients}: {text}", ratios[key], ratios[key] >= bound))
+        if cpu_ratios.get("on/node") is not None:
+            share = 1 / cpu_ratios["on/node"]
+            summary["targets"].append((f"N={clients}: chatlib (on) server CPU per delivery <= 0.75x "
+                                       "Node's (ratio)", share, share <= 0.75))
     for impl in ("chatlib", "js"):
         summary["restore"][impl] = {r["nominal"]: r["restore_us"] for r in data["restore"]
                                     if r["impl"] == impl and not r.get("behind")}
@@ -506,37 +510,41 @@ def markdown(data: dict, summary: dict) -> str:
                 "| --- | --- | ---: | ---: |"]
         out += [f"| {clients} | {key} | {fmt(value, 2)} | {fmt(cpu, 2)} |"
                 for clients, key, value, cpu in extra]
-    out += ["", "## 2. Restore cost, 10 packets missed (median us per restore)", "",
-            "Offset at the head: the client missed the newest 10 of the packets buffered. Offset "
-            "behind the buffer: its last packet is the oldest; after it come packets for a room it "
-            "is not in, then the 10 it missed.", "",
-            "| case | buffered | chatlib MemoryStore.restore | JS SessionAwareAdapter.restoreSession | JS / chatlib |",
-            "| --- | ---: | ---: | ---: | ---: |"]
-    for suffix, case in (("", "offset at the head"), (" behind", "offset behind the buffer")):
-        for size in cfg["sizes"]:
-            py = summary["restore"].get("chatlib" + suffix, {}).get(size)
-            js = summary["restore"].get("js" + suffix, {}).get(size)
-            if py is None and js is None:
-                continue
-            out.append(f"| {case} | {size:,} | {fmt(py, 1)} | {fmt(js, 1)} "
-                       f"| {fmt(js / py if py and js else None, 1)} |")
+    if data["restore"]:
+        out += ["", "## 2. Restore cost, 10 packets missed (median us per restore)", "",
+                "Offset at the head: the client missed the newest 10 of the packets buffered. Offset "
+                "behind the buffer: its last packet is the oldest; after it come packets for a room "
+                "it is not in, then the 10 it missed.", "",
+                "| case | buffered | chatlib MemoryStore.restore | JS SessionAwareAdapter.restoreSession "
+                "| JS / chatlib |",
+                "| --- | ---: | ---: | ---: | ---: |"]
+        for suffix, case in (("", "offset at the head"), (" behind", "offset behind the buffer")):
+            for size in cfg["sizes"]:
+                py = summary["restore"].get("chatlib" + suffix, {}).get(size)
+                js = summary["restore"].get("js" + suffix, {}).get(size)
+                if py is None and js is None:
+                    continue
+                out.append(f"| {case} | {size:,} | {fmt(py, 1)} | {fmt(js, 1)} "
+                           f"| {fmt(js / py if py and js else None, 1)} |")
     mem = summary["memory"]
-    out += ["", f"## 3. Memory per buffered packet at {cfg['memory_packets']:,} packets", "",
-            "| store | bytes/packet (median) | how |", "| --- | ---: | --- |",
-            f"| chatlib MemoryStore | {fmt(mem.get('chatlib'))} | tracemalloc, traced-bytes delta after gc.collect() |",
-            f"| JS SessionAwareAdapter | {fmt(mem.get('js'))} | process.memoryUsage().heapUsed delta after gc() (--expose-gc) |",
-            "", f"## 4. Reconnect storm ({cfg['storm_clients']} clients, {cfg['storm_buffered']:,} packets "
-            f"buffered, 10 missed; Node load generator; {cfg['storm_reps']} runs)", "",
-            "| case | server | median s until all recovered | median longest stall ms | recovered | all 10 missed delivered |",
-            "| --- | --- | ---: | ---: | --- | --- |"]
-    for case, block in summary["storm"].items():
-        for name, row in block.items():
-            out.append(f"| {case} | {STORM_SERVERS[name][0]} | {fmt(row['median_seconds'], 2)} "
-                       f"| {fmt(row['median_max_stall_ms'])} | {row['recovered']} | {row['all_missed_delivered']} |")
-    if data.get("failures"):
-        out += ["", f"**{len(data['failures'])} trial(s) did not finish** (see `failures` in the JSON):", ""]
-        out += [f"- {f['part']} {f['server']} rep {f['rep']}: {f['error'].strip().splitlines()[-1]}"
-                for f in data["failures"]]
+    if data["memory"]:
+        out += ["", f"## 3. Memory per buffered packet at {cfg['memory_packets']:,} packets", "",
+                "| store | bytes/packet (median) | how |", "| --- | ---: | --- |",
+                f"| chatlib MemoryStore | {fmt(mem.get('chatlib'))} "
+                "| tracemalloc, traced-bytes delta after gc.collect() |",
+                f"| JS SessionAwareAdapter | {fmt(mem.get('js'))} "
+                "| process.memoryUsage().heapUsed delta after gc() (--expose-gc) |"]
+    if data["storm"]:
+        out += ["", f"## 4. Reconnect storm ({cfg['storm_clients']} clients, {cfg['storm_buffered']:,} "
+                f"packets buffered, 10 missed; Node load generator; {cfg['storm_reps']} runs)", "",
+                "| case | server | median s until all recovered | median longest stall ms | recovered "
+                "| all 10 missed delivered |",
+                "| --- | --- | ---: | ---: | --- | --- |"]
+        for case, block in summary["storm"].items():
+            for name, row in block.items():
+                out.append(f"| {case} | {STORM_SERVERS[name][0]} | {fmt(row['median_seconds'], 2)} "
+                           f"| {fmt(row['median_max_stall_ms'])} | {row['recovered']} "
+                           f"| {row['all_missed_delivered']} |")
     if summary["paths"]:
         out += ["", f"## 5. Delivery paths: one broadcast of M = {cfg['paths_messages']} emits, "
                 f"N = {cfg['paths_clients']} clients ({cfg['paths_reps']} interleaved runs, medians)", "",
@@ -562,6 +570,10 @@ def markdown(data: dict, summary: dict) -> str:
                            f"| {fmt(srv['median_first_packet_ms'], 1)} | {fmt(srv['median_all_done_ms'])} "
                            f"| {row['bad_packets'] if k == 0 else ''} | {rec_text if k == 0 else ''} "
                            f"| {', '.join(map(str, row['load'])) if k == 0 else ''} |")
+    if data.get("failures"):
+        out += ["", f"**{len(data['failures'])} trial(s) did not finish** (see `failures` in the JSON):", ""]
+        out += [f"- {f['part']} {f['server']} rep {f['rep']}: {f['error'].strip().splitlines()[-1]}"
+                for f in data["failures"]]
     out += ["", "## Targets", "", "| target | measured | met |", "| --- | ---: | --- |"]
     for name, value, met in summary["targets"]:
         out.append(f"| {name} | {fmt(value, 2)} | {'yes' if met else '**no**'} |")
