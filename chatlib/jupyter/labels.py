@@ -31,6 +31,8 @@ LABELS: dict[str, dict[str, str]] = {
         "legend_replay": "↻ replayed by a restore", "legend_drop": "✕ connection lost",
         "earlier": "{count} earlier packets (all in view.rows)",
         "would_get": "a restore now would send", "last_seen": "last offset",
+        "went_silent": "goes silent: answers nothing, closes nothing",
+        "unheard": "written to a silent client: never taken in (the restore sends it again)",
         "name": "name", "to_restore": "restore now sends", "stopped_note": "server stopped: this is its last state",
     },
     "es": {
@@ -59,6 +61,8 @@ LABELS: dict[str, dict[str, str]] = {
         "legend_replay": "↻ reenviado por una restauración", "legend_drop": "✕ conexión perdida",
         "earlier": "{count} paquetes anteriores (todos en view.rows)",
         "would_get": "una restauración ahora enviaría", "last_seen": "último offset",
+        "went_silent": "enmudece: no responde, no cierra nada",
+        "unheard": "escrito a un cliente mudo: nunca lo recibió (la restauración lo reenvía)",
         "name": "nombre", "to_restore": "una restauración envía", "stopped_note": "servidor detenido: este es su último estado",
     },
 }

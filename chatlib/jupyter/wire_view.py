@@ -95,10 +95,12 @@ class WireView(widgets.VBox):
 
     def _name(self, packet: ObservedPacket) -> str:
         name = self.server.name_of(sid=packet.sid, eio_sid=packet.eio_sid)
-        if name is None:
+        cached = self._names.get(packet.eio_sid)
+        if name is None and cached is not None and cached != packet.eio_sid:
+            name = cached  # a widget already gone (its goodbye as the server stops)
+        elif name is None:
             # a client without a widget (the chat page): named by its sid, once known
-            cached = self._names.get(packet.eio_sid)
-            name = packet.sid or cached or packet.eio_sid
+            name = packet.sid or packet.eio_sid
             if cached == packet.eio_sid and name != cached:
                 for row in self.rows:
                     if row["client"] == cached:

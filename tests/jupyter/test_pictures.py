@@ -37,6 +37,8 @@ async def test_a_silent_client_is_noticed_at_the_ping_timeout_and_recovers(serve
     [drop] = [row for row in wire.rows_of("Alice") if row["type"] == "DROP"]
     assert drop["reason"] == "ping timeout"
     assert drop["silent_for"] >= server.ping_interval  # noticed seconds later, not at once
+    wire.refresh()
+    assert "goes silent" in wire.picture.value and "never taken in" in wire.picture.value
     assert alice.client.last_offset is None            # she took nothing in: "0" stands for that
     assert [row["args"] for row in server.store.missed("/", sid, "0")] == [["while silent"]]
     await alice.connect()
