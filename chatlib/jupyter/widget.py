@@ -388,6 +388,12 @@ class ChatWidget(widgets.VBox):
             f"<div style='color:#888;font-style:italic'>{html.escape(str(data))} "
             f"({html.escape(label['pending'])})</div>" for data in self.pending)
 
+    def _drop_noticed(self) -> bool:
+        """Whether the other side has taken this silent client as gone."""
+        if self.server is not None and self.server.store is not None:
+            return self.server.is_kept(self.sid)
+        return "/" not in self.client.namespaces  # only this side's own timeout tells
+
     def _mark(self, item: dict) -> str:
         if not item["replay"]:
             return ""
@@ -396,7 +402,7 @@ class ChatWidget(widgets.VBox):
 
     def _status_html(self) -> str:
         label = self.labels
-        unnoticed = self._silence.active and "/" in self.client.namespaces
+        unnoticed = self._silence.active and not self._drop_noticed()
         if self.connected:
             dot, state = "#2e7d32", label["connected"]
         elif unnoticed:

@@ -146,8 +146,10 @@ def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] =
         x, top = lane_x[name], silence_y[k]
         bottom = row_y[drop] if drop is not None else height - 4
         parts.append(_stretch(x, top, bottom))
-        parts.append(f"<text x='{x + 10}' y='{top + 4}' fill='{COLORS['drop']}' "
-                     f"font-style='italic'>{html.escape(label['went_silent'])}</text>")
+        # left of the lane: the line is the silence's own, and the last lane has no room right
+        parts.append(f"<text x='{x - 10}' y='{top + 4}' text-anchor='end' "
+                     f"fill='{COLORS['drop']}' font-style='italic'>"
+                     f"{html.escape(name)} {html.escape(label['went_silent'])}</text>")
         end = rows[drop]["t"] if drop is not None else float("inf")
         unheard.update(i for i, row in enumerate(rows) if row["client"] == name
                        and row["direction"] == "out" and since <= row["t"] < end)
