@@ -14,7 +14,7 @@ from ..sio.client import RecoveryClient
 from ..sio.observe import ObservedPacket
 from ..sio.silence import Silence
 from .labels import Labels, resolve_labels
-from .launcher import ChatServer
+from .launcher import ChatServer, running_servers
 from .tasks import TaskGroup
 
 Mode = Literal["drop", "clean", "silent"]
@@ -180,7 +180,9 @@ class ChatWidget(widgets.VBox):
 
         ``url`` (a URL or a ChatServer) moves the widget to another server: it
         presents its pid and last offset there too, which only a store shared
-        by both servers can honour.
+        by both servers can honour. A URL of a chat server of this kernel is
+        taken as that server (the widget then watches its store, and stops
+        with it).
 
         Example::
 
@@ -206,7 +208,9 @@ class ChatWidget(widgets.VBox):
         if self.connected or self._silence.active:
             await self.disconnect(timeout=timeout)
         self._detach()
-        self.server = target if isinstance(target, ChatServer) else None
+        # a URL of a server of this kernel: watch that server as if it had been given
+        self.server = target if isinstance(target, ChatServer) else next(
+            (server for server in running_servers() if server.url == new_url), None)
         self.url = new_url
         self._attach()
 

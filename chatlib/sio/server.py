@@ -106,7 +106,8 @@ class RecoveryServer(socketio.AsyncServer):
         Example::
 
             sio.add_packet_observer(lambda p: print(p.direction, p.type, p.text))
-            # out CONNECT 0{"sid":"sKp3…","pid":"Zm9v…"}
+            # in CONNECT 40{}
+            # out CONNECT 40{"sid":"lNg4shrj34IUXZOHAAAD","pid":"Zm9v…"}
         """
         self.packet_observers.add(observer)
 

@@ -83,6 +83,12 @@ async def test_a_widget_moves_to_another_server_and_is_not_recovered_there(serve
         assert not alice.client.recovered and alice.sid != sid   # memory stores share nothing
         await server.stop()                                      # the old server is not hers
         assert alice.connected
+        third = await chatlib.start_chat_server()
+        await alice.connect(third.url)             # a server of this kernel, by its URL
+        assert alice.server is third and alice.connected
+        await alice.disconnect()                   # drop mode: waits for third's store
+        assert third.is_kept(alice.sid)
+        await third.stop()
     finally:
         await other.stop()
 
