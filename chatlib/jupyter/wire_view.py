@@ -18,6 +18,7 @@ from .wire_picture import COLORS, STYLE, draw
 
 _REDRAW_DELAY = 0.1   # seconds: packets that come together are drawn together
 _SILENCE_CHECK = 0.25  # seconds between looks at the widgets for a client gone silent
+_AT_ONCE = 0.1  # seconds: a drop noticed sooner after the client's loss was not a silence
 _uids = itertools.count(1)
 
 
@@ -93,7 +94,7 @@ class WireView(widgets.VBox):
         }
         if packet.type == "DROP":
             lost_at = self._lost_at(client)
-            if lost_at is not None and packet.time - lost_at > _REDRAW_DELAY:
+            if lost_at is not None and packet.time - lost_at > _AT_ONCE:
                 row["silent_for"] = packet.time - lost_at
                 row["silent_since"] = lost_at - self._started
         self.rows.append(row)
