@@ -15,11 +15,11 @@ from importlib import import_module
 from typing import Any
 
 from .core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
-from .sio import RecoveryClient, RecoveryServer
+from .sio import DeliveryError, RecoveryClient, RecoveryServer
 from .stores import SQLiteStore
 
 __all__ = [
-    "BufferView", "ChatWidget", "MemoryStore", "Recovery", "RecoveryClient",
+    "BufferView", "ChatWidget", "DeliveryError", "MemoryStore", "Recovery", "RecoveryClient",
     "RecoveryServer", "RecoveryStore", "RedisStore", "RestoreFailure", "Restored", "SQLiteStore",
     "WireView", "start_chat_server", "stop_all",
 ]

@@ -24,7 +24,8 @@ LABELS: dict[str, dict[str, str]] = {
         "silent": "disconnected (the server has not noticed yet)",
         "room": "room", "replayed": "replayed by the restore",
         "server": "server", "wire_title": "What goes over the wire",
-        "ping": "ping every {interval:g} s, timeout {timeout:g} s: a silent client is noticed within {total:g} s",
+        "ping": ("ping every {interval:g} s, timeout {timeout:g} s: a silent client is noticed within "
+            "{total:g} s"),
         "replay": "replay", "live": "live", "drop": "connection lost",
         "noticed": "server notices", "silent_for": "silent for", "no_packets": "no packets yet",
         "legend_in": "client → server", "legend_out": "server → client",
@@ -33,7 +34,9 @@ LABELS: dict[str, dict[str, str]] = {
         "would_get": "a restore now would send", "last_seen": "last offset",
         "went_silent": "goes silent: answers nothing, closes nothing",
         "unheard": "written to a silent client: never taken in (the restore sends it again)",
-        "name": "name", "to_restore": "restore now sends", "stopped_note": "server stopped: this is its last state",
+        "name": "name",
+        "to_restore": "restore now sends",
+        "stopped_note": "server stopped: this is its last state",
     },
     "es": {
         "send": "Enviar", "disconnect": "Desconectar", "connect": "Conectar",
@@ -50,11 +53,13 @@ LABELS: dict[str, dict[str, str]] = {
         "rooms": "salas", "state": "estado", "kept": "guardada",
         "disconnected_for": "desconectada hace", "expires_in": "caduca en",
         "none": "ninguno",
-        "mode_silent": "Desconectar = Wi-Fi perdido: no se cierra nada, el servidor lo nota en su ping timeout",
+        "mode_silent": ("Desconectar = Wi-Fi perdido: no se cierra nada, el servidor lo nota en su ping "
+            "timeout"),
         "silent": "desconectado (el servidor aún no lo ha notado)",
         "room": "sala", "replayed": "reenviado por la restauración",
         "server": "servidor", "wire_title": "Lo que pasa por la red",
-        "ping": "ping cada {interval:g} s, timeout {timeout:g} s: un cliente mudo se nota en {total:g} s como mucho",
+        "ping": ("ping cada {interval:g} s, timeout {timeout:g} s: un cliente mudo se nota en {total:g} s "
+            "como mucho"),
         "replay": "reenvío", "live": "en vivo", "drop": "conexión perdida",
         "noticed": "el servidor lo nota", "silent_for": "mudo durante", "no_packets": "aún no hay paquetes",
         "legend_in": "cliente → servidor", "legend_out": "servidor → cliente",
@@ -63,7 +68,9 @@ LABELS: dict[str, dict[str, str]] = {
         "would_get": "una restauración ahora enviaría", "last_seen": "último offset",
         "went_silent": "enmudece: no responde, no cierra nada",
         "unheard": "escrito a un cliente mudo: nunca lo recibió (la restauración lo reenvía)",
-        "name": "nombre", "to_restore": "una restauración envía", "stopped_note": "servidor detenido: este es su último estado",
+        "name": "nombre",
+        "to_restore": "una restauración envía",
+        "stopped_note": "servidor detenido: este es su último estado",
     },
 }
 

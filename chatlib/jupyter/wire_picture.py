@@ -175,7 +175,6 @@ def _packet(row: dict, y: float, client_x: float, label: dict, uid: str, room: f
     color = _color(row)
     tip_text = _tooltip(row, label) + (f"\n{label['unheard']}" if unheard else "")
     tip = f"<title>{html.escape(tip_text)}</title>"
-    span = client_x - _SERVER_X
     if row["type"] == "DROP":
         text = f"✕ {label['drop']} · {label['noticed']}: {row.get('reason') or '?'}"
         if row.get("silent_for") is not None:
