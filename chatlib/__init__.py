@@ -7,7 +7,8 @@ The library::
     client = chatlib.RecoveryClient()
 
 The Jupyter layer (needs ipywidgets) is imported on first use:
-``chatlib.start_chat_server``, ``chatlib.ChatWidget``, ``chatlib.BufferView``.
+``chatlib.start_chat_server``, ``chatlib.ChatWidget``, ``chatlib.BufferView``,
+``chatlib.WireView``, ``chatlib.stop_all``.
 """
 
 from importlib import import_module
@@ -20,7 +21,7 @@ from .stores import SQLiteStore
 __all__ = [
     "BufferView", "ChatWidget", "DeliveryError", "MemoryStore", "Recovery", "RecoveryClient",
     "RecoveryServer", "RecoveryStore", "RedisStore", "RestoreFailure", "Restored", "SQLiteStore",
-    "start_chat_server",
+    "WireView", "start_chat_server", "stop_all",
 ]
 
 _LAZY = {
@@ -28,6 +29,8 @@ _LAZY = {
     "start_chat_server": "chatlib.jupyter.launcher",
     "ChatWidget": "chatlib.jupyter.widget",
     "BufferView": "chatlib.jupyter.buffer_view",
+    "WireView": "chatlib.jupyter.wire_view",
+    "stop_all": "chatlib.jupyter.launcher",
 }
 
 

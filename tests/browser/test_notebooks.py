@@ -98,7 +98,7 @@ def test_english_notebook_runs_to_the_clean_up_without_errors(english, chromium)
     expect(header(alice)).to_contain_text("Alice")
     expect(status(alice)).to_have_text(status_text("connected", "yes"))
     expect(messages(alice).nth(0)).to_have_text("hello")
-    expect(messages(alice).nth(1)).to_have_text("realtime")
+    expect(messages(alice).nth(1)).to_have_text("↻ realtime")  # marked: the restore sent it
     assert chromium.page_errors == [] and chromium.blocked == []
 
 
@@ -125,14 +125,14 @@ def test_disconnect_send_connect_in_the_widgets_recovers_the_missed_message_once
     button(first, "Connect").click()
     expect(button(first, "Disconnect")).to_be_visible()
     expect(status(first)).to_have_text(status_text("connected", "yes", re.escape(sid)))
-    expect(messages(first).last).to_have_text(missed)
+    expect(messages(first).last).to_have_text(f"↻ {missed}")   # marked: replayed
 
     # anything delivered twice would arrive before this later message
     text_box(second).fill(later)
     button(second, "Send").click()
     expect(messages(first).last).to_have_text(later)
     received = messages(first).all_inner_texts()
-    assert received.count(missed) == 1 and received[-2:] == [missed, later], received
+    assert received.count(f"↻ {missed}") == 1 and received[-2:] == [f"↻ {missed}", later], received
     screenshot(output_of(first), "notebook-en-alice-recovered")
 
 
@@ -147,7 +147,7 @@ def test_clean_mode_widget_is_not_recovered_and_misses_the_message(english):
 
     button(carol, "Disconnect").click()
     expect(button(carol, "Connect")).to_be_visible()
-    expect(status(carol)).to_have_text(status_text("disconnected", "no", re.escape(sid)))
+    expect(status(carol)).to_have_text(status_text("disconnected", "–", re.escape(sid)))
     expect(english.locator("tr", has_text=sid)).to_have_count(0)   # the server forgot her
 
     text_box(beside).fill(missed)
@@ -199,9 +199,9 @@ def test_spanish_notebook_runs_all_cells_without_errors_in_spanish(chromium, lab
         expect(button(alice, "Enviar")).to_be_visible()
         expect(button(alice, "Conectar")).to_be_visible()
         spanish = {"recovered": "recuperado", "sid": "sid", "last_offset": "último offset"}
-        expect(status(alice)).to_have_text(status_text("desconectado", "sí", SID, spanish))
+        expect(status(alice)).to_have_text(status_text("desconectado", "–", SID, spanish))
         expect(messages(alice).nth(0)).to_have_text("hola")
-        expect(messages(alice).nth(1)).to_have_text("realtime")
+        expect(messages(alice).nth(1)).to_have_text("↻ realtime")
         expect(alice.locator(".widget-html-content").last).to_have_text("servidor detenido")
         expect(page.locator(".jp-OutputArea-output .widget-html-content > b",
                             has_text="paquetes guardados").first).to_be_visible()
