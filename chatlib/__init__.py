@@ -7,7 +7,8 @@ The library::
     client = chatlib.RecoveryClient()
 
 The Jupyter layer (needs ipywidgets) is imported on first use:
-``chatlib.start_chat_server``, ``chatlib.ChatWidget``, ``chatlib.BufferView``.
+``chatlib.start_chat_server``, ``chatlib.ChatWidget``, ``chatlib.BufferView``, and the
+lesson's ``chatlib.Strip``, ``chatlib.ClickAlong``, ``chatlib.Exercise``, ``chatlib.CleanUp``.
 """
 
 from importlib import import_module
@@ -18,9 +19,9 @@ from .sio import RecoveryClient, RecoveryServer
 from .stores import SQLiteStore
 
 __all__ = [
-    "BufferView", "ChatWidget", "MemoryStore", "Recovery", "RecoveryClient",
+    "BufferView", "ChatWidget", "CleanUp", "ClickAlong", "Exercise", "MemoryStore", "Recovery", "RecoveryClient",
     "RecoveryServer", "RecoveryStore", "RedisStore", "RestoreFailure", "Restored", "SQLiteStore",
-    "start_chat_server",
+    "Strip", "start_chat_server",
 ]
 
 _LAZY = {
@@ -28,6 +29,11 @@ _LAZY = {
     "start_chat_server": "chatlib.jupyter.launcher",
     "ChatWidget": "chatlib.jupyter.widget",
     "BufferView": "chatlib.jupyter.buffer_view",
+    # the lesson's pieces: a strip of live widgets, the click-along story, exercises, clean-up
+    "Strip": "chatlib.jupyter.strip",
+    "ClickAlong": "chatlib.jupyter.story",
+    "Exercise": "chatlib.jupyter.exercises",
+    "CleanUp": "chatlib.jupyter.cleanup",
 }
 
 

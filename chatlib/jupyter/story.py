@@ -1,0 +1,292 @@
+"""The lesson's first demo as a story the reader clicks: each step cell confirms what the
+reader did, or, if the reader has not done it yet, says so and does it for them.
+
+So a reader who clicks sees each cell confirm their click; *Run All* (and a notebook
+test) plays the whole story alone. The confirmations are the facts a reader can check
+in the widgets and views: where each message went, its offset, whether the server keeps
+a session, what was replayed. Every step shows the strip again, so its effect is in view.
+
+Example::
+
+    story = ClickAlong(server, alice, bob, strip=Strip(alice, bob, buffer, wire))
+    await story.sent(bob, "hello")           # Bob sends; both receive it at offset 1
+    await story.disconnected(alice)          # Alice clicks Disconnect; the server keeps her
+    await story.sent_while_away(bob, alice, "realtime")
+    await story.reconnected(alice)           # "realtime" comes back to her, replayed
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from IPython.display import display
+
+from .labels import Labels
+
+NAMESPACE = "/"
+
+_POLL = 0.1     # how often a step looks again at what the server holds (s)
+_MARGIN = 3.0   # beyond the stated limit, for a loaded machine (s)
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "typing_for_you": "Not yet: {sender} has sent nothing. Typing “{text}” in {sender}'s "
+                          "box and clicking Send for you.",
+        "you_sent": "✓ You sent “{text}” from {sender}.",
+        "stored": "The server stored “{text}” at offset {offset} and sent it to everyone "
+                  "connected; {names} received it.",
+        "last_offsets": "Last offsets: {offsets}.",
+        "still_connected": "Not yet: {name} is still connected. Clicking Disconnect for {name}.",
+        "you_disconnected": "✓ You clicked Disconnect on {name}.",
+        "kept": "{name} is disconnected, and the server keeps the session: "
+                "server.is_kept(sid) is {kept}. The wire shows the DROP on {name}'s lane.",
+        "nothing_missed": "Not yet: nothing was sent since {name} left. Typing “{text}” in "
+                          "{sender}'s box and clicking Send for you.",
+        "missed": "Stored for {name}, who is away: {rows}. That is what a restore would "
+                  "send now (↻ {name} in the buffer view).",
+        "got_nothing": "{name} received none of it.",
+        "still_away": "Not yet: {name} is still disconnected. Clicking Connect for {name}.",
+        "you_connected": "✓ You clicked Connect on {name}.",
+        "back": "{name} is back. recovered: {recovered}; same id as before: {same}.",
+        "replayed": "Replayed to {name} (↻ in the widget and on the wire): {texts}.",
+        "presented": "On the wire, {name}'s CONNECT presented offset {offset}.",
+        "silent": "For the server {name} is still connected (is_kept: {kept}): the client "
+                  "just stopped answering, as when a WiFi network is lost.",
+        "noticed": "The server noticed at the ping timeout (within ping interval + ping "
+                   "timeout = {limit} s), and keeps the session now: is_kept: {kept}.",
+        "forgotten_at_once": "{name} said goodbye (a DISCONNECT packet on the wire): the "
+                             "server forgot the session at once, is_kept: {kept}.",
+        "not_kept": "{sender} sent “{text}”; nothing is kept for {name}, whose session is "
+                    "gone.",
+        "expired": "Time passed: after max_disconnection_duration ({duration} s) the server "
+                   "forgot {name}'s session, is_kept: {kept}.",
+    },
+    "es": {
+        "typing_for_you": "Todavía no: {sender} no ha enviado nada. Escribo «{text}» en la "
+                          "caja de {sender} y hago clic en Enviar por ti.",
+        "you_sent": "✓ Enviaste «{text}» desde {sender}.",
+        "stored": "El servidor guardó «{text}» con el offset {offset} y lo envió a todos los "
+                  "conectados; lo recibieron {names}.",
+        "last_offsets": "Últimos offsets: {offsets}.",
+        "still_connected": "Todavía no: {name} sigue conectada. Hago clic en Desconectar "
+                           "por {name}.",
+        "you_disconnected": "✓ Hiciste clic en Desconectar de {name}.",
+        "kept": "{name} está desconectada y el servidor guarda su sesión: "
+                "server.is_kept(sid) es {kept}. El cable muestra el DROP en la línea de {name}.",
+        "nothing_missed": "Todavía no: nadie ha enviado nada desde que {name} se fue. Escribo "
+                          "«{text}» en la caja de {sender} y hago clic en Enviar por ti.",
+        "missed": "Guardado para {name}, que no está: {rows}. Es lo que una restauración le "
+                  "enviaría ahora (↻ {name} en la vista del búfer).",
+        "got_nothing": "{name} no ha recibido nada de eso.",
+        "still_away": "Todavía no: {name} sigue desconectada. Hago clic en Conectar por {name}.",
+        "you_connected": "✓ Hiciste clic en Conectar de {name}.",
+        "back": "{name} ha vuelto. recovered: {recovered}; el mismo id que antes: {same}.",
+        "replayed": "Reenviado a {name} (↻ en el widget y en el cable): {texts}.",
+        "presented": "En el cable, el CONNECT de {name} presentó el offset {offset}.",
+        "silent": "Para el servidor, {name} sigue conectada (is_kept: {kept}): el cliente "
+                  "simplemente dejó de responder, como cuando se pierde la red WiFi.",
+        "noticed": "El servidor se dio cuenta al vencer el ping (antes de intervalo de ping + "
+                   "tiempo de espera del ping = {limit} s), y ahora guarda la sesión: "
+                   "is_kept: {kept}.",
+        "forgotten_at_once": "{name} se despidió (un paquete DISCONNECT en el cable): el "
+                             "servidor olvidó la sesión en el acto, is_kept: {kept}.",
+        "not_kept": "{sender} envió «{text}»; no se guarda nada para {name}, cuya sesión ya "
+                    "no existe.",
+        "expired": "Pasó el tiempo: tras max_disconnection_duration ({duration} s) el "
+                   "servidor olvidó la sesión de {name}, is_kept: {kept}.",
+    },
+}
+
+YES_NO = {"en": ("yes", "no"), "es": ("sí", "no")}
+
+
+def _language(labels: Labels) -> str:
+    return labels if isinstance(labels, str) else dict(labels).get("language", "en")
+
+
+def _quoted(texts: list[Any], language: str) -> str:
+    if language == "es":
+        return ", ".join(f"«{text}»" for text in texts) or "nada"
+    return ", ".join(f"“{text}”" for text in texts) or "nothing"
+
+
+class ClickAlong:
+    """The first demo's steps; each one confirms the reader's click or makes it.
+
+    ``server`` is a :func:`chatlib.start_chat_server` server; the widgets are
+    :class:`chatlib.ChatWidget` on it; ``wire`` is its :class:`chatlib.WireView` (for what
+    went over the wire); ``strip`` is shown again after each step.
+    """
+
+    def __init__(self, server: Any, *widgets: Any, wire: Any = None, strip: Any = None,
+                 labels: Labels = "en", clicks: bool = True) -> None:
+        self.server = server
+        #: whether the reader is asked to click (else the steps just act, for a shown demo)
+        self.clicks = clicks
+        self.widgets = widgets
+        self.wire = wire
+        self.strip = strip
+        self.language = _language(labels)
+        self.text = TEXTS[self.language]
+        #: each widget's sid as last seen connected, before the step's action
+        self._sids: dict[str, str] = {}
+        self._missed: dict[str, list[Any]] = {}
+        self._remember_sids()
+
+    def _remember_sids(self) -> None:
+        for widget in self.widgets:
+            sid = widget.client.get_sid(NAMESPACE)
+            if sid is not None:
+                self._sids[widget.name] = sid
+
+    def _say(self, key: str, **values: Any) -> None:
+        print(self.text[key].format(**values))
+
+    def _say_click(self, key: str, **values: Any) -> None:
+        """A line about who clicked: only when the reader is the one asked to click."""
+        if self.clicks:
+            self._say(key, **values)
+
+    def _yes_no(self, value: bool) -> str:
+        return YES_NO[self.language][0 if value else 1]
+
+    def _show_strip(self) -> None:
+        if self.strip is not None:
+            display(self.strip)
+
+    async def sent(self, sender: Any, suggestion: str) -> None:
+        """Step: ``sender`` sends a message while everyone is connected."""
+        self._remember_sids()
+        packets = self.server.store.packets()
+        if not packets:
+            self._say_click("typing_for_you", sender=sender.name, text=suggestion)
+            await sender.send(suggestion)
+            await sender.wait_for_message(suggestion)
+            packets = self.server.store.packets()
+        else:
+            self._say_click("you_sent", sender=sender.name, text=packets[-1]["args"][0])
+        last = packets[-1]
+        text = last["args"][0]
+        for widget in self.widgets:
+            if widget.client.get_sid(NAMESPACE) is not None:
+                await widget.wait_for_message(text)
+        names = [w.name for w in self.widgets if text in w.messages]
+        self._say("stored", text=text, offset=last["offset"], names=", ".join(names))
+        self._say("last_offsets", offsets=", ".join(
+            f"{w.name} {w.client.last_offset}" for w in self.widgets))
+        self._show_strip()
+
+    async def disconnected(self, widget: Any) -> None:
+        """Step: ``widget`` clicks Disconnect; the server keeps its session (drop mode)."""
+        self._remember_sids()
+        sid = self._sids[widget.name]
+        if widget.client.get_sid(NAMESPACE) is not None:
+            self._say_click("still_connected", name=widget.name)
+            await widget.disconnect()
+        else:
+            self._say_click("you_disconnected", name=widget.name)
+        mode = getattr(widget, "mode", "drop")
+        if mode == "silent" and not self.server.is_kept(sid):
+            self._say("silent", name=widget.name, kept=self.server.is_kept(sid))
+            limit = await self._until(lambda: self.server.is_kept(sid), self._ping_limit())
+            self._say("noticed", name=widget.name, limit=self._number(limit),
+                      kept=self.server.is_kept(sid))
+        elif mode == "clean":
+            self._say("forgotten_at_once", name=widget.name, kept=self.server.is_kept(sid))
+        else:
+            self._say("kept", name=widget.name, kept=self.server.is_kept(sid))
+        self._show_strip()
+
+    def _ping_limit(self) -> float:
+        engine = getattr(self.server.io, "eio", None)
+        interval = getattr(engine, "ping_interval", 25)
+        timeout = getattr(engine, "ping_timeout", 20)
+        return float(interval) + float(timeout)
+
+    def _number(self, value: float) -> str:
+        text = f"{value:g}"
+        return text.replace(".", ",") if self.language == "es" else text
+
+    @staticmethod
+    async def _until(condition: Any, limit: float) -> float:
+        """Wait (up to ``limit`` seconds and a margin) until ``condition()``; return ``limit``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit + _MARGIN
+        while not condition():
+            if loop.time() > deadline:
+                raise TimeoutError(f"not seen within {limit + _MARGIN:g} s")
+            await asyncio.sleep(_POLL)
+        return limit
+
+    async def forgotten(self, widget: Any) -> None:
+        """Step: time passes until the server forgets ``widget``'s kept session."""
+        sid = self._sids[widget.name]
+        duration = self.server.io.recovery.max_disconnection_duration
+        await self._until(lambda: not self.server.is_kept(sid), float(duration))
+        self._say("expired", name=widget.name, duration=self._number(duration),
+                  kept=self.server.is_kept(sid))
+        self._show_strip()
+
+    async def sent_while_away(self, sender: Any, away: Any, suggestion: str) -> None:
+        """Step: ``sender`` sends while ``away`` is disconnected; the server keeps it for her."""
+        if away.client.get_sid(NAMESPACE) is not None:
+            await self.disconnected(away)
+        sid = self._sids[away.name]
+        if not self.server.is_kept(sid):
+            await sender.send(suggestion)
+            await sender.wait_for_message(suggestion)
+            self._missed[away.name] = []
+            self._say("not_kept", name=away.name, sender=sender.name, text=suggestion)
+            self._show_strip()
+            return
+        missed = self.server.store.missed(NAMESPACE, sid)
+        if not missed:
+            self._say_click("nothing_missed", name=away.name, sender=sender.name, text=suggestion)
+            await sender.send(suggestion)
+            await sender.wait_for_message(suggestion)
+            missed = self.server.store.missed(NAMESPACE, sid)
+        self._missed[away.name] = [row["args"][0] for row in missed]
+        rows = ", ".join(f"{row['offset']} {_quoted(row['args'][:1], self.language)}"
+                         for row in missed)
+        self._say("missed", name=away.name, rows=rows)
+        if not any(text in away.messages for text in self._missed[away.name]):
+            self._say("got_nothing", name=away.name)
+        self._show_strip()
+
+    async def reconnected(self, widget: Any) -> None:
+        """Step: ``widget`` clicks Connect; its session is restored, the missed events replayed."""
+        before = self._sids.get(widget.name)
+        if widget.client.get_sid(NAMESPACE) is None:
+            self._say_click("still_away", name=widget.name)
+            await widget.connect()
+        else:
+            self._say_click("you_connected", name=widget.name)
+        for text in self._missed.get(widget.name, []):
+            await widget.wait_for_message(text)
+        self._say("back", name=widget.name, recovered=widget.client.recovered,
+                  same=self._yes_no(widget.client.get_sid(NAMESPACE) == before))
+        self._remember_sids()
+        if self.wire is not None:
+            rows = [row for row in self.wire.rows if row["client"] == widget.name]
+            connects = [i for i, row in enumerate(rows)
+                        if row["type"] == "CONNECT" and row["direction"] == "in"]
+            since = rows[connects[-1]:] if connects else []
+            if since and since[0]["offset"] is not None:
+                self._say("presented", name=widget.name, offset=since[0]["offset"])
+            replayed = [row for row in since if row["replay"] and row["type"] == "EVENT"]
+            texts = [_event_text(row) for row in replayed]
+            self._say("replayed", name=widget.name, texts=_quoted(texts, self.language))
+        self._show_strip()
+
+
+def _event_text(row: dict) -> Any:
+    """The chat message of a wire EVENT row (``42["chat message","realtime","2"]``)."""
+    body = row["text"]
+    start = body.find("[")
+    try:
+        data = json.loads(body[start:])
+    except (ValueError, TypeError):
+        return body
+    return data[1] if len(data) > 1 else ""
