@@ -7,8 +7,9 @@ The library::
     client = chatlib.RecoveryClient()
 
 The Jupyter layer (needs ipywidgets) is imported on first use:
-``chatlib.start_chat_server``, ``chatlib.ChatWidget``, ``chatlib.BufferView``, and the
-lesson's ``chatlib.Strip``, ``chatlib.ClickAlong``, ``chatlib.Exercise``, ``chatlib.CleanUp``.
+``chatlib.start_chat_server``, ``chatlib.ChatWidget``, ``chatlib.BufferView``,
+``chatlib.WireView``, ``chatlib.stop_all``, and the lesson's ``chatlib.Strip``,
+``chatlib.ClickAlong``, ``chatlib.Exercise``, ``chatlib.CleanUp``.
 """
 
 from importlib import import_module
@@ -19,9 +20,9 @@ from .sio import RecoveryClient, RecoveryServer
 from .stores import SQLiteStore
 
 __all__ = [
-    "BufferView", "ChatWidget", "CleanUp", "ClickAlong", "Exercise", "MemoryStore", "Recovery", "RecoveryClient",
-    "RecoveryServer", "RecoveryStore", "RedisStore", "RestoreFailure", "Restored", "SQLiteStore",
-    "Strip", "start_chat_server",
+    "BufferView", "ChatWidget", "CleanUp", "ClickAlong", "Exercise", "MemoryStore", "Recovery",
+    "RecoveryClient", "RecoveryServer", "RecoveryStore", "RedisStore", "RestoreFailure",
+    "Restored", "SQLiteStore", "Strip", "WireView", "start_chat_server", "stop_all",
 ]
 
 _LAZY = {
@@ -29,6 +30,8 @@ _LAZY = {
     "start_chat_server": "chatlib.jupyter.launcher",
     "ChatWidget": "chatlib.jupyter.widget",
     "BufferView": "chatlib.jupyter.buffer_view",
+    "WireView": "chatlib.jupyter.wire_view",
+    "stop_all": "chatlib.jupyter.launcher",
     # the lesson's pieces: a strip of live widgets, the click-along story, exercises, clean-up
     "Strip": "chatlib.jupyter.strip",
     "ClickAlong": "chatlib.jupyter.story",
