@@ -120,8 +120,8 @@ class Exercise:
         """Whether a check has said correct."""
         return any(isinstance(verdict, Correct) for verdict in self.verdicts)
 
-    async def check(self, *answer: Any, **options: Any) -> Verdict:
-        """Check ``answer``; show and return the verdict."""
+    async def check(self, *answer: Any, **options: Any) -> None:
+        """Check ``answer`` and show the verdict (kept in :attr:`verdicts`)."""
         verdict = self.checker(*answer, **options)
         if inspect.isawaitable(verdict):
             verdict = await verdict
@@ -136,7 +136,6 @@ class Exercise:
                 self.hints_shown = max(self.hints_shown, verdict.hint + 1)
             body += f" ({words['more'].format(name=self.name)})"
             show("not_yet", f"⏳ {words['not_yet']}", body)
-        return verdict
 
     def hint(self, number: Optional[int] = None) -> None:
         """Show the next hint (or hint ``number``, counted from 1)."""

@@ -15,6 +15,8 @@ Example (in a notebook cell)::
 from __future__ import annotations
 
 import inspect
+import os
+import tempfile
 from typing import Any, Callable, Optional
 
 from IPython.display import display
@@ -27,6 +29,22 @@ from .strip import Strip
 from .widget import ChatWidget
 
 NAMESPACE = "/"
+
+
+_scratch: Optional[tempfile.TemporaryDirectory] = None
+
+
+def scratch_path(name: str) -> str:
+    """A path ``name`` in a temporary folder of this kernel, removed when the kernel exits.
+
+    Example::
+
+        store = chatlib.SQLiteStore(step6.scratch_path("recovery.db"))
+    """
+    global _scratch
+    if _scratch is None:
+        _scratch = tempfile.TemporaryDirectory(prefix="chatlib-lesson-")
+    return os.path.join(_scratch.name, name)
 
 
 def _language(labels: Labels) -> str:
@@ -263,9 +281,9 @@ COUNTDOWN = {
         "not_left": "Alice has not left yet.",
         "still_away": "Alice has been away for {away} so far: click Connect.",
         "in_time": "Back after {away}: recovered. Now the other half: stay away longer than "
-                   "10 s.",
+                   "{limit} s.",
         "too_late": "Back after {away}: not recovered (a new id). Now the other half: come "
-                    "back within 10 s.",
+                    "back within {limit} s.",
         "both": "You came back in time ({fast}: recovered) and too late ({slow}: a new "
                 "session). The limit is max_disconnection_duration.",
     },
@@ -287,9 +305,9 @@ COUNTDOWN = {
         "not_left": "Alice todavía no se ha ido.",
         "still_away": "Alice lleva {away} fuera: haz clic en Conectar.",
         "in_time": "Volvió tras {away}: recuperada. Ahora la otra mitad: quédate fuera más de "
-                   "10 s.",
+                   "{limit} s.",
         "too_late": "Volvió tras {away}: no recuperada (otro id). Ahora la otra mitad: vuelve "
-                    "antes de 10 s.",
+                    "antes de {limit} s.",
         "both": "Volviste a tiempo ({fast}: recuperada) y tarde ({slow}: una sesión nueva). "
                 "El límite es max_disconnection_duration.",
     },
@@ -330,7 +348,8 @@ async def countdown_exercise(labels: Labels = "en", name: str = "ex3") -> Exerci
             return Correct(text["both"].format(fast=_seconds(tries["recovered"], language),
                                                slow=_seconds(tries["new"], language)))
         key = "in_time" if alice.client.recovered else "too_late"
-        return NotYet(text[key].format(away=_seconds(away, language)), hint=1)
+        return NotYet(text[key].format(away=_seconds(away, language),
+                                       limit=COUNTDOWN_SECONDS), hint=1)
 
     return Exercise(text["title"], check, text["hints"], text["solution"],
                     text["explanation"], name=name, labels=labels)

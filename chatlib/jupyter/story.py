@@ -45,17 +45,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "nothing_missed": "Not yet: nothing was sent since {name} left. Typing “{text}” in "
                           "{sender}'s box and clicking Send for you.",
         "missed": "Stored for {name}, who is away: {rows}. That is what a restore would "
-                  "send now (↻ {name} in the buffer view).",
+                  "send now.",
+        "in_buffer": "The buffer view marks it ↻ {name}.",
         "got_nothing": "{name} received none of it.",
         "still_away": "Not yet: {name} is still disconnected. Clicking Connect for {name}.",
         "you_connected": "✓ You clicked Connect on {name}.",
         "back": "{name} is back. recovered: {recovered}; same id as before: {same}.",
         "replayed": "Replayed to {name} (↻ in the widget and on the wire): {texts}.",
         "presented": "On the wire, {name}'s CONNECT presented offset {offset}.",
-        "silent": "For the server {name} is still connected (is_kept: {kept}): the client "
-                  "just stopped answering, as when a WiFi network is lost.",
-        "noticed": "The server noticed at the ping timeout (within ping interval + ping "
-                   "timeout = {limit} s), and keeps the session now: is_kept: {kept}.",
+        "noticed": "{name}'s client stopped answering and closed nothing. The server noticed "
+                   "only at the ping timeout (ping interval + ping timeout: {limit} s here), "
+                   "and keeps the session: is_kept: {kept}. The DROP on the wire is that moment.",
         "forgotten_at_once": "{name} said goodbye (a DISCONNECT packet on the wire): the "
                              "server forgot the session at once, is_kept: {kept}.",
         "not_kept": "{sender} sent “{text}”; nothing is kept for {name}, whose session is "
@@ -78,18 +78,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "nothing_missed": "Todavía no: nadie ha enviado nada desde que {name} se fue. Escribo "
                           "«{text}» en la caja de {sender} y hago clic en Enviar por ti.",
         "missed": "Guardado para {name}, que no está: {rows}. Es lo que una restauración le "
-                  "enviaría ahora (↻ {name} en la vista del búfer).",
+                  "enviaría ahora.",
+        "in_buffer": "La vista del búfer lo marca ↻ {name}.",
         "got_nothing": "{name} no ha recibido nada de eso.",
         "still_away": "Todavía no: {name} sigue desconectada. Hago clic en Conectar por {name}.",
         "you_connected": "✓ Hiciste clic en Conectar de {name}.",
         "back": "{name} ha vuelto. recovered: {recovered}; el mismo id que antes: {same}.",
         "replayed": "Reenviado a {name} (↻ en el widget y en el cable): {texts}.",
         "presented": "En el cable, el CONNECT de {name} presentó el offset {offset}.",
-        "silent": "Para el servidor, {name} sigue conectada (is_kept: {kept}): el cliente "
-                  "simplemente dejó de responder, como cuando se pierde la red WiFi.",
-        "noticed": "El servidor se dio cuenta al vencer el ping (antes de intervalo de ping + "
-                   "tiempo de espera del ping = {limit} s), y ahora guarda la sesión: "
-                   "is_kept: {kept}.",
+        "noticed": "El cliente de {name} dejó de responder sin cerrar nada. El servidor se dio "
+                   "cuenta solo al vencer el ping (intervalo de ping + tiempo de espera del "
+                   "ping: {limit} s aquí), y guarda la sesión: is_kept: {kept}. El DROP en el "
+                   "cable es ese momento.",
         "forgotten_at_once": "{name} se despidió (un paquete DISCONNECT en el cable): el "
                              "servidor olvidó la sesión en el acto, is_kept: {kept}.",
         "not_kept": "{sender} envió «{text}»; no se guarda nada para {name}, cuya sesión ya "
@@ -137,9 +137,8 @@ class ClickAlong:
 
     def _remember_sids(self) -> None:
         for widget in self.widgets:
-            sid = widget.client.get_sid(NAMESPACE)
-            if sid is not None:
-                self._sids[widget.name] = sid
+            if widget.connected:
+                self._sids[widget.name] = widget.sid
 
     def _say(self, key: str, **values: Any) -> None:
         print(self.text[key].format(**values))
@@ -149,8 +148,16 @@ class ClickAlong:
         if self.clicks:
             self._say(key, **values)
 
+    def _and(self, names: list[str]) -> str:
+        word = " y " if self.language == "es" else " and "
+        return ", ".join(names[:-1]) + word + names[-1] if len(names) > 1 else "".join(names)
+
     def _yes_no(self, value: bool) -> str:
         return YES_NO[self.language][0 if value else 1]
+
+    def _strip_shows(self, kind: str) -> bool:
+        children = getattr(self.strip, "children", ())
+        return any(type(child).__name__ == kind for child in children)
 
     def _show_strip(self) -> None:
         if self.strip is not None:
@@ -170,10 +177,10 @@ class ClickAlong:
         last = packets[-1]
         text = last["args"][0]
         for widget in self.widgets:
-            if widget.client.get_sid(NAMESPACE) is not None:
+            if widget.connected:
                 await widget.wait_for_message(text)
         names = [w.name for w in self.widgets if text in w.messages]
-        self._say("stored", text=text, offset=last["offset"], names=", ".join(names))
+        self._say("stored", text=text, offset=last["offset"], names=self._and(names))
         self._say("last_offsets", offsets=", ".join(
             f"{w.name} {w.client.last_offset}" for w in self.widgets))
         self._show_strip()
@@ -182,28 +189,21 @@ class ClickAlong:
         """Step: ``widget`` clicks Disconnect; the server keeps its session (drop mode)."""
         self._remember_sids()
         sid = self._sids[widget.name]
-        if widget.client.get_sid(NAMESPACE) is not None:
+        if widget.connected:
             self._say_click("still_connected", name=widget.name)
-            await widget.disconnect()
+            await widget.disconnect()   # returns once the server has seen it
         else:
             self._say_click("you_disconnected", name=widget.name)
         mode = getattr(widget, "mode", "drop")
-        if mode == "silent" and not self.server.is_kept(sid):
-            self._say("silent", name=widget.name, kept=self.server.is_kept(sid))
-            limit = await self._until(lambda: self.server.is_kept(sid), self._ping_limit())
-            self._say("noticed", name=widget.name, limit=self._number(limit),
-                      kept=self.server.is_kept(sid))
+        kept = self.server.is_kept(sid)
+        if mode == "silent":
+            limit = self.server.ping_interval + self.server.ping_timeout
+            self._say("noticed", name=widget.name, limit=self._number(limit), kept=kept)
         elif mode == "clean":
-            self._say("forgotten_at_once", name=widget.name, kept=self.server.is_kept(sid))
+            self._say("forgotten_at_once", name=widget.name, kept=kept)
         else:
-            self._say("kept", name=widget.name, kept=self.server.is_kept(sid))
+            self._say("kept", name=widget.name, kept=kept)
         self._show_strip()
-
-    def _ping_limit(self) -> float:
-        engine = getattr(self.server.io, "eio", None)
-        interval = getattr(engine, "ping_interval", 25)
-        timeout = getattr(engine, "ping_timeout", 20)
-        return float(interval) + float(timeout)
 
     def _number(self, value: float) -> str:
         text = f"{value:g}"
@@ -225,13 +225,14 @@ class ClickAlong:
         sid = self._sids[widget.name]
         duration = self.server.io.recovery.max_disconnection_duration
         await self._until(lambda: not self.server.is_kept(sid), float(duration))
+        self._missed[widget.name] = []   # nothing will come back now
         self._say("expired", name=widget.name, duration=self._number(duration),
                   kept=self.server.is_kept(sid))
         self._show_strip()
 
     async def sent_while_away(self, sender: Any, away: Any, suggestion: str) -> None:
         """Step: ``sender`` sends while ``away`` is disconnected; the server keeps it for her."""
-        if away.client.get_sid(NAMESPACE) is not None:
+        if away.connected:
             await self.disconnected(away)
         sid = self._sids[away.name]
         if not self.server.is_kept(sid):
@@ -251,6 +252,8 @@ class ClickAlong:
         rows = ", ".join(f"{row['offset']} {_quoted(row['args'][:1], self.language)}"
                          for row in missed)
         self._say("missed", name=away.name, rows=rows)
+        if self._strip_shows("BufferView"):
+            self._say("in_buffer", name=away.name)
         if not any(text in away.messages for text in self._missed[away.name]):
             self._say("got_nothing", name=away.name)
         self._show_strip()
@@ -258,7 +261,7 @@ class ClickAlong:
     async def reconnected(self, widget: Any) -> None:
         """Step: ``widget`` clicks Connect; its session is restored, the missed events replayed."""
         before = self._sids.get(widget.name)
-        if widget.client.get_sid(NAMESPACE) is None:
+        if not widget.connected:
             self._say_click("still_away", name=widget.name)
             await widget.connect()
         else:
@@ -266,7 +269,7 @@ class ClickAlong:
         for text in self._missed.get(widget.name, []):
             await widget.wait_for_message(text)
         self._say("back", name=widget.name, recovered=widget.client.recovered,
-                  same=self._yes_no(widget.client.get_sid(NAMESPACE) == before))
+                  same=self._yes_no(widget.sid == before))
         self._remember_sids()
         if self.wire is not None:
             rows = [row for row in self.wire.rows if row["client"] == widget.name]

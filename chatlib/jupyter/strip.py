@@ -31,8 +31,7 @@ class Strip(widgets.Box):
 
     def __init__(self, *children: widgets.Widget, **kwargs: Any) -> None:
         kwargs.setdefault("layout", widgets.Layout(display="flex", flex_flow="row wrap",
-                                                   align_items="flex-start", gap="6px",
-                                                   width="100%"))
+                                                   align_items="flex-start", width="100%"))
         super().__init__(list(children), **kwargs)
 
     def __repr__(self) -> str:
