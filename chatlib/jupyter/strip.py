@@ -11,16 +11,34 @@ from typing import Any
 
 import ipywidgets as widgets
 
+#: A chat widget's width in a strip: its text box and both buttons on one line.
+CHAT_WIDTH = "330px"
+
 
 def _name(child: Any) -> str:
     return getattr(child, "name", "") or type(child).__name__
 
 
-class Strip(widgets.Box):
-    """Chat widgets and views in one row that wraps on a narrow screen.
+def _is_chat(child: Any) -> bool:
+    return hasattr(child, "toggle_button") and hasattr(child, "send_button")
 
-    Its text form (what a notebook saved without widget state shows, and what a notebook
-    test compares) names what it holds, never its changing state.
+
+def _compact(chat: Any) -> None:
+    # the buttons' default width (148 px each) would make a chat widget 600 px wide
+    chat.layout.width = CHAT_WIDTH
+    for button in (chat.send_button, chat.toggle_button):
+        button.layout.width = "auto"
+        button.layout.flex = "0 0 auto"
+    chat.text.layout.width = "auto"
+    chat.text.layout.flex = "1 1 auto"
+
+
+class Strip(widgets.HBox):
+    """Chat widgets in a column on the left, the views (wire, buffer) in a column beside it.
+
+    On a narrow screen the views' column wraps below the chat widgets. Its text form
+    (what a notebook saved without widget state shows, and what a notebook test compares)
+    names what it holds, never its changing state.
 
     Example::
 
@@ -30,9 +48,21 @@ class Strip(widgets.Box):
     """
 
     def __init__(self, *children: widgets.Widget, **kwargs: Any) -> None:
-        kwargs.setdefault("layout", widgets.Layout(display="flex", flex_flow="row wrap",
+        self.members = list(children)
+        chats = [child for child in children if _is_chat(child)]
+        views = [child for child in children if not _is_chat(child)]
+        for chat in chats:
+            _compact(chat)
+        # the wire first: it is the picture the steps talk about
+        views.sort(key=lambda view: type(view).__name__ != "WireView")
+        columns = [widgets.VBox(chats, layout=widgets.Layout(flex="0 0 auto",
+                                                             margin="0 12px 0 0"))]
+        if views:
+            columns.append(widgets.VBox(views, layout=widgets.Layout(flex="1 1 420px",
+                                                                     min_width="0")))
+        kwargs.setdefault("layout", widgets.Layout(flex_flow="row wrap",
                                                    align_items="flex-start", width="100%"))
-        super().__init__(list(children), **kwargs)
+        super().__init__(columns, **kwargs)
 
     def __repr__(self) -> str:
-        return "Strip(" + ", ".join(_name(child) for child in self.children) + ")"
+        return "Strip(" + ", ".join(_name(child) for child in self.members) + ")"
