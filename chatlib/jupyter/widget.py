@@ -25,7 +25,7 @@ _MESSAGES_STYLE = ("display:flex;flex-direction:column-reverse;overflow-y:auto;"
 _LIST_STYLE = "list-style:none;margin:0;padding:0"
 _ROW_COLORS = ("#ffffff", "#efefef")
 _REPLAY_COLOR = "#fff3e0"
-_FIELD = "white-space:nowrap;display:inline-block;margin-right:0.9em"
+_FIELD = "white-space:nowrap"
 _WAIT_MARGIN = 5.0  # seconds beyond the server's ping timeout for a silent client to be noticed
 
 #: every ChatWidget not yet closed, for stop_all()
@@ -61,8 +61,9 @@ class ChatWidget(widgets.VBox):
     Messages sent while disconnected wait (shown as pending) and go out on
     reconnect; a message a restore replayed is marked ↻. The status line
     says whether the client is connected (and whether the server has noticed
-    a silent drop yet), whether this connection was recovered, its sid, its
-    last offset and how many times it connected. ``labels`` is ``"en"``,
+    a silent drop yet), whether this connection was recovered ("–" while
+    there is none), its sid and its last offset; a field never wraps inside.
+    ``labels`` is ``"en"``,
     ``"es"`` or a dict replacing some labels. Enter in the text box sends.
 
     Buttons start tasks on the event loop and never block the kernel; an
@@ -119,7 +120,6 @@ class ChatWidget(widgets.VBox):
         self._online = connect
         self._connecting: Optional[asyncio.Task] = None
         self._stopped = False
-        self._server_stopped = False
 
         label = self.labels
         self.header = widgets.HTML()
@@ -297,7 +297,6 @@ class ChatWidget(widgets.VBox):
 
     async def server_stopped(self) -> None:
         """Called by the server as it stops: disconnect, and say so in the widget."""
-        self._server_stopped = True
         await self.aclose()
         self.error_line.value = f"<i>{html.escape(self.labels['server_stopped'])}</i>"
 
@@ -398,9 +397,7 @@ class ChatWidget(widgets.VBox):
     def _status_html(self) -> str:
         label = self.labels
         unnoticed = self._silence.active and "/" in self.client.namespaces
-        if self._server_stopped:
-            dot, state = "#757575", label["server_stopped"]
-        elif self.connected:
+        if self.connected:
             dot, state = "#2e7d32", label["connected"]
         elif unnoticed:
             dot, state = "#c62828", label["silent"]
@@ -414,6 +411,6 @@ class ChatWidget(widgets.VBox):
                   f"{html.escape(label['recovered'])}: {html.escape(recovered)}",
                   f"{html.escape(label['sid'])}: <code>{html.escape(self.sid or '–')}</code>",
                   f"{html.escape(label['last_offset'])}: "
-                  f"<code>{html.escape(self.client.last_offset or '–')}</code>",
-                  f"{html.escape(label['connections'])}: {self.connections}"]
-        return "".join(f"<span style='{_FIELD}'>{field}</span>" for field in fields)
+                  f"<code>{html.escape(self.client.last_offset or '–')}</code>"]
+        # a field never breaks inside; the line may break between fields
+        return " · ".join(f"<span style='{_FIELD}'>{field}</span>" for field in fields)

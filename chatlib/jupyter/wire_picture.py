@@ -82,8 +82,9 @@ def _tooltip(row: dict, label: dict) -> str:
 
 
 def _arrow_marker(name: str, color: str) -> str:
-    return (f"<marker id='{name}' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' "
-            f"markerHeight='7' orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' "
+    return (f"<marker id='{name}' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='12' "
+            f"markerHeight='12' markerUnits='userSpaceOnUse' orient='auto-start-reverse'>"
+            f"<path d='M0,0 L10,5 L0,10 z' "
             f"fill='{color}'/></marker>")
 
 
@@ -134,7 +135,9 @@ def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] =
         parts.append(f"<text x='{_GUTTER - 8}' y='{y + 4}' text-anchor='end' "
                      f"fill='{COLORS['muted']}'>{row['t']:.1f} s</text>")
         if row["client"] in lane_x:
-            parts.append(_packet(row, y, lane_x[row["client"]], label, uid))
+            # one packet per line: its label may run past its client's lane, to the edge
+            parts.append(_packet(row, y, lane_x[row["client"]], label, uid,
+                                 width - _SERVER_X - 16))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -144,7 +147,7 @@ def _stretch(x: float, top: float, bottom: float) -> str:
             f"stroke-width='5' stroke-dasharray='2 4' opacity='0.7'/>")
 
 
-def _packet(row: dict, y: float, client_x: float, label: dict, uid: str) -> str:
+def _packet(row: dict, y: float, client_x: float, label: dict, uid: str, room: float) -> str:
     color = _color(row)
     tip = f"<title>{html.escape(_tooltip(row, label))}</title>"
     span = client_x - _SERVER_X
@@ -157,7 +160,7 @@ def _packet(row: dict, y: float, client_x: float, label: dict, uid: str) -> str:
                 f"<text x='{client_x}' y='{y + 5}' text-anchor='middle' font-size='16' "
                 f"font-weight='bold' fill='{color}'>✕</text>"
                 f"<text class='label' x='{_SERVER_X + 8}' y='{y - 4}' fill='{color}'>"
-                f"{html.escape(_fit(text, span - 16))}</text></g>")
+                f"{html.escape(_fit(text, room))}</text></g>")
     start, end = (client_x, _SERVER_X) if row["direction"] == "in" else (_SERVER_X, client_x)
     marker = next(key for key, value in COLORS.items() if value == color)
     dash = " stroke-dasharray='7 4'" if row["replay"] else ""
@@ -166,6 +169,6 @@ def _packet(row: dict, y: float, client_x: float, label: dict, uid: str) -> str:
         text += f"  ({label['recovered']})"
     return (f"<g class='pkt'>{tip}<line x1='{start}' y1='{y}' x2='{end}' y2='{y}' "
             f"stroke='{color}' stroke-width='2'{dash} marker-end='url(#{uid}-{marker})'/>"
-            f"<rect x='{_SERVER_X}' y='{y - 11}' width='{span}' height='14' fill='transparent'/>"
+            f"<rect x='{_SERVER_X}' y='{y - 11}' width='{room}' height='14' fill='transparent'/>"
             f"<text class='label' x='{_SERVER_X + 8}' y='{y - 4}' fill='{color}'>"
-            f"{html.escape(_fit(text, span - 16))}</text></g>")
+            f"{html.escape(_fit(text, room))}</text></g>")

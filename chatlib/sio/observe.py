@@ -35,6 +35,7 @@ logger = logging.getLogger("chatlib.observe")
 
 _PID_FIELD = re.compile(r'("pid"\s*:\s*)"((?:[^"\\]|\\.)*)"')
 _EIO_MESSAGE = "4"  # Engine.IO's packet type for a message: the "4" of 42["chat message",...]
+_UNANSWERED = 0.9  # of the ping timeout: the read loop's timer and the ping's start apart by jitter
 _TYPE_NAMES = {
     sio_packet.CONNECT: "CONNECT", sio_packet.DISCONNECT: "DISCONNECT",
     sio_packet.EVENT: "EVENT", sio_packet.ACK: "ACK", sio_packet.CONNECT_ERROR: "CONNECT_ERROR",
@@ -141,6 +142,7 @@ class PacketObservers:
         if not self._observers:
             return
         now = time.monotonic()
+        reason = self._ping_timed_out(eio_sid) or reason
         manager = self._server.manager
         for namespace in list(manager.get_namespaces()):
             sid = manager.sid_from_eio_sid(eio_sid, namespace)
@@ -150,6 +152,21 @@ class PacketObservers:
                                          reason=None if reason is None else str(reason)))
 
     # -- internals -------------------------------------------------------
+
+    def _ping_timed_out(self, eio_sid: str) -> Optional[str]:
+        """"ping timeout" when the connection ended with a ping unanswered for the whole timeout.
+
+        python-engineio reports a silent WebSocket as "transport close" when its
+        read loop, not its ping check, runs out of time first (both wait about
+        as long); the unanswered ping tells the two apart. ``last_ping`` is the
+        wall-clock time of the ping in flight, None once its pong came back.
+        """
+        eio = self._server.eio
+        socket = eio.sockets.get(eio_sid)
+        last_ping = getattr(socket, "last_ping", None)
+        if last_ping and time.time() - last_ping >= _UNANSWERED * eio.ping_timeout:
+            return eio.reason.PING_TIMEOUT
+        return None
 
     def _wrap_send(self) -> None:
         eio = self._server.eio

@@ -123,3 +123,32 @@ def test_the_page_says_so_when_the_socketio_client_cannot_load(browser, chat_ser
     expect(status).to_have_class("offline")
     expect(page.get_by_role("button", name="Send", exact=True)).to_be_disabled()
     screenshot(page, "chat-page-client-missing")
+
+
+def test_a_room_in_the_address_keeps_messages_in_the_room_and_survives_a_drop(
+        browser, chat_server, socketio_client_file):
+    base = f"http://127.0.0.1:{chat_server}/"
+    kitchen = browser.new_page()
+    kitchen.goto(base + "?room=kitchen")
+    expect(kitchen.locator("#status")).to_have_text(re.compile(r"· room: kitchen$"))
+    other = open_tab(browser, base)     # in no room: sends to everyone
+    cook = browser.new_page()
+    cook.goto(base + "?room=kitchen")
+    expect(cook.locator("#status")).to_have_text(re.compile(r"· room: kitchen$"))
+
+    send(cook, "soup is ready")         # to the kitchen only
+    expect(kitchen.locator("#messages > li")).to_have_text(["soup is ready"])
+    kitchen.get_by_role("button", name="Disconnect").click()
+    expect(kitchen.get_by_role("button", name="Connect", exact=True)).to_be_visible()
+    send(cook, "second helping")        # missed live by the kitchen tab
+    send(other, "to everyone")
+    expect(cook.locator("#messages > li")).to_have_text(
+        ["soup is ready", "second helping", "to everyone"])
+    kitchen.get_by_role("button", name="Connect", exact=True).click()
+    expect(kitchen.locator("#status")).to_have_text(re.compile(r"recovered: yes .* room: kitchen$"))
+    send(cook, "still in the kitchen")  # she is back in the room without joining again
+    expect(kitchen.locator("#messages > li")).to_have_text(
+        ["soup is ready", "second helping", "to everyone", "still in the kitchen"])
+    expect(other.locator("#messages > li")).to_have_text(["to everyone"])
+    screenshot(kitchen, "chat-page-room-recovered")
+    assert browser.page_errors == []
