@@ -156,7 +156,7 @@ class ClickAlong:
         return YES_NO[self.language][0 if value else 1]
 
     def _strip_shows(self, kind: str) -> bool:
-        children = getattr(self.strip, "children", ())
+        children = getattr(self.strip, "members", ())
         return any(type(child).__name__ == kind for child in children)
 
     def _show_strip(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import ipywidgets as widgets
 
 #: A chat widget's width in a strip: its text box and both buttons on one line.
-CHAT_WIDTH = "330px"
+CHAT_WIDTH = "360px"
 
 
 def _name(child: Any) -> str:
@@ -30,6 +30,7 @@ def _compact(chat: Any) -> None:
         button.layout.width = "auto"
         button.layout.flex = "0 0 auto"
     chat.text.layout.width = "auto"
+    chat.text.layout.min_width = "0"
     chat.text.layout.flex = "1 1 auto"
 
 
@@ -58,8 +59,9 @@ class Strip(widgets.HBox):
         columns = [widgets.VBox(chats, layout=widgets.Layout(flex="0 0 auto",
                                                              margin="0 12px 0 0"))]
         if views:
-            columns.append(widgets.VBox(views, layout=widgets.Layout(flex="1 1 420px",
-                                                                     min_width="0")))
+            # a table wider than the column scrolls inside it instead of being cut
+            columns.append(widgets.VBox(views, layout=widgets.Layout(
+                flex="1 1 420px", min_width="0", overflow="auto")))
         kwargs.setdefault("layout", widgets.Layout(flex_flow="row wrap",
                                                    align_items="flex-start", width="100%"))
         super().__init__(columns, **kwargs)
