@@ -124,7 +124,7 @@ OFFSETS = {
         "none": "Eso no es ningún offset: Bob envía tres mensajes mientras Alice no está.",
         "count": "Bob envía tres mensajes y cada uno se guarda: son tres offsets.",
         "wrong": "Esos no son los offsets que usará el servidor.",
-        "right": "Bob envió tres mensajes y Alice se reconectó: el cable muestra ↻ {offsets} "
+        "right": "Bob envió tres mensajes y Alice se reconectó: la red muestra ↻ {offsets} "
                  "en su línea, el reenvío de justo lo que se perdió.",
         "messages": ["primero", "segundo", "tres", "mensajes", "más"],
     },
@@ -209,7 +209,7 @@ ROOMS = {
         "none": "Se enviaron mensajes a la sala de Alice mientras no estaba.",
         "extra": "Alice no recibiría todos esos.",
         "missing": "Alice recibiría más que eso.",
-        "right": "Alice se reconectó, todavía en #general sin volver a unirse: el cable "
+        "right": "Alice se reconectó, todavía en #general sin volver a unirse: la red "
                  "muestra ↻ {offsets} en su línea, y nada de #random.",
         "bob": ["¿comemos a las doce?", "reservo mesa"],
         "carol": "¿quién se llevó mi grapadora?",

@@ -74,7 +74,7 @@ TEXTS: dict[str, dict[str, str]] = {
                            "por {name}.",
         "you_disconnected": "✓ Hiciste clic en Desconectar de {name}.",
         "kept": "{name} está desconectada y el servidor guarda su sesión: "
-                "server.is_kept(sid) es {kept}. El cable muestra el DROP en la línea de {name}.",
+                "server.is_kept(sid) es {kept}. La red muestra el DROP en la línea de {name}.",
         "nothing_missed": "Todavía no: nadie ha enviado nada desde que {name} se fue. Escribo "
                           "«{text}» en la caja de {sender} y hago clic en Enviar por ti.",
         "missed": "Guardado para {name}, que no está: {rows}. Es lo que una restauración le "
@@ -84,13 +84,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "still_away": "Todavía no: {name} sigue desconectada. Hago clic en Conectar por {name}.",
         "you_connected": "✓ Hiciste clic en Conectar de {name}.",
         "back": "{name} ha vuelto. recovered: {recovered}; el mismo id que antes: {same}.",
-        "replayed": "Reenviado a {name} (↻ en el widget y en el cable): {texts}.",
-        "presented": "En el cable, el CONNECT de {name} presentó el offset {offset}.",
+        "replayed": "Reenviado a {name} (↻ en el widget y en la red): {texts}.",
+        "presented": "En la red, el CONNECT de {name} presentó el offset {offset}.",
         "noticed": "El cliente de {name} dejó de responder sin cerrar nada. El servidor se dio "
                    "cuenta solo al vencer el ping (intervalo de ping + tiempo de espera del "
-                   "ping: {limit} s aquí), y guarda la sesión: is_kept: {kept}. El DROP en el "
-                   "cable es ese momento.",
-        "forgotten_at_once": "{name} se despidió (un paquete DISCONNECT en el cable): el "
+                   "ping: {limit} s aquí), y guarda la sesión: is_kept: {kept}. El DROP en la "
+                   "red es ese momento.",
+        "forgotten_at_once": "{name} se despidió (un paquete DISCONNECT en la red): el "
                              "servidor olvidó la sesión en el acto, is_kept: {kept}.",
         "not_kept": "{sender} envió «{text}»; no se guarda nada para {name}, cuya sesión ya "
                     "no existe.",

@@ -65,7 +65,7 @@ WORDS = {
         "clicked_connect": "✓ Hiciste clic en Conectar de Alice.",
         "back": "recovered: True; el mismo id que antes: sí",
         "presented": "CONNECT de Alice presentó el offset 1",
-        "replayed": "Reenviado a Alice (↻ en el widget y en el cable): «realtime».",
+        "replayed": "Reenviado a Alice (↻ en el widget y en la red): «realtime».",
         "rooms": "Alice está en: ['#general']",
         "clean_up": "Detener todos los servidores", "left": "Tareas de servidor que quedan: 0.",
     },
