@@ -155,6 +155,18 @@ class ClickAlong:
     def _yes_no(self, value: bool) -> str:
         return YES_NO[self.language][0 if value else 1]
 
+    async def _delivered(self, sender: Any, text: Any, but: Any) -> None:
+        # everyone connected has it before the next step acts, so no step races a delivery
+        for widget in self.widgets:
+            if widget is not but and widget.connected and self._reaches(sender, widget):
+                await widget.wait_for_message(text)
+
+    @staticmethod
+    def _reaches(sender: Any, widget: Any) -> bool:
+        """Whether the chat sends ``sender``'s messages to ``widget`` (its room, or everyone)."""
+        room = getattr(sender, "room", None)
+        return room is None or getattr(widget, "room", None) == room
+
     def _strip_shows(self, kind: str) -> bool:
         children = getattr(self.strip, "members", ())
         return any(type(child).__name__ == kind for child in children)
@@ -237,7 +249,7 @@ class ClickAlong:
         sid = self._sids[away.name]
         if not self.server.is_kept(sid):
             await sender.send(suggestion)
-            await sender.wait_for_message(suggestion)
+            await self._delivered(sender, suggestion, but=away)
             self._missed[away.name] = []
             self._say("not_kept", name=away.name, sender=sender.name, text=suggestion)
             self._show_strip()
@@ -246,7 +258,7 @@ class ClickAlong:
         if not missed:
             self._say_click("nothing_missed", name=away.name, sender=sender.name, text=suggestion)
             await sender.send(suggestion)
-            await sender.wait_for_message(suggestion)
+            await self._delivered(sender, suggestion, but=away)
             missed = self.server.store.missed(NAMESPACE, sid)
         self._missed[away.name] = [row["args"][0] for row in missed]
         rows = ", ".join(f"{row['offset']} {_quoted(row['args'][:1], self.language)}"
