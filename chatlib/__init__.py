@@ -16,13 +16,14 @@ from importlib import import_module
 from typing import Any
 
 from .core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
-from .sio import RecoveryClient, RecoveryServer
+from .sio import DeliveryError, RecoveryClient, RecoveryServer
 from .stores import SQLiteStore
 
 __all__ = [
-    "BufferView", "ChatWidget", "CleanUp", "ClickAlong", "Exercise", "MemoryStore", "Recovery",
-    "RecoveryClient", "RecoveryServer", "RecoveryStore", "RedisStore", "RestoreFailure",
-    "Restored", "SQLiteStore", "Strip", "WireView", "start_chat_server", "stop_all",
+    "BufferView", "ChatWidget", "CleanUp", "ClickAlong", "DeliveryError", "Exercise",
+    "MemoryStore", "Recovery", "RecoveryClient", "RecoveryServer", "RecoveryStore", "RedisStore",
+    "RestoreFailure", "Restored", "SQLiteStore", "Strip", "WireView", "start_chat_server",
+    "stop_all",
 ]
 
 _LAZY = {

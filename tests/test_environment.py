@@ -1,6 +1,7 @@
 """environment.yml (Binder) installs what requirements.txt installs, with the same bounds."""
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -17,11 +18,14 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def requirements_txt() -> dict[str, Requirement]:
+def requirements_txt(path: Path = ROOT / "requirements.txt") -> dict[str, Requirement]:
+    """The packages a requirements file installs, following its ``-r`` includes."""
     found = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if line:
+        if line.startswith("-r "):
+            found.update(requirements_txt(path.parent / line[3:].strip()))
+        elif line:
             requirement = Requirement(line)
             found[normalize(requirement.name)] = requirement
     return found
@@ -68,3 +72,12 @@ def test_a_pinned_python_from_conda_forge():
 def test_binder_installs_the_repository_itself():
     post_build = (ROOT / "postBuild").read_text()
     assert re.search(r"pip install .*-e \.$", post_build, re.MULTILINE)
+
+
+def test_the_runtime_set_is_what_the_package_declares():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(spec) for spec in project["dependencies"]]
+    declared += [Requirement(spec) for spec in project["optional-dependencies"]["redis"]]
+    runtime = requirements_txt(ROOT / "requirements" / "runtime.txt")
+    assert {normalize(r.name): r.specifier for r in declared} == {
+        name: r.specifier for name, r in runtime.items()}

@@ -71,8 +71,15 @@ def create_chat_io(recovery: Optional[Recovery] = Recovery(),
     return io
 
 
-def _read_page() -> bytes:
-    return resources.files(__package__).joinpath("static", "index.html").read_bytes()
+#: the tutorial steps the page follows: 6 (recovery only), 7 (serverOffset), 8 (retries, client offset)
+PAGE_STEPS = (6, 7, 8)
+
+
+def _read_page(step: int) -> bytes:
+    if step not in PAGE_STEPS:
+        raise ValueError(f"the page follows steps {PAGE_STEPS}, not {step!r}")
+    page = resources.files(__package__).joinpath("static", "index.html").read_bytes()
+    return page.replace(b'<body data-step="6">', f'<body data-step="{step}">'.encode(), 1)
 
 
 class ChatApp:
@@ -80,7 +87,9 @@ class ChatApp:
 
     Both also answer under a jupyter-server-proxy prefix (``/proxy/3000/``,
     ``/proxy/absolute/3000/``, with or without ``/user/NAME`` before it); the page
-    finds its Socket.IO endpoint relative to its own address.
+    finds its Socket.IO endpoint relative to its own address. ``step`` picks
+    the tutorial step the page's client follows (``PAGE_STEPS``): 7 adds
+    ``serverOffset`` to its auth, 8 also ``retries`` and a client offset per message.
 
     Example::
 
@@ -88,10 +97,11 @@ class ChatApp:
         running = await chatlib.serving.serve(app, port=3000)
     """
 
-    def __init__(self, io: RecoveryServer) -> None:
+    def __init__(self, io: RecoveryServer, step: int = 6) -> None:
         self.io = io
+        self.step = step
         self._socketio = socketio.ASGIApp(io, socketio_path=SOCKETIO_PATH)
-        self._page = _read_page()
+        self._page = _read_page(step)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

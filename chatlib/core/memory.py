@@ -181,18 +181,21 @@ class MemoryStore(RecoveryStore):
         candidates = (self._log.get(seq) for seq in self._index.after(starts))
         return [record for record in candidates if session.is_target(record)]
 
-    def missed(self, namespace: str, sid: str, offset: Optional[str] = None) -> list[dict]:
+    def missed(self, namespace: str, sid: str,
+               offset: Optional[str] = None) -> list[dict[str, Any]]:
         session = self._sessions.get(namespace, sid)
-        if session is None or session.connected:
+        if session is None or session.connected or session.disconnected_at is None:
             return []
-        if self.clock() - session.disconnected_at > self.recovery.max_disconnection_duration:
+        dropped_at = session.disconnected_at
+        if self.clock() - dropped_at > self.recovery.max_disconnection_duration:
             return []
         if offset is None:
-            from_seq = self._kept_after(session)
+            from_seq = self._kept_after(session, dropped_at)
         else:
-            from_seq = _parse_offset(offset)
-            if from_seq is None or from_seq > self._log.last_seq:
+            asked = _parse_offset(offset)
+            if asked is None or asked > self._log.last_seq:
                 return []
+            from_seq = asked
         from_seq = max(from_seq, session.start)
         if self._marks.lost_for(session, from_seq):
             return []
@@ -200,12 +203,12 @@ class MemoryStore(RecoveryStore):
         return [packet_row(record, now, self.describe)
                 for record in self._meant_for(session, from_seq)]
 
-    def _kept_after(self, session: Session) -> int:
+    def _kept_after(self, session: Session, dropped_at: float) -> int:
         if session.kept_after is not None:
             return session.kept_after
         # kept before a restart: the packets stored up to the moment of the drop
-        return max((record.seq for record in self._log
-                    if record.created <= session.disconnected_at), default=session.start)
+        return max((record.seq for record in self._log if record.created <= dropped_at),
+                   default=session.start)
 
     # -- persistence hooks (a durable store writes here; memory needs nothing) --
 

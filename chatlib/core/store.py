@@ -104,7 +104,8 @@ class RecoveryStore(ABC):
         """Give a kept session back, at most once per drop, with the packets it missed."""
 
     @abstractmethod
-    def missed(self, namespace: str, sid: str, offset: Optional[str] = None) -> list[dict]:
+    def missed(self, namespace: str, sid: str,
+               offset: Optional[str] = None) -> list[dict[str, Any]]:
         """The stored packets a restore of the kept session ``sid`` would write now, in order.
 
         Rows as ``packets()`` gives them; nothing is consumed or changed.

@@ -191,7 +191,10 @@ class ChatServer:
 
     async def _stop(self) -> None:
         _forget(self)
-        attached, self._attached = self._attached, []
+        # the widgets first: the views then see their goodbyes, then stop themselves
+        widgets = self.widgets
+        attached = widgets + [thing for thing in self._attached if thing not in widgets]
+        self._attached = []
         for thing in attached:
             try:
                 async with asyncio.timeout(_STOP_TIMEOUT):

@@ -14,7 +14,7 @@ from ..sio.client import RecoveryClient
 from ..sio.observe import ObservedPacket
 from ..sio.silence import Silence
 from .labels import Labels, resolve_labels
-from .launcher import ChatServer
+from .launcher import ChatServer, running_servers
 from .tasks import TaskGroup
 
 Mode = Literal["drop", "clean", "silent"]
@@ -180,7 +180,9 @@ class ChatWidget(widgets.VBox):
 
         ``url`` (a URL or a ChatServer) moves the widget to another server: it
         presents its pid and last offset there too, which only a store shared
-        by both servers can honour.
+        by both servers can honour. A URL of a chat server of this kernel is
+        taken as that server (the widget then watches its store, and stops
+        with it).
 
         Example::
 
@@ -206,7 +208,9 @@ class ChatWidget(widgets.VBox):
         if self.connected or self._silence.active:
             await self.disconnect(timeout=timeout)
         self._detach()
-        self.server = target if isinstance(target, ChatServer) else None
+        # a URL of a server of this kernel: watch that server as if it had been given
+        self.server = target if isinstance(target, ChatServer) else next(
+            (server for server in running_servers() if server.url == new_url), None)
         self.url = new_url
         self._attach()
 
@@ -388,6 +392,12 @@ class ChatWidget(widgets.VBox):
             f"<div style='color:#888;font-style:italic'>{html.escape(str(data))} "
             f"({html.escape(label['pending'])})</div>" for data in self.pending)
 
+    def _drop_noticed(self) -> bool:
+        """Whether the other side has taken this silent client as gone."""
+        if self.server is not None and self.server.store is not None:
+            return self.server.is_kept(self.sid)
+        return "/" not in self.client.namespaces  # only this side's own timeout tells
+
     def _mark(self, item: dict) -> str:
         if not item["replay"]:
             return ""
@@ -396,7 +406,7 @@ class ChatWidget(widgets.VBox):
 
     def _status_html(self) -> str:
         label = self.labels
-        unnoticed = self._silence.active and "/" in self.client.namespaces
+        unnoticed = self._silence.active and not self._drop_noticed()
         if self.connected:
             dot, state = "#2e7d32", label["connected"]
         elif unnoticed:

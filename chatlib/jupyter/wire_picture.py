@@ -88,23 +88,42 @@ def _arrow_marker(name: str, color: str) -> str:
             f"fill='{color}'/></marker>")
 
 
+def _silences(rows: list[dict], silent_since: dict) -> list[tuple[str, float, Optional[int]]]:
+    """(client, t it went silent, index of the DROP that ended it or None: still silent)."""
+    found = [(row["client"], row["silent_since"], i) for i, row in enumerate(rows)
+             if row["type"] == "DROP" and row.get("silent_since") is not None]
+    return found + [(name, since, None) for name, since in silent_since.items()]
+
+
 def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] = None) -> str:
     """The SVG for ``rows`` (WireView rows, oldest first).
 
     ``silent_since`` maps a client name to the ``t`` at which it went silent
     and the server has not noticed yet (drawn as a red stretch to the end).
+    A silence gets a line of its own where it starts, and the packets written
+    to a silent client are drawn faded: it never took them in.
     ``uid`` keeps the arrow markers of two pictures on one page apart.
     """
-    silent_since = silent_since or {}
-    names = lanes_of(rows) + [name for name in silent_since if name not in lanes_of(rows)]
+    silences = _silences(rows, silent_since or {})
+    names = lanes_of(rows)
+    names += [name for name, _, _ in silences if name not in names]
     lane_x = {name: _SERVER_X + _LANE_GAP * (i + 1) for i, name in enumerate(names)}
     width = _SERVER_X + _LANE_GAP * max(1, len(names)) + 110
-    ys: list[float] = []
-    y = _TOP
-    for i, row in enumerate(rows):
-        if i and row["t"] - rows[i - 1]["t"] > _PAUSE:
+    # lines: each row, and each silence's start before the first row at or after it
+    lines = [(row["t"], 1, i, None) for i, row in enumerate(rows)]
+    lines += [(since, 0, -1, k) for k, (_, since, _) in enumerate(silences)]
+    lines.sort(key=lambda line: line[:3])
+    row_y: dict[int, float] = {}
+    silence_y: dict[int, float] = {}
+    y, previous = _TOP, None
+    for t, _, i, k in lines:
+        if previous is not None and t - previous > _PAUSE:
             y += _GAP_ROW
-        ys.append(y)
+        previous = t
+        if k is None:
+            row_y[i] = y
+        else:
+            silence_y[k] = y
         y += _ROW
     height = max(y, _TOP + _ROW) + 8
 
@@ -121,23 +140,27 @@ def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] =
                      f"fill='#f5f5f5' stroke='{COLORS['lane']}'/>"
                      f"<text x='{x}' y='21' text-anchor='middle' font-weight='bold' "
                      f"fill='{COLORS['text']}'>{html.escape(_fit(name, _LANE_GAP - 20))}</text>")
-    # stretches where a client was silent, before the server noticed
-    for i, row in enumerate(rows):
-        since = row.get("silent_since")
-        if row["type"] == "DROP" and since is not None and row["client"] in lane_x:
-            top = next((ys[j] for j, other in enumerate(rows) if other["t"] >= since), ys[i])
-            parts.append(_stretch(lane_x[row["client"]], top - _ROW / 2, ys[i]))
-    for name, since in silent_since.items():
-        top = next((ys[j] for j, other in enumerate(rows) if other["t"] >= since), y)
-        parts.append(_stretch(lane_x[name], top - _ROW / 2, height - 4))
+    # silences: where a client stopped answering, until the server noticed
+    unheard = set()
+    for k, (name, since, drop) in enumerate(silences):
+        x, top = lane_x[name], silence_y[k]
+        bottom = row_y[drop] if drop is not None else height - 4
+        parts.append(_stretch(x, top, bottom))
+        # left of the lane: the line is the silence's own, and the last lane has no room right
+        parts.append(f"<text x='{x - 10}' y='{top + 4}' text-anchor='end' "
+                     f"fill='{COLORS['drop']}' font-style='italic'>"
+                     f"{html.escape(name)} {html.escape(label['went_silent'])}</text>")
+        end = rows[drop]["t"] if drop is not None else float("inf")
+        unheard.update(i for i, row in enumerate(rows) if row["client"] == name
+                       and row["direction"] == "out" and since <= row["t"] < end)
     # packets
-    for row, y in zip(rows, ys):
+    for i, row in enumerate(rows):
+        y = row_y[i]
         parts.append(f"<text x='{_GUTTER - 8}' y='{y + 4}' text-anchor='end' "
                      f"fill='{COLORS['muted']}'>{row['t']:.1f} s</text>")
-        if row["client"] in lane_x:
-            # one packet per line: its label may run past its client's lane, to the edge
-            parts.append(_packet(row, y, lane_x[row["client"]], label, uid,
-                                 width - _SERVER_X - 16))
+        # one packet per line: its label may run past its client's lane, to the edge
+        parts.append(_packet(row, y, lane_x[row["client"]], label, uid,
+                             width - _SERVER_X - 16, unheard=i in unheard))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -147,10 +170,11 @@ def _stretch(x: float, top: float, bottom: float) -> str:
             f"stroke-width='5' stroke-dasharray='2 4' opacity='0.7'/>")
 
 
-def _packet(row: dict, y: float, client_x: float, label: dict, uid: str, room: float) -> str:
+def _packet(row: dict, y: float, client_x: float, label: dict, uid: str, room: float,
+            unheard: bool = False) -> str:
     color = _color(row)
-    tip = f"<title>{html.escape(_tooltip(row, label))}</title>"
-    span = client_x - _SERVER_X
+    tip_text = _tooltip(row, label) + (f"\n{label['unheard']}" if unheard else "")
+    tip = f"<title>{html.escape(tip_text)}</title>"
     if row["type"] == "DROP":
         text = f"✕ {label['drop']} · {label['noticed']}: {row.get('reason') or '?'}"
         if row.get("silent_for") is not None:
@@ -167,7 +191,8 @@ def _packet(row: dict, y: float, client_x: float, label: dict, uid: str, room: f
     text = ("↻ " if row["replay"] else "") + row["text"]
     if row.get("recovered"):
         text += f"  ({label['recovered']})"
-    return (f"<g class='pkt'>{tip}<line x1='{start}' y1='{y}' x2='{end}' y2='{y}' "
+    faded = " opacity='0.4'" if unheard else ""
+    return (f"<g class='pkt'{faded}>{tip}<line x1='{start}' y1='{y}' x2='{end}' y2='{y}' "
             f"stroke='{color}' stroke-width='2'{dash} marker-end='url(#{uid}-{marker})'/>"
             f"<rect x='{_SERVER_X}' y='{y - 11}' width='{room}' height='14' fill='transparent'/>"
             f"<text class='label' x='{_SERVER_X + 8}' y='{y - 4}' fill='{color}'>"

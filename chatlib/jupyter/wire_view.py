@@ -13,9 +13,12 @@ import ipywidgets as widgets
 from ..sio.observe import ObservedPacket
 from .labels import Labels, resolve_labels
 from .launcher import ChatServer
+from .tasks import TaskGroup
 from .wire_picture import COLORS, STYLE, draw
 
 _REDRAW_DELAY = 0.1   # seconds: packets that come together are drawn together
+_SILENCE_CHECK = 0.25  # seconds between looks at the widgets for a client gone silent
+_AT_ONCE = 0.1  # seconds: a drop noticed sooner after the client's loss was not a silence
 _uids = itertools.count(1)
 
 
@@ -61,12 +64,16 @@ class WireView(widgets.VBox):
         self._uid = f"chatlib-wire-{next(_uids)}"
         self._redraw: Optional[asyncio.TimerHandle] = None
         self._stopped = False
+        self._drawn_silences: dict = {}
+        self._tasks = TaskGroup(server.loop, self._show_error)
         self.title = widgets.HTML()
         self.picture = widgets.HTML()
         super().__init__([self.title, self.picture], **kwargs)
         server.io.add_packet_observer(self._observe)
         server.attach(self)
         self.refresh()
+        # a silent client sends nothing, so no packet would redraw the picture
+        self._tasks.spawn(self._watch_silences())
 
     # -- what cells read -------------------------------------------------
 
@@ -87,7 +94,7 @@ class WireView(widgets.VBox):
         }
         if packet.type == "DROP":
             lost_at = self._lost_at(client)
-            if lost_at is not None and packet.time - lost_at > _REDRAW_DELAY:
+            if lost_at is not None and packet.time - lost_at > _AT_ONCE:
                 row["silent_for"] = packet.time - lost_at
                 row["silent_since"] = lost_at - self._started
         self.rows.append(row)
@@ -95,10 +102,12 @@ class WireView(widgets.VBox):
 
     def _name(self, packet: ObservedPacket) -> str:
         name = self.server.name_of(sid=packet.sid, eio_sid=packet.eio_sid)
-        if name is None:
+        cached = self._names.get(packet.eio_sid)
+        if name is None and cached is not None and cached != packet.eio_sid:
+            name = cached  # a widget already gone (its goodbye as the server stops)
+        elif name is None:
             # a client without a widget (the chat page): named by its sid, once known
-            cached = self._names.get(packet.eio_sid)
-            name = packet.sid or cached or packet.eio_sid
+            name = packet.sid or packet.eio_sid
             if cached == packet.eio_sid and name != cached:
                 for row in self.rows:
                     if row["client"] == cached:
@@ -138,10 +147,11 @@ class WireView(widgets.VBox):
         earlier = len(self.rows) - len(shown)
         note = (f"<div style='color:{COLORS['muted']}'>"
                 f"{html.escape(label['earlier'].format(count=earlier))}</div>" if earlier else "")
-        if not shown:
+        self._drawn_silences = self._silent_now()
+        if not shown and not self._drawn_silences:
             body = f"<div style='color:{COLORS['muted']}'>{html.escape(label['no_packets'])}</div>"
         else:
-            body = draw(shown, label, self._uid, self._silent_now())
+            body = draw(shown, label, self._uid, self._drawn_silences)
         opacity = "opacity:0.55;filter:grayscale(1);" if self._stopped else ""
         self.picture.value = (f"<div class='chatlib-wire' style='{opacity}overflow-x:auto'>"
                               f"{note}{body}</div>")
@@ -157,9 +167,21 @@ class WireView(widgets.VBox):
                     silent[widget.name] = widget.lost_at - self._started
         return silent
 
+    def _show_error(self, error: BaseException) -> None:
+        self.title.value += (f"<div style='color:#b00020'>{html.escape(self.labels['error'])}: "
+                             f"{html.escape(repr(error))}</div>")
+
+    async def _watch_silences(self) -> None:
+        while True:
+            await asyncio.sleep(_SILENCE_CHECK)
+            if self._silent_now() != self._drawn_silences:
+                self.refresh()
+
     # -- lifetime --------------------------------------------------------
 
     def _stop_observing(self) -> None:
+        for task in list(self._tasks.tasks):
+            task.cancel()
         self.server.io.remove_packet_observer(self._observe)
         if self._redraw is not None:
             self._redraw.cancel()

@@ -5,6 +5,7 @@ private name of theirs it uses goes through ``compat``.
 """
 
 from .client import RecoveryClient
+from .delivery import DeliveryError
 from .server import RecoveryServer
 
-__all__ = ["RecoveryClient", "RecoveryServer"]
+__all__ = ["DeliveryError", "RecoveryClient", "RecoveryServer"]

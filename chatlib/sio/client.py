@@ -9,10 +9,10 @@ from typing import Any, Callable, Optional
 
 import socketio
 from socketio import exceptions as sio_exceptions
-from engineio import packet as eio_packet
-from engineio import payload as eio_payload
 from socketio import packet as sio_packet
 
+from . import compat
+from .delivery import DeliveryQueue, QueuedEmit
 from .redact import redact_pids
 
 logger = logging.getLogger("chatlib.client")
@@ -59,6 +59,12 @@ class RecoveryClient(socketio.AsyncClient):
     client it leaves SIGINT alone by default (``handle_sigint=False``), so it
     is safe inside a Jupyter kernel.
 
+    ``retries=N`` (with ``ack_timeout=seconds``) are the JS client's
+    ``retries``/``ackTimeout``: emits are queued and sent one at a time, each
+    waits for its ack and is sent again up to N times (``chatlib.sio.delivery``).
+    ``emit`` then returns a future of the ack's value; a packet that is never
+    acknowledged makes that future, and ``call``, raise ``chatlib.DeliveryError``.
+
     Example::
 
         client = chatlib.RecoveryClient()
@@ -71,9 +77,14 @@ class RecoveryClient(socketio.AsyncClient):
         await client.drop()        # a simulated network loss
         await client.reconnect()   # same sid, missed messages delivered
         assert client.recovered
+
+        sender = chatlib.RecoveryClient(retries=3, ack_timeout=2.0)
+        await sender.connect("http://localhost:3000")
+        await sender.call("chat message", "hello")   # acked, or DeliveryError after 4 tries
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, retries: Optional[int] = None,
+                 ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
         # python-engineio's SIGINT handler disconnects every client and cancels
         # every task on the loop: inside a Jupyter kernel that kills the kernel.
         kwargs.setdefault("handle_sigint", False)
@@ -84,6 +95,9 @@ class RecoveryClient(socketio.AsyncClient):
         self._pending: list[PendingEmit] = []
         self._dropping = False
         self._connecting = False
+        if ack_timeout is not None and not retries:
+            raise ValueError("ack_timeout applies to retries: give retries too")
+        self._delivery = DeliveryQueue(self._send_try, retries, ack_timeout) if retries else None
 
     # -- what the user reads ---------------------------------------------
 
@@ -107,22 +121,54 @@ class RecoveryClient(socketio.AsyncClient):
         return self.state().recovered
 
     @property
-    def pending(self) -> list[PendingEmit]:
-        """Emits waiting for a connection, oldest first."""
+    def pending(self) -> list[PendingEmit | QueuedEmit]:
+        """Emits waiting for a connection, oldest first; with ``retries``, all not yet acked."""
+        if self._delivery is not None:
+            return list(self._delivery.waiting())
         return list(self._pending)
 
     # -- emitting --------------------------------------------------------
 
     async def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
-                   callback: Optional[Callable] = None) -> None:
-        """Emit an event; while the namespace is disconnected it waits in ``pending``."""
+                   callback: Optional[Callable] = None) -> Optional[asyncio.Future]:
+        """Emit an event; while the namespace is disconnected it waits in ``pending``.
+
+        With ``retries`` it joins the delivery queue and this returns the future
+        of its ack's value (or of ``DeliveryError``) at once.
+        """
         namespace = namespace or "/"
+        self._require_known(namespace)
+        if self._delivery is not None:
+            return self._delivery.submit(event, data, namespace, callback)
         if namespace not in self.namespaces:
-            if namespace not in self._known_namespaces():
-                raise sio_exceptions.BadNamespaceError(namespace + " is not a connected namespace.")
             self._pending.append(PendingEmit(event, data, namespace, callback))
-            return
+            return None
         await super().emit(event, data=data, namespace=namespace, callback=callback)
+        return None
+
+    async def call(self, event: str, data: Any = None, namespace: Optional[str] = None,
+                   timeout: Optional[float] = None) -> Any:
+        """Emit an event and return the server's ack (python-socketio's ``call``).
+
+        Without ``retries`` ``timeout`` defaults to 60 s, as in python-socketio.
+        With ``retries`` it is the wait of each try (default ``ack_timeout``), as
+        ``socket.timeout(ms).emitWithAck()`` in JS, and the packet's last failed try
+        raises ``DeliveryError``; while disconnected it waits for the next connect.
+        """
+        if self._delivery is None:
+            return await super().call(event, data=data, namespace=namespace,
+                                      timeout=60 if timeout is None else timeout)
+        namespace = namespace or "/"
+        self._require_known(namespace)
+        return await self._delivery.submit(event, data, namespace, timeout=timeout)
+
+    async def _send_try(self, event: str, data: Any, namespace: str,
+                        on_ack: Callable[..., None]) -> None:
+        await super().emit(event, data=data, namespace=namespace, callback=on_ack)
+
+    def _require_known(self, namespace: str) -> None:
+        if namespace not in self.namespaces and namespace not in self._known_namespaces():
+            raise sio_exceptions.BadNamespaceError(namespace + " is not a connected namespace.")
 
     def _known_namespaces(self) -> set:
         known = set(self.connection_namespaces or []) | set(self._states)
@@ -149,18 +195,7 @@ class RecoveryClient(socketio.AsyncClient):
             return
         self._dropping = True
         try:
-            if self.eio.current_transport == "websocket" and self.eio.ws is not None:
-                await self.eio.ws.close()
-                if self.eio.read_loop_task is not None:
-                    await self.eio.read_loop_task
-            else:
-                # Long-polling has no connection to cut: post a bare Engine.IO
-                # close, as the JS client's engine.close() does, and stop at once.
-                close = eio_payload.Payload(packets=[eio_packet.Packet(eio_packet.CLOSE)])
-                await self.eio._send_request("POST", self.eio.base_url, body=close.encode(),
-                                             headers={"Content-Type": "text/plain"},
-                                             timeout=self.eio.request_timeout)
-                await self.eio.disconnect(abort=True)
+            await compat.close_transport(self)
         finally:
             self._dropping = False
 
@@ -170,21 +205,17 @@ class RecoveryClient(socketio.AsyncClient):
         ``overrides`` replace the arguments of the last ``connect`` call (``url``
         included: with a shared store another server can restore the session).
         """
-        if self.connection_url is None:
+        arguments = compat.last_connection(self)
+        if arguments["url"] is None:
             raise sio_exceptions.ConnectionError("connect() was never called")
-        arguments = dict(url=self.connection_url, headers=self.connection_headers,
-                         auth=self.connection_auth, transports=self.connection_transports,
-                         namespaces=self.connection_namespaces, socketio_path=self.socketio_path,
-                         wait_timeout=_RECONNECT_WAIT)
+        arguments["wait_timeout"] = _RECONNECT_WAIT
         arguments.update(overrides)
         await self.connect(**arguments)
 
     async def connect(self, url: str, *args: Any, **kwargs: Any) -> None:
         # The pid is kept even for another URL: behind a load balancer, or with
         # a shared store, another server can restore the session.
-        # python-engineio keeps one send queue for all connections and loses a
-        # task_done() at each disconnect, so queue.join() would never return again.
-        self.eio.queue = self.eio.create_queue()
+        compat.fresh_send_queue(self)
         self._connecting = True
         try:
             await super().connect(url, *args, **kwargs)
@@ -200,13 +231,14 @@ class RecoveryClient(socketio.AsyncClient):
                 state.pid = None
                 state.last_offset = None
         for namespace in list(self.namespaces):
-            await self._send_packet(self.packet_class(sio_packet.DISCONNECT, namespace=namespace))
+            await compat.client_send_packet(self, self.packet_class(sio_packet.DISCONNECT,
+                                                                    namespace=namespace))
         if self.eio.state == "connected":
             # python-engineio closes the WebSocket without waiting for its send
             # queue, so the DISCONNECT could be lost and the server would see a
             # drop: let the queue drain first.
             try:
-                await asyncio.wait_for(self.eio.queue.join(), _FLUSH_TIMEOUT)
+                await asyncio.wait_for(compat.send_queue(self).join(), _FLUSH_TIMEOUT)
             except asyncio.TimeoutError:
                 logger.debug("DISCONNECT not flushed in time")
         await self.eio.disconnect()
@@ -215,7 +247,7 @@ class RecoveryClient(socketio.AsyncClient):
 
     async def _handle_eio_connect(self) -> None:
         self.sid = self.eio.sid
-        auth = await self._get_real_value(self.connection_auth) or {}
+        auth = await compat.real_value(self, self.connection_auth) or {}
         for namespace in self.connection_namespaces:
             state = self.state(namespace)
             state.awaiting_reply = True
@@ -225,7 +257,7 @@ class RecoveryClient(socketio.AsyncClient):
                 data["pid"] = state.pid
                 if state.last_offset is not None:
                     data["offset"] = state.last_offset
-            await self._send_packet(self.packet_class(
+            await compat.client_send_packet(self, self.packet_class(
                 sio_packet.CONNECT, data=data, namespace=namespace))
 
     async def _handle_connect(self, namespace: Optional[str], data: Any) -> None:
@@ -247,20 +279,24 @@ class RecoveryClient(socketio.AsyncClient):
         for ack_id, event_data in early:
             await self._dispatch_event(namespace, ack_id, event_data)
         await self._flush_pending(namespace)
-        await self._trigger_event("connect", namespace=namespace)
-        self._connect_event.set()
+        if self._delivery is not None:
+            self._delivery.resume(namespace)
+        await compat.trigger_event(self, "connect", namespace)
+        compat.connected_event(self).set()
 
     async def _handle_event(self, namespace: Optional[str], id: Any, data: Any) -> None:
         namespace = namespace or "/"
-        if namespace not in self.namespaces:
-            state = self.state(namespace)
+        state = self._states.get(namespace)
+        if namespace not in self.namespaces and state is not None:
             if state.awaiting_reply:
                 state.early_events.append((id, data))
-            else:
+                return
+            if state.pid is not None:
                 # read just before a drop and handled after it: not delivered, so its
                 # offset is not taken either, and the restore replays it once
                 logger.debug("event for disconnected namespace %s dropped", namespace)
-            return
+                return
+        # otherwise as python-socketio does: dispatched, whatever the namespace
         await self._dispatch_event(namespace, id, data)
 
     async def _dispatch_event(self, namespace: str, id: Any, data: Any) -> None:
@@ -271,7 +307,14 @@ class RecoveryClient(socketio.AsyncClient):
             data = data[:-1]
         await super()._handle_event(namespace, id, data)
 
+    async def _handle_disconnect(self, namespace: Optional[str]) -> None:
+        if self._delivery is not None:
+            self._delivery.connection_lost(namespace or "/")
+        await super()._handle_disconnect(namespace)
+
     async def _handle_eio_disconnect(self, reason: Any) -> None:
+        if self._delivery is not None:
+            self._delivery.connection_lost()
         for state in self._states.values():
             state.awaiting_reply = False
             state.early_events.clear()

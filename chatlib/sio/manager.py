@@ -1,22 +1,37 @@
-"""RecoveryManager: python-socketio's client manager with a packet store underneath.
+"""Recovery inside python-socketio's client managers: stored events, held sessions, the feed.
 
-This module and ``server.py``/``client.py`` are the only ones that reach into
-python-socketio's internals; ``requirements.txt`` pins its minor version.
+``RecoveryRouter`` is what recovery adds to a manager: it stores every event
+emitted without a callback, encodes it once with its offset, and writes it to
+each recipient; it holds the live packets of a session being restored; with a
+shared store it delivers the store's feed. ``attach`` connects a router to a
+python-socketio asyncio manager instance, the default ``AsyncManager`` or any
+pub/sub manager (``AsyncRedisManager`` and the others), by wrapping a few of
+that instance's methods; the manager's class stays the user's.
+
+Delivery paths, by manager and store:
+
+- plain manager: store, then write to this server's clients;
+- pub/sub manager, private store (memory, SQLite): the manager publishes as
+  usual; every chatlib server that receives the emit (the emitting one
+  included) stores it in its own store and writes it to its own clients, so
+  recovery works on the server that kept the session;
+- shared store (Redis): store only; every server, the emitting one included,
+  writes the store's feed to its own clients in offset order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
-from typing import Any, Optional
+from typing import Any, AsyncIterator, Callable, Optional
 
 from bidict import ValueDuplicationError
-from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
 from ..core.store import Payload, RecoveryStore
-
+from . import compat
 
 _YIELD_EVERY = 4096  # packets written between two yields to the event loop (bench/README.md)
 
@@ -44,26 +59,32 @@ def _as_rooms(room: Any) -> Optional[list]:
     return [room]
 
 
-class RecoveryManagerMixin:
-    """Stores every event emitted without a callback, with its offset, then sends it.
+def _published_data(message: dict) -> Any:
+    """The ``data`` of an emit another server published, as ``emit`` takes it."""
+    data = message.get("data")
+    if message.get("binary"):
+        attachments = [base64.b64decode(part) for part in data[1:]]
+        data = sio_packet.Packet.reconstruct_binary(data[0], attachments)
+    if isinstance(data, list):
+        return data[0] if len(data) == 1 else tuple(data)
+    return data
+
+
+class RecoveryRouter:
+    """Recovery's share of a client manager: what is stored, held, and written where.
 
     The packet is encoded once, with the offset as its last argument, and
     written to each participant's Engine.IO queue in turn: no task per
     recipient. A session that is connecting (or being restored) has its live
     packets held until its CONNECT reply and its missed packets are written,
     so that it receives everything exactly once and in order.
-
-    With a shared store (several servers) the emitting server does not write
-    the packet itself: every server, the emitting one included, reads all
-    packets from the store's feed in offset order and writes them to its own
-    clients, skipping for a just-restored session what its restore replayed.
-
-    It mixes into python-socketio's ``AsyncManager`` (``RecoveryManager``) or
-    into a pub/sub manager such as ``AsyncRedisManager`` (see ``adopt``).
     """
 
-    def init_recovery(self, store: RecoveryStore) -> None:
+    def __init__(self, server: Any, manager: AsyncManager, store: RecoveryStore) -> None:
+        self.server = server
+        self.manager = manager
         self.store = store
+        #: (namespace, sid) of the connections that were restored
         self.recovered: set[tuple[str, str]] = set()
         self._held: dict[str, list[Payload]] = {}
         self._floors: dict[str, int] = {}
@@ -78,16 +99,17 @@ class RecoveryManagerMixin:
         Returns the sid, or None when this Engine.IO connection is already in
         the namespace or the sid is still taken.
         """
+        manager = self.manager
         if sid is None:
             sid = self.server.eio.generate_id()
-        elif self.eio_sid_from_sid(sid, namespace) is not None:
+        elif manager.eio_sid_from_sid(sid, namespace) is not None:
             return None
         try:
-            self.basic_enter_room(sid, namespace, None, eio_sid=eio_sid)
+            manager.basic_enter_room(sid, namespace, None, eio_sid=eio_sid)
         except ValueDuplicationError:
             return None
-        self.basic_enter_room(sid, namespace, sid, eio_sid=eio_sid)
-        self.pending_connect.setdefault(namespace, []).append(sid)
+        manager.basic_enter_room(sid, namespace, sid, eio_sid=eio_sid)
+        compat.pending_connect(manager).setdefault(namespace, []).append(sid)
         return sid
 
     def set_floor(self, sid: str, seq: int) -> None:
@@ -102,45 +124,35 @@ class RecoveryManagerMixin:
     def release(self, sid: str) -> None:
         self._held.pop(sid, None)
 
-    async def disconnect(self, sid: str, namespace: str, **kwargs: Any) -> Any:
+    def forget(self, sid: str, namespace: str) -> None:
+        """A connection ends: its store session (if connected) and everything held for it go."""
         self.store.forget(namespace, sid)
         self._held.pop(sid, None)
         self._floors.pop(sid, None)
         self.recovered.discard((namespace, sid))
-        return await super().disconnect(sid, namespace, **kwargs)
 
     def is_disconnecting(self, sid: str, namespace: str) -> bool:
-        return sid in self.pending_disconnect.get(namespace, ())
+        return sid in compat.pending_disconnect(self.manager).get(namespace, ())
+
+    def is_local(self, sid: Any, namespace: str) -> bool:
+        return (self.manager.is_connected(sid, namespace)
+                or self.manager.is_pre_connected(sid, namespace))
 
     # -- rooms -----------------------------------------------------------
 
-    async def enter_room(self, sid: str, namespace: str, room: Any, eio_sid: Any = None) -> Any:
-        result = await super().enter_room(sid, namespace, room, eio_sid=eio_sid)
-        self.store.join(namespace, sid, room)
-        return result
+    def joined(self, sid: Any, namespace: Optional[str], room: Any) -> None:
+        namespace = namespace or "/"
+        if self.is_local(sid, namespace):
+            self.store.join(namespace, sid, room)
 
-    async def leave_room(self, sid: str, namespace: str, room: Any) -> Any:
-        result = await super().leave_room(sid, namespace, room)
-        self.store.leave(namespace, sid, room)
-        return result
-
-    async def close_room(self, room: Any, namespace: str) -> Any:
-        members = [sid for sid, _ in self.get_participants(namespace, room)]
-        result = await super().close_room(room, namespace)
-        for sid in members:
-            self.store.leave(namespace, sid, room)
-        return result
+    def left(self, sid: Any, namespace: Optional[str], room: Any) -> None:
+        self.store.leave(namespace or "/", sid, room)
 
     # -- emitting --------------------------------------------------------
 
-    async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
-                   skip_sid: Any = None, callback: Any = None, to: Any = None,
-                   **kwargs: Any) -> None:
-        if callback is not None:
-            # An event with an ack is answered, not recovered: the JS server does not store it either.
-            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
-                                      callback=callback, to=to, **kwargs)
-        room = to or room
+    async def emit(self, event: str, data: Any, namespace: str, room: Any,
+                   skip_sid: Any) -> None:
+        """Store one event and deliver it (directly, or through a shared store's feed)."""
         rooms = _as_rooms(room)
         skip = _as_sids(skip_sid)
         head = [event]
@@ -152,15 +164,16 @@ class RecoveryManagerMixin:
                                 data=head + args + [offset]).encode()
 
         _, payload = self.store.append(namespace, rooms, skip, encode_with)
-        if not self.store.shared:
-            written = await self.send_payload(namespace, room, skip, payload)
-            # Writing never suspends, so a handler that emits in a loop would hold
-            # the loop until it ends; let it breathe every few thousand writes, and
-            # only between packets, never in the middle of one (order matters).
-            self._written_since_yield += written
-            if self._written_since_yield >= _YIELD_EVERY:
-                self._written_since_yield = 0
-                await asyncio.sleep(0)
+        if self.store.shared:
+            return
+        written = await self.send_payload(namespace, room, skip, payload)
+        # Writing never suspends, so a handler that emits in a loop would hold
+        # the loop until it ends; let it breathe every few thousand writes, and
+        # only between packets, never in the middle of one (order matters).
+        self._written_since_yield += written
+        if self._written_since_yield >= _YIELD_EVERY:
+            self._written_since_yield = 0
+            await asyncio.sleep(0)
 
     def start_feed(self) -> None:
         """Start delivering a shared store's packets to this server's clients (once)."""
@@ -175,7 +188,7 @@ class RecoveryManagerMixin:
                 await self._feed_task
             self._feed_task = None
 
-    async def _deliver(self, feed) -> None:
+    async def _deliver(self, feed: AsyncIterator[list]) -> None:
         async for batch in feed:
             for record in batch:
                 room = None if record.rooms is None else list(record.rooms)
@@ -189,12 +202,12 @@ class RecoveryManagerMixin:
         Returns how many participants it was written to.
         """
         parts = payload if isinstance(payload, list) else [payload]
-        packets = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in parts]
+        packets = [compat.message_packet(part) for part in parts]
         held = self._held
         floors = self._floors
-        send = self.server._send_eio_packet
+        send = compat.eio_packet_sender(self.server)
         written = 0
-        for sid, eio_sid in self.get_participants(namespace, room):
+        for sid, eio_sid in self.manager.get_participants(namespace, room):
             if sid in skip:
                 continue
             if floors and seq is not None and seq <= floors.get(sid, -1):
@@ -208,30 +221,106 @@ class RecoveryManagerMixin:
         return written
 
 
-class RecoveryManager(RecoveryManagerMixin, AsyncManager):
-    """python-socketio's in-memory client manager with recovery (the default)."""
+def attach(manager: AsyncManager, router: RecoveryRouter) -> None:
+    """Route a manager instance's stored emits and room changes through ``router``.
 
-    def __init__(self, store: RecoveryStore) -> None:
-        super().__init__()
-        self.init_recovery(store)
-
-
-_ADOPTED: dict[type, type] = {}
-
-
-def adopt(manager: AsyncManager, store: RecoveryStore) -> AsyncManager:
-    """Give recovery to a python-socketio manager instance, e.g. an ``AsyncRedisManager``.
-
-    Its class is replaced by a subclass that puts ``RecoveryManagerMixin`` first,
-    so stored events take the recovery path and everything else (acks, remote
-    rooms and disconnects) stays the manager's own.
+    The instance's own ``emit``, ``enter_room``, ``leave_room``, ``close_room``
+    and ``disconnect`` are wrapped (and, for a pub/sub manager, its handlers of
+    what other servers publish: ``compat.PUBSUB_WRAPPED``); everything else,
+    acks and remote disconnects included, stays the manager's.
     """
     if not isinstance(manager, AsyncManager):
         raise TypeError("the client manager must be an asyncio python-socketio manager")
-    if not isinstance(manager, RecoveryManagerMixin):
-        base = type(manager)
-        if base not in _ADOPTED:
-            _ADOPTED[base] = type(f"Recovery{base.__name__}", (RecoveryManagerMixin, base), {})
-        manager.__class__ = _ADOPTED[base]
-    manager.init_recovery(store)
-    return manager
+    if getattr(manager, "recovery_router", None) is not None:
+        raise ValueError("this client manager already serves a RecoveryServer")
+    manager.recovery_router = router  # type: ignore[attr-defined]
+    pubsub = compat.is_pubsub(manager)
+    store = router.store
+    original_emit = manager.emit
+    original_enter = manager.enter_room
+    original_leave = manager.leave_room
+    original_close = manager.close_room
+    original_disconnect = manager.disconnect
+
+    async def emit(event: str, data: Any, namespace: Optional[str] = None, room: Any = None,
+                   skip_sid: Any = None, callback: Any = None, to: Any = None,
+                   **kwargs: Any) -> Any:
+        namespace = namespace or "/"
+        if callback is not None:
+            # An event with an ack is answered, not recovered: the JS server does not store it either.
+            return await original_emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                                       callback=callback, to=to, **kwargs)
+        if pubsub and not store.shared and not kwargs.get("ignore_queue"):
+            # published as usual; this server's copy comes back through _handle_emit below
+            return await original_emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                                       to=to, **kwargs)
+        await router.emit(event, data, namespace, to or room, skip_sid)
+
+    async def enter_room(sid: Any, namespace: Any, room: Any, eio_sid: Any = None) -> Any:
+        result = await original_enter(sid, namespace, room, eio_sid=eio_sid)
+        router.joined(sid, namespace, room)
+        return result
+
+    async def leave_room(sid: Any, namespace: Any, room: Any) -> Any:
+        result = await original_leave(sid, namespace, room)
+        router.left(sid, namespace, room)
+        return result
+
+    async def close_room(room: Any, namespace: Any = None, **kwargs: Any) -> Any:
+        members = [sid for sid, _ in manager.get_participants(namespace or "/", room)]
+        result = await original_close(room, namespace, **kwargs)
+        for sid in members:
+            router.left(sid, namespace, room)
+        return result
+
+    async def disconnect(sid: Any, namespace: Any = None, **kwargs: Any) -> Any:
+        router.forget(sid, namespace or "/")
+        return await original_disconnect(sid, namespace, **kwargs)
+
+    manager.emit = emit  # type: ignore[method-assign]
+    manager.enter_room = enter_room  # type: ignore[method-assign]
+    manager.leave_room = leave_room  # type: ignore[method-assign]
+    manager.close_room = close_room  # type: ignore[method-assign]
+    manager.disconnect = disconnect  # type: ignore[method-assign]
+    if pubsub:
+        _attach_pubsub(manager, router)
+
+
+def _attach_pubsub(manager: AsyncManager, router: RecoveryRouter) -> None:
+    """What other servers publish: their emits stored here too (private store), rooms told."""
+
+    def on_emit(original: Callable[..., Any]) -> Callable[..., Any]:
+        async def handle_emit(message: dict) -> Any:
+            if message.get("callback") is not None or router.store.shared:
+                # acks stay python-socketio's; with a shared store, stored events come
+                # through its feed, so a published one was sent without recovery
+                return await original(message)
+            await router.emit(message.get("event"), _published_data(message),
+                              message.get("namespace") or "/", message.get("room"),
+                              message.get("skip_sid"))
+        return handle_emit
+
+    def on_room_change(tell: Callable[[Any, Any, Any], None]) -> Callable[..., Any]:
+        def make(original: Callable[..., Any]) -> Callable[..., Any]:
+            async def handle(message: dict) -> Any:
+                result = await original(message)
+                tell(message.get("sid"), message.get("namespace"), message.get("room"))
+                return result
+            return handle
+        return make
+
+    def on_close_room(original: Callable[..., Any]) -> Callable[..., Any]:
+        async def handle_close_room(message: dict) -> Any:
+            namespace = message.get("namespace") or "/"
+            room = message.get("room")
+            members = [sid for sid, _ in manager.get_participants(namespace, room)]
+            result = await original(message)
+            for sid in members:
+                router.left(sid, namespace, room)
+            return result
+        return handle_close_room
+
+    compat.wrap_pubsub_handler(manager, "_handle_emit", on_emit)
+    compat.wrap_pubsub_handler(manager, "_handle_enter_room", on_room_change(router.joined))
+    compat.wrap_pubsub_handler(manager, "_handle_leave_room", on_room_change(router.left))
+    compat.wrap_pubsub_handler(manager, "_handle_close_room", on_close_room)

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterator, Optional
 from socketio import packet as sio_packet
 
 from ..core.store import mask_pid
+from . import compat
 
 logger = logging.getLogger("chatlib.observe")
 
@@ -146,7 +147,7 @@ class PacketObservers:
         manager = self._server.manager
         for namespace in list(manager.get_namespaces()):
             sid = manager.sid_from_eio_sid(eio_sid, namespace)
-            if sid is None or sid in manager.pending_disconnect.get(namespace, ()):
+            if sid is None or sid in compat.pending_disconnect(manager).get(namespace, ()):
                 continue
             self._publish(ObservedPacket(now, "in", "DROP", eio_sid, sid, namespace, "",
                                          reason=None if reason is None else str(reason)))
@@ -158,14 +159,12 @@ class PacketObservers:
 
         python-engineio reports a silent WebSocket as "transport close" when its
         read loop, not its ping check, runs out of time first (both wait about
-        as long); the unanswered ping tells the two apart. ``last_ping`` is the
-        wall-clock time of the ping in flight, None once its pong came back.
+        as long); the unanswered ping tells the two apart.
         """
         eio = self._server.eio
-        socket = eio.sockets.get(eio_sid)
-        last_ping = getattr(socket, "last_ping", None)
-        if last_ping and time.time() - last_ping >= _UNANSWERED * eio.ping_timeout:
-            return eio.reason.PING_TIMEOUT
+        last_ping = compat.unanswered_ping(compat.engineio_socket(self._server, eio_sid))
+        if last_ping is not None and time.time() - last_ping >= _UNANSWERED * eio.ping_timeout:
+            return str(eio.reason.PING_TIMEOUT)
         return None
 
     def _wrap_send(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Union
 
 _PID_FIELD = re.compile(r'("pid"\s*:\s*)"(?:[^"\\]|\\.)*"')
 _REDACTED = r'\1"<redacted>"'
@@ -36,7 +37,13 @@ class PidRedactor(logging.Filter):
         return True
 
 
-def redact_pids(logger: logging.Logger) -> None:
-    """Install one PidRedactor on ``logger`` (again is a no-op)."""
+def redact_pids(logger: Union[logging.Logger, logging.LoggerAdapter]) -> None:
+    """Install one PidRedactor on ``logger`` (again is a no-op).
+
+    A ``logging.LoggerAdapter`` (python-socketio accepts one as ``logger=``)
+    gets the filter on the logger it wraps.
+    """
+    while isinstance(logger, logging.LoggerAdapter):
+        logger = logger.logger
     if not any(isinstance(existing, PidRedactor) for existing in logger.filters):
         logger.addFilter(PidRedactor())

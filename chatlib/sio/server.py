@@ -11,7 +11,8 @@ import socketio
 from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
-from .manager import RecoveryManager, adopt
+from . import compat
+from .manager import RecoveryRouter, attach
 from .observe import PacketObserver, PacketObservers
 from ..core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
 from ..core.store import Payload
@@ -46,11 +47,11 @@ class RecoveryServer(socketio.AsyncServer):
     stored packet it missed, in order and once. ``recovery=None`` is plain
     python-socketio. ``store`` picks the store (default: a ``MemoryStore``).
 
-    Several servers share one recovery state with a shared store and a
-    pub/sub manager: ``store=chatlib.RedisStore(url)`` with
-    ``client_manager=socketio.AsyncRedisManager(url)``; any other
-    python-socketio asyncio manager given as ``client_manager`` gets
-    recovery mixed in.
+    Any python-socketio asyncio manager can be given as ``client_manager``
+    (recovery is attached to that instance; its class stays). With a pub/sub
+    manager such as ``socketio.AsyncRedisManager(url)`` emits cross servers
+    with any store; ``store=chatlib.RedisStore(url)`` also lets a client
+    recover on another server than the one it dropped from.
 
     python-socketio has no middlewares, so JS's ``skipMiddlewares`` has no
     direct twin: the connect handler, which plays their part, always runs,
@@ -67,7 +68,9 @@ class RecoveryServer(socketio.AsyncServer):
             if not sio.recovered(sid):
                 await sio.enter_room(sid, "lobby")
 
-        app = socketio.ASGIApp(sio)   # then: uvicorn.run(app)
+        app = socketio.ASGIApp(sio)
+        # permessage-deflate off, as in the JS server (README: "Deflate")
+        uvicorn.run(app, ws_per_message_deflate=False)
     """
 
     def __init__(self, *args: Any, recovery: Optional[Recovery] = _DEFAULT_RECOVERY,
@@ -79,20 +82,20 @@ class RecoveryServer(socketio.AsyncServer):
                 raise TypeError("pass RecoveryServer's arguments by keyword")
             self.store = store if store is not None else MemoryStore(recovery)
             self.store.configure(recovery)
-            manager = kwargs.get("client_manager")
-            kwargs["client_manager"] = (RecoveryManager(self.store) if manager is None
-                                        else adopt(manager, self.store))
         elif store is not None:
             raise TypeError("a store needs recovery: pass recovery=chatlib.Recovery(...)")
         super().__init__(*args, **kwargs)
-        if self.store is not None:
-            self.store.describe = self._describe_payload
-            redact_pids(self.logger)
-            redact_pids(self.eio.logger)
         self._sweeper: Optional[asyncio.Task] = None
         self._shut_down = False
         self._engineio_tasks: set[asyncio.Task] = set()
-        self._track_engineio_tasks()
+        self.router: Optional[RecoveryRouter] = None
+        if self.store is not None:
+            self.router = RecoveryRouter(self, self.manager, self.store)
+            attach(self.manager, self.router)
+            self.store.describe = self._describe_payload
+            redact_pids(self.logger)
+            redact_pids(self.eio.logger)
+            self._track_engineio_tasks()
         self.packet_observers = PacketObservers(self)
 
     def add_packet_observer(self, observer: PacketObserver) -> None:
@@ -106,7 +109,8 @@ class RecoveryServer(socketio.AsyncServer):
         Example::
 
             sio.add_packet_observer(lambda p: print(p.direction, p.type, p.text))
-            # out CONNECT 0{"sid":"sKp3…","pid":"Zm9v…"}
+            # in CONNECT 40{}
+            # out CONNECT 40{"sid":"lNg4shrj34IUXZOHAAAD","pid":"Zm9v…"}
         """
         self.packet_observers.add(observer)
 
@@ -125,7 +129,7 @@ class RecoveryServer(socketio.AsyncServer):
         """
         if self.store is None:
             return False
-        return (namespace or "/", sid) in self.manager.recovered
+        return (namespace or "/", sid) in self.router.recovered
 
     async def save_session(self, sid: str, session: dict, namespace: Optional[str] = None) -> None:
         """Save the user session (python-socketio's), and hand it to the store too."""
@@ -142,7 +146,7 @@ class RecoveryServer(socketio.AsyncServer):
             self._sweeper.cancel()
             self._sweeper = None
         if self.store is not None:
-            await self.manager.stop_feed()
+            await self.router.stop_feed()
         await super().shutdown()
         # python-engineio's per-socket ping tasks would sleep on for up to
         # ping_interval after the server is gone (and keep it alive meanwhile).
@@ -187,30 +191,30 @@ class RecoveryServer(socketio.AsyncServer):
             return await super()._handle_connect(eio_sid, namespace, data)
         namespace = namespace or "/"
         if not self._accepts(namespace):
-            await self._send_packet(eio_sid, self.packet_class(
+            await compat.send_packet(self, eio_sid, self.packet_class(
                 sio_packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace))
             return
         auth, asks, pid, offset = _split_auth(data)
         # From the restore to the hold nothing awaits: no packet falls between them.
         restored = await self._try_restore(namespace, pid, offset) if asks else None
-        sid = self.manager.register(eio_sid, namespace, restored.sid if restored else None)
+        sid = self.router.register(eio_sid, namespace, restored.sid if restored else None)
         if sid is None:
             if restored is not None:
                 self.store.keep(namespace, restored.sid, restored.data)
-            await self._send_packet(eio_sid, self.packet_class(
+            await compat.send_packet(self, eio_sid, self.packet_class(
                 sio_packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace))
             return
-        held = self.manager.hold(sid)
+        held = self.router.hold(sid)
         if restored is not None:
             pid = restored.pid
             for room in restored.rooms:
                 self.manager.basic_enter_room(sid, namespace, room)
-            self.manager.recovered.add((namespace, sid))
-            self.manager.set_floor(sid, restored.head)
+            self.router.recovered.add((namespace, sid))
+            self.router.set_floor(sid, restored.head)
             self._put_session_dict(eio_sid, namespace, restored.data)
         else:
             pid = secrets.token_urlsafe(_PID_BYTES)
-            self.manager.set_floor(sid, self.store.open_session(namespace, sid, pid))
+            self.router.set_floor(sid, self.store.open_session(namespace, sid, pid))
         missed = restored.missed if restored is not None else []
 
         if self.always_connect:
@@ -225,10 +229,10 @@ class RecoveryServer(socketio.AsyncServer):
             await self._abandon(namespace, sid, restored, disconnect=False)
             if self.always_connect:
                 self.manager.pre_disconnect(sid, namespace)
-                await self._send_packet(eio_sid, self.packet_class(
+                await compat.send_packet(self, eio_sid, self.packet_class(
                     sio_packet.DISCONNECT, data=fail_reason, namespace=namespace))
             else:
-                await self._send_packet(eio_sid, self.packet_class(
+                await compat.send_packet(self, eio_sid, self.packet_class(
                     sio_packet.CONNECT_ERROR, data=fail_reason, namespace=namespace))
             await self.manager.disconnect(sid, namespace, ignore_queue=True)
         elif not self.always_connect:
@@ -239,7 +243,7 @@ class RecoveryServer(socketio.AsyncServer):
         """A connection that will not go live: a restored session goes back to being kept."""
         if restored is not None:
             self.store.keep(namespace, sid, restored.data)
-        self.manager.release(sid)
+        self.router.release(sid)
         if disconnect:
             await self.manager.disconnect(sid, namespace, ignore_queue=True)
 
@@ -248,18 +252,17 @@ class RecoveryServer(socketio.AsyncServer):
         """CONNECT reply, then the missed packets, then what arrived meanwhile; then go live."""
         if not self.manager.is_pre_connected(sid, namespace):
             # the transport closed while the connect handler ran: the drop kept the session
-            self.manager.release(sid)
+            self.router.release(sid)
             return
-        await self._send_packet(eio_sid, self.packet_class(
+        await compat.send_packet(self, eio_sid, self.packet_class(
             sio_packet.CONNECT, {"sid": sid, "pid": pid}, namespace=namespace))
         with self.packet_observers.replaying(eio_sid):
             for payload in missed:
                 await self._send_payload(eio_sid, payload)
         while held:
             await self._send_payload(eio_sid, held.pop(0))
-        self.manager.release(sid)
-        socket = self.eio.sockets.get(eio_sid)
-        if socket is None or socket.closed or socket.closing:
+        self.router.release(sid)
+        if compat.socket_is_closing(compat.engineio_socket(self, eio_sid)):
             # The transport died during these writes (engineio checks the ping
             # timeout on every send); python-socketio skipped this still-pending
             # sid, and the drop already kept the session: take the sid out.
@@ -269,16 +272,16 @@ class RecoveryServer(socketio.AsyncServer):
 
     async def _run_connect_handler(self, eio_sid: str, namespace: str, sid: str,
                                    auth: Any) -> tuple[Any, Any]:
-        environ = self.environ.get(eio_sid, {})
+        environ = compat.environ_of(self, eio_sid)
         try:
             if auth:
-                success = await self._trigger_event("connect", namespace, sid, environ, auth)
+                success = await compat.trigger_event(self, "connect", namespace, sid, environ, auth)
             else:
                 try:
-                    success = await self._trigger_event("connect", namespace, sid, environ, None)
+                    success = await compat.trigger_event(self, "connect", namespace, sid, environ, None)
                 except TypeError as first:
                     try:
-                        success = await self._trigger_event("connect", namespace, sid, environ)
+                        success = await compat.trigger_event(self, "connect", namespace, sid, environ)
                     except TypeError:
                         raise first
         except sio_exceptions.ConnectionRefusedError as exc:
@@ -292,15 +295,15 @@ class RecoveryServer(socketio.AsyncServer):
             await self.eio.send(eio_sid, part)
 
     def _put_session_dict(self, eio_sid: str, namespace: str, data: Any) -> None:
-        socket = self.eio.sockets.get(eio_sid)
+        socket = compat.engineio_socket(self, eio_sid)
         if socket is not None:
-            socket.session[namespace] = data if data is not None else {}
+            compat.session_dicts(socket)[namespace] = data if data is not None else {}
 
     # -- bad input -------------------------------------------------------
 
     def _is_malformed(self, eio_sid: str, data: Any) -> bool:
         """Whether a Socket.IO packet from the network cannot be handled (decoded here once)."""
-        if eio_sid in self._binary_packet:
+        if compat.in_binary_packet(self, eio_sid):
             return False  # an attachment: python-socketio checks it against its packet
         try:
             pkt = self.packet_class(encoded_packet=data)
@@ -341,18 +344,17 @@ class RecoveryServer(socketio.AsyncServer):
         if self.store is not None:
             # The transport went away with these namespaces still connected: an
             # unexpected drop (a clean one sent DISCONNECT and left them first).
-            socket = self.eio.sockets.get(eio_sid)
-            session = socket.session if socket is not None else {}
+            session = compat.session_dicts(compat.engineio_socket(self, eio_sid))
             for namespace in list(self.manager.get_namespaces()):
                 sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-                if sid is not None and not self.manager.is_disconnecting(sid, namespace):
+                if sid is not None and not self.router.is_disconnecting(sid, namespace):
                     self.store.keep(namespace, sid, session.get(namespace, {}))
         await super()._handle_eio_disconnect(eio_sid, reason)
 
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
         if self.store is not None and self._sweeper is None:
             self._sweeper = self.start_background_task(self._sweep_forever)
-            self.manager.start_feed()
+            self.router.start_feed()
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _sweep_forever(self) -> None:

@@ -8,14 +8,14 @@ while it lasts the client's Engine.IO layer neither sends (no pongs, no
 packets) nor handles what arrives (so no event, and no offset, is taken
 in), and the client does not reconnect by itself.
 
-This reaches into python-engineio's client (``_send_packet`` and
-``_receive_packet``, replaced on the instance while silent).
+This reaches into python-engineio's client through ``compat.silence_engineio``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
+from . import compat
 from .client import RecoveryClient
 
 
@@ -44,29 +44,18 @@ class Silence:
         """Stop sending and handling anything (again is a no-op)."""
         if self.active:
             return
-        eio = self.client.eio
         self._reconnection = self.client.reconnection
         self.client.reconnection = False  # a lost network does not come back by itself
-
-        async def send_nothing(pkt: Any) -> None:
-            return None
-
-        async def hear_nothing(pkt: Any) -> None:
-            return None
-
-        eio._send_packet = send_nothing
-        eio._receive_packet = hear_nothing
+        compat.silence_engineio(self.client, True)
 
     async def end(self) -> None:
         """End the silence: a connection the server has not given up yet is cut (no DISCONNECT)."""
         if not self.active:
             return
-        eio = self.client.eio
         try:
-            if eio.state == "connected":
+            if self.client.eio.state == "connected":
                 await self.client.drop()
         finally:
-            del eio._send_packet
-            del eio._receive_packet
+            compat.silence_engineio(self.client, False)
             self.client.reconnection = bool(self._reconnection)
             self._reconnection = None

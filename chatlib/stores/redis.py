@@ -198,7 +198,8 @@ class RedisStore(RecoveryStore):
         rooms = tuple(room for room in joined if room != sid)
         return Restored(sid, pid, rooms, pickle.loads(data) if data else {}, missed, int(head))
 
-    def missed(self, namespace: str, sid: str, offset: Optional[str] = None) -> list[dict]:
+    def missed(self, namespace: str, sid: str,
+               offset: Optional[str] = None) -> list[dict[str, Any]]:
         reply = self._run("missed", namespace, sid, _offset_argument(offset), repr(self.clock()),
                           self.recovery.max_disconnection_duration)
         if not reply:
@@ -207,7 +208,7 @@ class RedisStore(RecoveryStore):
         session = Session(namespace, sid, pid, joined[sid])
         session.joined = joined
         now = self.clock()
-        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2])))
+        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
                    for entry_id, flat in entries]
         return [packet_row(record, now, self.describe)
                 for record in records if session.is_target(record)]

@@ -38,9 +38,10 @@ CELLS = [
     "alice = chatlib.ChatWidget(server, 'Alice', room='#general')\n"
     "bob = chatlib.ChatWidget(server, 'Bob', room='#general')\n"
     "display(widgets.HBox([alice, bob]))",
+    "dana = chatlib.ChatWidget(server, 'Dana', mode='silent')\ndana",
     "wire = chatlib.WireView(server)\nwire",
     "buffer = chatlib.BufferView(server)\nbuffer",
-    "await alice.connect()\nawait bob.connect()\n"
+    "await alice.connect()\nawait bob.connect()\nawait dana.connect()\n"
     "await bob.send('hello')\nawait alice.wait_for_message('hello')\n"
     "await alice.disconnect()\n"
     "await bob.send('realtime')\nawait bob.wait_for_message('realtime')\n"
@@ -82,7 +83,7 @@ def test_the_views_show_who_gets_what_and_the_replay(playwright, tmp_path, lab):
         expect(packets.locator("tr", has_text="'realtime'")).to_contain_text("↻ Alice")
         expect(packets.locator("tr", has_text="'realtime'")).to_contain_text("rooms: #general")
         expect(packets.locator("tr", has_text="'hello'")).not_to_contain_text("↻")
-        buffer_output = code_cells(page).nth(2).locator(".jp-OutputArea-output")
+        buffer_output = code_cells(page).nth(3).locator(".jp-OutputArea-output")
         buffer_output.scroll_into_view_if_needed()
         screenshot(buffer_output, "pictures-buffer-view-before-the-replay")
 
@@ -101,12 +102,27 @@ def test_the_views_show_who_gets_what_and_the_replay(playwright, tmp_path, lab):
         expect(replayed.locator("title")).to_contain_text("replay")
         # pids are masked to four characters and an ellipsis wherever they are shown
         expect(page.locator(".jp-Notebook")).not_to_contain_text(re.compile(r'"pid":"[^"…]{5,}'))
-        wire_output = code_cells(page).nth(1).locator(".jp-OutputArea-output")
+        wire_output = code_cells(page).nth(2).locator(".jp-OutputArea-output")
         wire_output.scroll_into_view_if_needed()
         replayed.hover()
         screenshot(wire_output, "pictures-wire-view-after-the-replay")
         widgets_output = code_cells(page).nth(0).locator(".jp-OutputArea-output")
         screenshot(widgets_output, "pictures-widgets-after-the-replay")
+
+        # Dana loses her Wi-Fi: nothing closes, the server notices at its ping timeout
+        dana = chat_widget(page, "Dana")
+        button(dana, "Disconnect").click()
+        expect(status(dana)).to_contain_text("the server has not noticed yet")
+        expect(status(dana)).to_contain_text("recovered: –")
+        expect(wire.locator("text", has_text="goes silent")).to_have_count(1)
+        dana_output = code_cells(page).nth(1).locator(".jp-OutputArea-output")
+        screenshot(dana_output, "pictures-silent-widget-before-the-server-notices")
+        screenshot(wire_output, "pictures-wire-view-silent-before-the-server-notices")
+        expect(wire.locator("text", has_text="server notices: ping timeout")).to_have_count(
+            1, timeout=15_000)
+        expect(status(dana)).to_have_text(re.compile(r"^● disconnected · recovered: –"))
+        wire_output.scroll_into_view_if_needed()
+        screenshot(wire_output, "pictures-wire-view-silent-drop-noticed")
         assert chromium.page_errors == [] and chromium.blocked == []
     finally:
         chromium.close()

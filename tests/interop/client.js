@@ -13,6 +13,10 @@
 //   disconnect  socket.disconnect(): a clean disconnect, not recoverable
 //   connect     socket.connect()
 //   emit        {"event", "args"}
+//   set-auth    {"auth"}: socket.auth = auth, sent in the next CONNECT (the tutorial's
+//               step 7 keeps serverOffset there)
+//   emit-with-ack {"event", "args"}: socket.emitWithAck(); answers, once settled, with
+//               {"ack"} (the server's first ack argument) or {"error"} (e.g. retries exhausted)
 // reconnect, connect and disconnect answer with {"connected", "id", "recovered"}.
 "use strict";
 const { io } = require("socket.io-client");
@@ -79,6 +83,16 @@ serveCommands({
   },
   emit: async ({ event, args }) => {
     socket.emit(event, ...(args || []));
+  },
+  "set-auth": async ({ auth }) => {
+    socket.auth = auth;
+  },
+  "emit-with-ack": async ({ event, args }) => {
+    try {
+      return { ack: await socket.emitWithAck(event, ...(args || [])) };
+    } catch (err) {
+      return { error: err.message };
+    }
   },
 }, () => {
   socket.disconnect();

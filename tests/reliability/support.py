@@ -187,7 +187,7 @@ def server_footprint(sio: chatlib.RecoveryServer) -> dict:
         "rooms": sum(len(rooms) for rooms in manager.rooms.values()),
         "room_members": sum(len(members) for rooms in manager.rooms.values()
                             for members in rooms.values()),
-        "held": len(manager._held), "recovered": len(manager.recovered),
+        "held": len(sio.router._held), "recovered": len(sio.router.recovered),
         "pending_connect": sum(len(v) for v in manager.pending_connect.values()),
         "pending_disconnect": sum(len(v) for v in manager.pending_disconnect.values()),
     }

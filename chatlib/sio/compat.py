@@ -1,0 +1,261 @@
+"""The one boundary between chatlib and the internals of python-socketio and python-engineio.
+
+chatlib subclasses python-socketio's ``AsyncServer`` and ``AsyncClient`` and
+hooks into its client managers. Whatever it uses that is not documented API
+(an underscore name, an attribute the docs do not mention, a method it
+overrides) is named here, and only here:
+
+- calls and attribute reads go through the functions below;
+- the methods chatlib overrides are listed in ``OVERRIDES`` and the pub/sub
+  manager methods it wraps in ``PUBSUB_WRAPPED``.
+
+``tests/test_compat.py`` checks every entry against the installed versions
+(the name exists, its parameters are the ones chatlib was written for) and
+fails naming the entry and the version, so an upgrade that moves one of them
+says where. python-socketio 5.17/5.18 did change this surface (``pre_connect``,
+``pending_connect``); requirements pin the 5.18 series.
+
+Example::
+
+    >>> from chatlib.sio import compat
+    >>> sorted(compat.OVERRIDES)[0]
+    ('socketio.AsyncClient', '_handle_connect')
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import engineio
+import socketio
+from engineio import packet as eio_packet
+from engineio import payload as eio_payload
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+#: (owner, method) -> parameter names (``self`` first) of each upstream method
+#: chatlib overrides in a subclass. The owner is named as a string so that this
+#: table reads as documentation; ``owner_class`` resolves it.
+OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("socketio.AsyncServer", "_handle_connect"): ("self", "eio_sid", "namespace", "data"),
+    ("socketio.AsyncServer", "_handle_eio_connect"): ("self", "eio_sid", "environ"),
+    ("socketio.AsyncServer", "_handle_eio_message"): ("self", "eio_sid", "data"),
+    ("socketio.AsyncServer", "_handle_eio_disconnect"): ("self", "eio_sid", "reason"),
+    ("socketio.AsyncClient", "_handle_eio_connect"): ("self",),
+    ("socketio.AsyncClient", "_handle_connect"): ("self", "namespace", "data"),
+    ("socketio.AsyncClient", "_handle_event"): ("self", "namespace", "id", "data"),
+    ("socketio.AsyncClient", "_handle_disconnect"): ("self", "namespace"),
+    ("socketio.AsyncClient", "_handle_eio_disconnect"): ("self", "reason"),
+}
+
+#: Methods of a pub/sub manager instance that chatlib wraps (``chatlib.sio.manager``):
+#: the handlers of what other servers publish. name -> parameter names.
+PUBSUB_WRAPPED: dict[str, tuple[str, ...]] = {
+    "_handle_emit": ("self", "message"),
+    "_handle_enter_room": ("self", "message"),
+    "_handle_leave_room": ("self", "message"),
+    "_handle_close_room": ("self", "message"),
+}
+
+#: Private methods chatlib calls, with the parameters it passes.
+CALLED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("socketio.AsyncServer", "_send_packet"): ("self", "eio_sid", "pkt"),
+    ("socketio.AsyncServer", "_send_eio_packet"): ("self", "eio_sid", "eio_pkt"),
+    ("socketio.AsyncServer", "_trigger_event"): ("self", "event", "namespace", "*args"),
+    ("socketio.AsyncClient", "_send_packet"): ("self", "pkt"),
+    ("socketio.AsyncClient", "_trigger_event"): ("self", "event", "namespace", "*args"),
+    ("socketio.AsyncClient", "_get_real_value"): ("self", "value"),
+    ("engineio.AsyncClient", "_send_request"): ("self", "method", "url", "headers", "body",
+                                                 "timeout"),
+    ("engineio.AsyncClient", "create_queue"): ("self", "*args", "**kwargs"),
+    # replaced on a client instance while it plays a silent network (chatlib.sio.silence)
+    ("engineio.AsyncClient", "_send_packet"): ("self", "pkt"),
+    ("engineio.AsyncClient", "_receive_packet"): ("self", "pkt"),
+}
+
+#: Undocumented attributes chatlib reads or writes, on a fresh instance of their owner.
+ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "socketio.AsyncServer": ("_binary_packet", "environ", "eio", "not_handled"),
+    "socketio.AsyncManager": ("pending_connect", "pending_disconnect", "rooms"),
+    "socketio.AsyncClient": ("_connect_event", "connection_url", "connection_headers",
+                             "connection_auth", "connection_transports",
+                             "connection_namespaces", "socketio_path", "namespaces", "eio"),
+    "engineio.AsyncServer": ("sockets",),
+    "engineio.AsyncClient": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
+                             "current_transport", "state"),
+}
+
+#: Undocumented attributes of a python-engineio server socket (one per connection).
+SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping",)
+
+_OWNERS: dict[str, type] = {
+    "socketio.AsyncServer": socketio.AsyncServer,
+    "socketio.AsyncClient": socketio.AsyncClient,
+    "socketio.AsyncManager": socketio.AsyncManager,
+    "socketio.AsyncPubSubManager": AsyncPubSubManager,
+    "engineio.AsyncServer": engineio.AsyncServer,
+    "engineio.AsyncClient": engineio.AsyncClient,
+}
+
+
+def owner_class(name: str) -> type:
+    """The upstream class a table entry names, e.g. ``"socketio.AsyncServer"``."""
+    return _OWNERS[name]
+
+
+# -- server -----------------------------------------------------------------
+
+async def send_packet(server: Any, eio_sid: str, pkt: Any) -> None:
+    """Encode and write one Socket.IO packet to a client (``AsyncServer._send_packet``)."""
+    await server._send_packet(eio_sid, pkt)
+
+
+def eio_packet_sender(server: Any) -> Callable[[str, Any], Any]:
+    """The coroutine function that writes a ready Engine.IO packet (``_send_eio_packet``)."""
+    return server._send_eio_packet  # type: ignore[no-any-return]
+
+
+def message_packet(part: Any) -> Any:
+    """An Engine.IO MESSAGE packet carrying one encoded Socket.IO part."""
+    return eio_packet.Packet(eio_packet.MESSAGE, part)
+
+
+async def trigger_event(target: Any, event: str, namespace: str, *args: Any) -> Any:
+    """Run an app handler the way python-socketio does (server or client ``_trigger_event``)."""
+    return await target._trigger_event(event, namespace, *args)
+
+
+def no_ack(server: Any) -> Any:
+    """What an event handler returns so that python-socketio sends no ACK (``not_handled``)."""
+    return server.not_handled
+
+
+def environ_of(server: Any, eio_sid: str) -> dict:
+    """The WSGI/ASGI environ python-socketio saved for an Engine.IO connection."""
+    return server.environ.get(eio_sid, {})  # type: ignore[no-any-return]
+
+
+def in_binary_packet(server: Any, eio_sid: str) -> bool:
+    """Whether the next message of this connection is an attachment of a binary packet."""
+    return eio_sid in server._binary_packet
+
+
+def engineio_socket(server: Any, eio_sid: str) -> Optional[Any]:
+    """The python-engineio socket of a connection, or None once it is gone."""
+    return server.eio.sockets.get(eio_sid)
+
+
+def socket_is_closing(socket: Optional[Any]) -> bool:
+    """Whether an Engine.IO socket is gone, closed or closing."""
+    return socket is None or bool(socket.closed) or bool(socket.closing)
+
+
+def unanswered_ping(socket: Optional[Any]) -> Optional[float]:
+    """The wall-clock time of the ping this socket has not answered yet, or None.
+
+    python-engineio sets ``last_ping`` as it sends a ping and clears it when the pong comes.
+    """
+    return getattr(socket, "last_ping", None) or None
+
+
+def session_dicts(socket: Optional[Any]) -> dict:
+    """The per-namespace session dicts python-socketio keeps on an Engine.IO socket."""
+    return socket.session if socket is not None else {}  # type: ignore[no-any-return]
+
+
+def pending_connect(manager: Any) -> dict:
+    """The manager's namespace -> [sid] of connections not yet accepted (5.17+)."""
+    return manager.pending_connect  # type: ignore[no-any-return]
+
+
+def pending_disconnect(manager: Any) -> dict:
+    """The manager's namespace -> [sid] of connections being disconnected."""
+    return manager.pending_disconnect  # type: ignore[no-any-return]
+
+
+def is_pubsub(manager: Any) -> bool:
+    """Whether a client manager shares its rooms and emits with other servers."""
+    return isinstance(manager, AsyncPubSubManager)
+
+
+def wrap_pubsub_handler(manager: Any, name: str,
+                        make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Replace one of ``PUBSUB_WRAPPED`` on this manager instance by ``make(original)``."""
+    if name not in PUBSUB_WRAPPED:
+        raise KeyError(f"{name} is not a pub/sub handler declared in chatlib.sio.compat")
+    setattr(manager, name, make(getattr(manager, name)))
+
+
+# -- client -----------------------------------------------------------------
+
+async def client_send_packet(client: Any, pkt: Any) -> None:
+    """Write one Socket.IO packet from a client (``AsyncClient._send_packet``)."""
+    await client._send_packet(pkt)
+
+
+async def real_value(client: Any, value: Any) -> Any:
+    """``auth`` (or headers) as given: a value, or what a callable returns."""
+    return await client._get_real_value(value)
+
+
+def connected_event(client: Any) -> Any:
+    """The event python-socketio's ``connect()`` waits on for every namespace's reply."""
+    return client._connect_event
+
+
+def last_connection(client: Any) -> dict:
+    """The arguments of the client's last ``connect()`` call, as python-socketio saved them."""
+    return dict(url=client.connection_url, headers=client.connection_headers,
+                auth=client.connection_auth, transports=client.connection_transports,
+                namespaces=client.connection_namespaces, socketio_path=client.socketio_path)
+
+
+def fresh_send_queue(client: Any) -> None:
+    """Give python-engineio's client a new send queue.
+
+    It keeps one queue for every connection and loses a ``task_done()`` at each
+    disconnect, so ``queue.join()`` would never return again.
+    """
+    client.eio.queue = client.eio.create_queue()
+
+
+def send_queue(client: Any) -> Any:
+    """python-engineio's client send queue (``join()`` waits until it is written)."""
+    return client.eio.queue
+
+
+def silence_engineio(client: Any, silent: bool) -> None:
+    """Make the client's Engine.IO layer send nothing and handle nothing (or undo it).
+
+    Its ``_send_packet`` and ``_receive_packet`` are replaced on the instance,
+    so pongs and packets stay unsent and what arrives is ignored; nothing closes.
+    """
+    eio = client.eio
+    if silent:
+        async def nothing(pkt: Any) -> None:
+            return None
+
+        eio._send_packet = nothing
+        eio._receive_packet = nothing
+    else:
+        eio.__dict__.pop("_send_packet", None)
+        eio.__dict__.pop("_receive_packet", None)
+
+
+async def close_transport(client: Any) -> None:
+    """Cut the client's transport as a network loss would: no DISCONNECT, no CLOSE sent.
+
+    Over WebSocket the socket is closed under python-engineio and its read loop
+    ends; over long-polling, which has no connection to cut, a bare Engine.IO
+    CLOSE is posted, as the JS client's ``engine.close()`` does, and the client
+    stops at once.
+    """
+    eio = client.eio
+    if eio.current_transport == "websocket" and eio.ws is not None:
+        await eio.ws.close()
+        if eio.read_loop_task is not None:
+            await eio.read_loop_task
+        return
+    close = eio_payload.Payload(packets=[eio_packet.Packet(eio_packet.CLOSE)])
+    await eio._send_request("POST", eio.base_url, body=close.encode(),
+                            headers={"Content-Type": "text/plain"}, timeout=eio.request_timeout)
+    await eio.disconnect(abort=True)

@@ -1,0 +1,105 @@
+"""Every private python-socketio / python-engineio name chatlib uses, checked against the installed versions.
+
+When an upgrade moves or reshapes one of them, the failure names the entry and
+the version, instead of a recovery test failing somewhere further away.
+"""
+
+import ast
+import inspect
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from chatlib.sio import compat
+
+VERSIONS = f"python-socketio {version('python-socketio')}, python-engineio {version('python-engineio')}"
+SIO = Path(compat.__file__).parent
+
+
+def parameters(function) -> tuple[str, ...]:
+    names = []
+    for parameter in inspect.signature(function).parameters.values():
+        prefix = {inspect.Parameter.VAR_POSITIONAL: "*",
+                  inspect.Parameter.VAR_KEYWORD: "**"}.get(parameter.kind, "")
+        names.append(prefix + parameter.name)
+    return tuple(names)
+
+
+def expect_method(owner: str, name: str, expected: tuple[str, ...]) -> None:
+    cls = compat.owner_class(owner)
+    function = getattr(cls, name, None)
+    assert function is not None, f"{owner}.{name} is gone in {VERSIONS}"
+    got = parameters(function)
+    # chatlib passes these names: each must still be accepted, in this order
+    assert got[:len(expected)] == expected, (
+        f"{owner}.{name} takes {got} in {VERSIONS}; chatlib was written for {expected}")
+
+
+@pytest.mark.parametrize("owner, name", sorted(compat.OVERRIDES))
+def test_each_overridden_method_has_the_signature_chatlib_overrides(owner, name):
+    expect_method(owner, name, compat.OVERRIDES[(owner, name)])
+
+
+@pytest.mark.parametrize("owner, name", sorted(compat.CALLED))
+def test_each_called_private_method_takes_what_chatlib_passes(owner, name):
+    expect_method(owner, name, compat.CALLED[(owner, name)])
+
+
+@pytest.mark.parametrize("name", sorted(compat.PUBSUB_WRAPPED))
+def test_each_wrapped_pubsub_handler_exists(name):
+    expect_method("socketio.AsyncPubSubManager", name, compat.PUBSUB_WRAPPED[name])
+
+
+def fresh(owner: str):
+    cls = compat.owner_class(owner)
+    return cls(handle_sigint=False) if owner.endswith("Client") else cls()
+
+
+@pytest.mark.parametrize("owner, name", [(owner, name) for owner, names in sorted(compat.ATTRIBUTES.items())
+                                         for name in names])
+def test_each_undocumented_attribute_is_on_a_fresh_instance(owner, name):
+    assert hasattr(fresh(owner), name), f"{owner}().{name} is gone in {VERSIONS}"
+
+
+def private_uses(path: Path) -> set[str]:
+    """Underscore names a module reads off objects that are not its own (``x._name``, not ``self._name``)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            owner = node.value
+            if isinstance(owner, ast.Name) and owner.id == "self":
+                continue
+            if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+                continue
+            names.add(node.attr)
+    return names
+
+
+def overridden(path: Path) -> set[str]:
+    """Underscore methods a module defines that python-socketio's classes also define."""
+    upstream = set()
+    for owner in ("socketio.AsyncServer", "socketio.AsyncClient"):
+        upstream |= {name for name in dir(compat.owner_class(owner)) if name.startswith("_")}
+    return {node.name for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef)
+            and node.name.startswith("_") and not node.name.startswith("__") and node.name in upstream}
+
+
+def test_each_undocumented_socket_attribute_is_on_a_fresh_socket():
+    from engineio.async_socket import AsyncSocket
+    import engineio
+
+    socket = AsyncSocket(engineio.AsyncServer(), "sid")
+    for name in compat.SOCKET_ATTRIBUTES:
+        assert hasattr(socket, name), f"engineio AsyncSocket().{name} is gone in {VERSIONS}"
+
+
+@pytest.mark.parametrize("module", ["server.py", "client.py", "manager.py", "observe.py",
+                                    "silence.py"])
+def test_the_integration_reaches_upstream_internals_only_through_compat(module):
+    path = SIO / module
+    assert not private_uses(path), f"{module} uses {sorted(private_uses(path))} without chatlib.sio.compat"
+    declared = {name for _, name in compat.OVERRIDES}
+    assert overridden(path) <= declared, (
+        f"{module} overrides {sorted(overridden(path) - declared)}, not declared in compat.OVERRIDES")
