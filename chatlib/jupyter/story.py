@@ -133,6 +133,7 @@ class ClickAlong:
         #: each widget's sid as last seen connected, before the step's action
         self._sids: dict[str, str] = {}
         self._missed: dict[str, list[Any]] = {}
+        self._shown_in: Any = None
         self._remember_sids()
 
     def _remember_sids(self) -> None:
@@ -172,7 +173,11 @@ class ClickAlong:
         return any(type(child).__name__ == kind for child in children)
 
     def _show_strip(self) -> None:
-        if self.strip is not None:
+        # once per cell: the copies are live, so a second one in the same output shows
+        # nothing new and pushes the next lines out of view
+        cell = _cell_number()
+        if self.strip is not None and (cell is None or cell != self._shown_in):
+            self._shown_in = cell
             display(self.strip)
 
     async def sent(self, sender: Any, suggestion: str) -> None:
@@ -294,6 +299,14 @@ class ClickAlong:
             texts = [_event_text(row) for row in replayed]
             self._say("replayed", name=widget.name, texts=_quoted(texts, self.language))
         self._show_strip()
+
+
+def _cell_number() -> Any:
+    """The id of the request running the current cell in a kernel, else None."""
+    from IPython import get_ipython
+
+    header = getattr(get_ipython(), "parent_header", None) or {}
+    return header.get("header", {}).get("msg_id")
 
 
 def _event_text(row: dict) -> Any:
