@@ -8,17 +8,13 @@ from typing import Any, Iterable, Optional
 
 import ipywidgets as widgets
 
-from .labels import Labels, resolve_labels
+from .labels import Labels, resolve_labels, seconds
 from .launcher import ChatServer
 from .tasks import TaskGroup
 
 _TABLE = "border-collapse:collapse;font-size:0.9em;margin:2px 0 8px 0"
 _CELL = "border:1px solid #ddd;padding:1px 6px;text-align:left;vertical-align:top"
 _REPLAY_ROW = " style='background:#fff3e0;color:#bf360c;font-weight:bold'"
-
-
-def _seconds(value: Optional[float]) -> str:
-    return "–" if value is None else f"{value:.1f} s"
 
 
 def _table(headings: Iterable[str], rows: list[list[str]], empty: str,
@@ -135,21 +131,21 @@ class BufferView(widgets.VBox):
                                                           for sid in row["exclude"])
         args = ", ".join(repr(arg) for arg in row.get("args", []))
         restore = " ".join(f"↻ {name}" for name in receivers.get(row["offset"], []))
-        return [row["offset"], _seconds(row["age"]), str(row.get("event", "")), args, targets,
+        return [row["offset"], seconds(row["age"], self.labels), str(row.get("event", "")), args, targets,
                 restore]
 
     def _session_row(self, row: dict, names: dict, restores: dict) -> list[str]:
         label = self.labels
         widget = next((w for w in self.server.widgets if w.sid == row["sid"]), None)
         if row["connected"]:
-            state, last, restore = label["connected"], "", ""
+            state, last, restore = label["session_connected"], "", ""
         else:
             state = label["kept"]
             last = (widget.client.last_offset or "–") if widget is not None else "–"
             missed = restores.get(row["sid"], [])
             restore = ", ".join(packet["offset"] for packet in missed) or label["none"]
         return [names.get(row["sid"], "–"), row["sid"], state, ", ".join(row["rooms"]), last,
-                restore, _seconds(row["disconnected_for"]), _seconds(row["expires_in"])]
+                restore, seconds(row["disconnected_for"], label), seconds(row["expires_in"], label)]
 
     def _grey(self, grey: bool) -> None:
         for part in (self.sessions_html, self.packets_html):

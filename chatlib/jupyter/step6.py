@@ -23,7 +23,7 @@ from IPython.display import display
 
 from ..core import Recovery
 from .exercises import Correct, Exercise, NotYet
-from .labels import Labels
+from .labels import Labels, resolve_labels, seconds
 from .launcher import start_chat_server
 from .strip import Strip
 from .widget import ChatWidget
@@ -52,8 +52,7 @@ def _language(labels: Labels) -> str:
 
 
 def _seconds(value: float, language: str) -> str:
-    text = f"{value:.1f} s"
-    return text.replace(".", ",") if language == "es" else text
+    return seconds(value, resolve_labels(language))
 
 
 def _as_list(answer: Any) -> Optional[list[str]]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 from typing import Optional
 
+from .labels import seconds
+
 _GUTTER = 64        # room for the time labels, left of the server's lane
 _SERVER_X = 110
 _LANE_GAP = 300     # between two lanes: room for a packet's label
@@ -157,7 +159,7 @@ def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] =
     for i, row in enumerate(rows):
         y = row_y[i]
         parts.append(f"<text x='{_GUTTER - 8}' y='{y + 4}' text-anchor='end' "
-                     f"fill='{COLORS['muted']}'>{row['t']:.1f} s</text>")
+                     f"fill='{COLORS['muted']}'>{seconds(row['t'], label)}</text>")
         # one packet per line: its label may run past its client's lane, to the edge
         parts.append(_packet(row, y, lane_x[row["client"]], label, uid,
                              width - _SERVER_X - 16, unheard=i in unheard))
@@ -178,7 +180,7 @@ def _packet(row: dict, y: float, client_x: float, label: dict, uid: str, room: f
     if row["type"] == "DROP":
         text = f"✕ {label['drop']} · {label['noticed']}: {row.get('reason') or '?'}"
         if row.get("silent_for") is not None:
-            text += f" · {label['silent_for']} {row['silent_for']:.1f} s"
+            text += f" · {label['silent_for']} {seconds(row['silent_for'], label)}"
         return (f"<g class='pkt'>{tip}<line x1='{client_x}' y1='{y}' x2='{_SERVER_X}' y2='{y}' "
                 f"stroke='{color}' stroke-width='1.5' stroke-dasharray='3 3'/>"
                 f"<text x='{client_x}' y='{y + 5}' text-anchor='middle' font-size='16' "

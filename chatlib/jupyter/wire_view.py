@@ -11,7 +11,7 @@ from typing import Any, Optional
 import ipywidgets as widgets
 
 from ..sio.observe import ObservedPacket
-from .labels import Labels, resolve_labels
+from .labels import Labels, number, resolve_labels
 from .launcher import ChatServer
 from .tasks import TaskGroup
 from .wire_picture import COLORS, STYLE, draw
@@ -131,9 +131,10 @@ class WireView(widgets.VBox):
         """Redraw the picture now."""
         self._redraw = None
         label = self.labels
-        ping = label["ping"].format(interval=self.server.ping_interval,
-                                    timeout=self.server.ping_timeout,
-                                    total=self.server.ping_interval + self.server.ping_timeout)
+        ping = label["ping"].format(interval=number(self.server.ping_interval, label),
+                                    timeout=number(self.server.ping_timeout, label),
+                                    total=number(self.server.ping_interval + self.server.ping_timeout,
+                                                 label))
         legend = "".join(
             f"<span style='color:{COLORS[key]}'>{html.escape(label[text])}</span>"
             for key, text in (("in", "legend_in"), ("out", "legend_out"),

@@ -290,7 +290,7 @@ class RecoveryServer(socketio.AsyncServer):
                     try:
                         success = await compat.trigger_event(self, "connect", namespace, sid, environ)
                     except TypeError:
-                        raise first
+                        raise first from None
         except sio_exceptions.ConnectionRefusedError as exc:
             return False, exc.error_args
         except ConnectionRefusedError:
