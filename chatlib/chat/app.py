@@ -25,9 +25,25 @@ _PROXY_PREFIX = re.compile(r"^(?:/user/[^/]+)?/proxy/(?:absolute/)?\d+(?=/)")
 _PAGE_PATHS = ("/", "/index.html")
 
 
+_MAX_ROOM = 64  # characters of a room name a client may ask for
+
+
+def room_asked(auth: Any) -> Optional[str]:
+    """The room a client asks for in its CONNECT (``auth={"room": "#general"}``), if a valid one."""
+    room = auth.get("room") if isinstance(auth, dict) else None
+    if isinstance(room, str) and 0 < len(room) <= _MAX_ROOM:
+        return room
+    return None
+
+
 def create_chat_io(recovery: Optional[Recovery] = Recovery(),
                    store: Optional[RecoveryStore] = None, **kwargs: Any) -> RecoveryServer:
-    """The tutorial's Socket.IO server: every 'chat message' goes to everyone.
+    """The tutorial's Socket.IO server, with rooms.
+
+    A client that connects with ``auth={"room": name}`` joins that room; a
+    restored client is back in its rooms without joining again. A 'chat
+    message' goes to the sender's rooms, or to everyone when it is in none
+    (the tutorial's chat, which has no rooms).
 
     Example::
 
@@ -40,10 +56,17 @@ def create_chat_io(recovery: Optional[Recovery] = Recovery(),
     kwargs.setdefault("cors_allowed_origins", [])
     io = RecoveryServer(recovery=recovery, store=store, **kwargs)
 
+    @io.on("connect")
+    async def connect(sid: str, environ: Any, auth: Any = None) -> None:
+        room = room_asked(auth)
+        if room is not None and not io.recovered(sid):
+            await io.enter_room(sid, room)
+
     @io.on("chat message")
     async def chat_message(sid: str, msg: Any = None, *_ignored: Any) -> None:
         # later tutorial steps send more arguments (a client offset, an ack): only msg is echoed
-        await io.emit("chat message", msg)
+        rooms = [room for room in io.rooms(sid) if room != sid]
+        await io.emit("chat message", msg, to=rooms or None)
 
     return io
 

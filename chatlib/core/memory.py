@@ -128,6 +128,7 @@ class MemoryStore(RecoveryStore):
         if session is None or not session.connected:
             return False
         session.data = data
+        session.kept_after = self._log.last_seq
         self._sessions.mark_dropped(session, self.clock())
         self._session_changed(session)
         return True
@@ -167,14 +168,47 @@ class MemoryStore(RecoveryStore):
             from_seq = max(from_seq, session.start)
         if self._marks.lost_for(session, from_seq):
             return RestoreFailure.PACKETS_LOST
-        starts = [(key, max(from_seq, joined_at)) for key, joined_at in session.room_keys()]
-        candidates = (self._log.get(seq) for seq in self._index.after(starts))
-        missed = [record.payload for record in candidates if session.is_target(record)]
+        missed = [record.payload for record in self._meant_for(session, from_seq)]
         session.connected = True
         session.disconnected_at = None
         self._session_changed(session)
         rooms = tuple(room for room in session.joined if room != session.sid)
         return Restored(session.sid, session.pid, rooms, session.data, missed, self._log.last_seq)
+
+    def _meant_for(self, session: Session, from_seq: int) -> list[PacketRecord]:
+        """The held packets after ``from_seq`` meant for ``session``, oldest first."""
+        starts = [(key, max(from_seq, joined_at)) for key, joined_at in session.room_keys()]
+        candidates = (self._log.get(seq) for seq in self._index.after(starts))
+        return [record for record in candidates if session.is_target(record)]
+
+    def missed(self, namespace: str, sid: str,
+               offset: Optional[str] = None) -> list[dict[str, Any]]:
+        session = self._sessions.get(namespace, sid)
+        if session is None or session.connected or session.disconnected_at is None:
+            return []
+        dropped_at = session.disconnected_at
+        if self.clock() - dropped_at > self.recovery.max_disconnection_duration:
+            return []
+        if offset is None:
+            from_seq = self._kept_after(session, dropped_at)
+        else:
+            asked = _parse_offset(offset)
+            if asked is None or asked > self._log.last_seq:
+                return []
+            from_seq = asked
+        from_seq = max(from_seq, session.start)
+        if self._marks.lost_for(session, from_seq):
+            return []
+        now = self.clock()
+        return [packet_row(record, now, self.describe)
+                for record in self._meant_for(session, from_seq)]
+
+    def _kept_after(self, session: Session, dropped_at: float) -> int:
+        if session.kept_after is not None:
+            return session.kept_after
+        # kept before a restart: the packets stored up to the moment of the drop
+        return max((record.seq for record in self._log if record.created <= dropped_at),
+                   default=session.start)
 
     # -- persistence hooks (a durable store writes here; memory needs nothing) --
 

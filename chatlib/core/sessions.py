@@ -18,7 +18,7 @@ class Session:
     """
 
     __slots__ = ("namespace", "sid", "pid", "start", "joined", "data",
-                 "connected", "disconnected_at", "shadow")
+                 "connected", "disconnected_at", "shadow", "kept_after")
 
     def __init__(self, namespace: str, sid: str, pid: str, start: int) -> None:
         self.namespace = namespace
@@ -31,6 +31,8 @@ class Session:
         self.disconnected_at: Optional[float] = None
         # key -> (mark, mark as this session sees it): see EvictionMarks
         self.shadow: dict[RoomKey, tuple[int, int]] = {}
+        # the last sequence number when the store kept it (None: not known, e.g. after a restart)
+        self.kept_after: Optional[int] = None
 
     def room_keys(self) -> Iterator[tuple[RoomKey, int]]:
         """Each (namespace, room) key of this session with the sequence number it joined at."""

@@ -104,6 +104,24 @@ class RecoveryStore(ABC):
         """Give a kept session back, at most once per drop, with the packets it missed."""
 
     @abstractmethod
+    def missed(self, namespace: str, sid: str,
+               offset: Optional[str] = None) -> list[dict[str, Any]]:
+        """The stored packets a restore of the kept session ``sid`` would write now, in order.
+
+        Rows as ``packets()`` gives them; nothing is consumed or changed.
+        ``offset`` is the offset its client would present; ``None`` stands
+        for a client that received everything sent to it before the store
+        kept the session (so: the packets stored since). Empty when no kept
+        session has this sid, or when a restore now would fail (expired,
+        a packet meant for it evicted, an offset this store never gave).
+
+        Example::
+
+            store.missed("/", alice.sid)        # [{'offset': '2', 'event': 'chat message', ...}]
+            store.missed("/", alice.sid, "0")   # as if her client had received nothing
+        """
+
+    @abstractmethod
     def expire(self, limit: Optional[int] = None) -> int:
         """Evict expired packets and sessions, at most ``limit`` of each; returns how many went."""
 

@@ -8,34 +8,43 @@ from typing import Any, Iterable, Optional
 
 import ipywidgets as widgets
 
-from .labels import Labels, resolve_labels
+from .labels import Labels, resolve_labels, seconds
 from .launcher import ChatServer
 from .tasks import TaskGroup
 
 _TABLE = "border-collapse:collapse;font-size:0.9em;margin:2px 0 8px 0"
 _CELL = "border:1px solid #ddd;padding:1px 6px;text-align:left;vertical-align:top"
+_REPLAY_ROW = " style='background:#fff3e0;color:#bf360c;font-weight:bold'"
 
 
-def _seconds(value: Optional[float]) -> str:
-    return "–" if value is None else f"{value:.1f} s"
-
-
-def _table(headings: Iterable[str], rows: list[list[str]], empty: str) -> str:
+def _table(headings: Iterable[str], rows: list[list[str]], empty: str,
+           marked: Optional[int] = None) -> str:
+    """An HTML table; a non-empty cell in column ``marked`` highlights its row (a replay)."""
     head = "".join(f"<th style='{_CELL}'>{html.escape(h)}</th>" for h in headings)
     if not rows:
         return f"<div style='color:#888'>{html.escape(empty)}</div>"
-    body = "".join("<tr>" + "".join(f"<td style='{_CELL}'>{html.escape(cell)}</td>"
-                                    for cell in row) + "</tr>" for row in rows)
+    body = "".join(
+        f"<tr{_REPLAY_ROW if marked is not None and row[marked] else ''}>"
+        + "".join(f"<td style='{_CELL}'>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+        for row in rows)
     return f"<table style='{_TABLE}'><tr>{head}</tr>{body}</table>"
 
 
 class BufferView(widgets.VBox):
-    """The stored packets (offset, age, event, arguments, targets) and the sessions
-    (sid, rooms, disconnected for, expires in) of a chat server, refreshed every
-    ``interval`` seconds while the server runs.
+    """What the server holds for recovery, and who would get what: live, in the notebook.
 
-    The same data, as lists of dicts, is ``server.store.packets()`` and
-    ``server.store.sessions()`` (pids are masked there and here).
+    Two tables, refreshed every ``interval`` seconds while the server runs:
+
+    - the sessions, by widget name with the sid beside it: connected or
+      kept, rooms, for a kept one the last offset its client holds, and the
+      packets a restore would send it now;
+    - the stored packets: offset, age, event, arguments, targets (everyone,
+      or rooms; excluded sessions by name), and which kept sessions a
+      restore now would send it to, marked "↻ Alice".
+
+    When the server stops, the view says so and greys out. The same data is
+    ``server.store.packets()``, ``server.store.sessions()`` (pids masked) and
+    ``server.store.missed(namespace, sid)``.
 
     Example::
 
@@ -53,10 +62,11 @@ class BufferView(widgets.VBox):
         self.server = server
         self.interval = interval
         self.labels = resolve_labels(labels)
-        self.packets_html = widgets.HTML()
+        self.stopped = False
         self.sessions_html = widgets.HTML()
+        self.packets_html = widgets.HTML()
         self.error_line = widgets.HTML()
-        super().__init__([self.packets_html, self.sessions_html, self.error_line], **kwargs)
+        super().__init__([self.sessions_html, self.packets_html, self.error_line], **kwargs)
         self._tasks = TaskGroup(server.loop, self._show_error)
         self.refresh()
         server.attach(self)
@@ -67,34 +77,79 @@ class BufferView(widgets.VBox):
         """Whether the periodic refresh is running."""
         return not self._refresher.done()
 
+    def would_restore(self) -> dict[str, list[dict]]:
+        """For each kept session (by sid): the rows a restore would send it now, in order.
+
+        For a session of a ChatWidget this asks the store with the offset its
+        client holds (what its CONNECT would present); for others, with none.
+        """
+        store = self.server.store
+        widgets_by_sid = {widget.sid: widget for widget in self.server.widgets}
+        answer = {}
+        for row in store.sessions():
+            if row["connected"]:
+                continue
+            widget = widgets_by_sid.get(row["sid"])
+            offset = None if widget is None else (widget.client.last_offset or "0")
+            answer[row["sid"]] = store.missed(row["namespace"], row["sid"], offset)
+        return answer
+
     def refresh(self) -> None:
         """Redraw both tables now from the store."""
         label = self.labels
         packets = self.server.store.packets()
         sessions = self.server.store.sessions()
-        self.packets_html.value = (
-            f"<b>{html.escape(label['packets'])}</b> ({len(packets)})"
-            + _table([label[key] for key in ("offset", "age", "event", "arguments", "targets")],
-                     [self._packet_row(row) for row in packets], label["none"]))
+        restores = self.would_restore()
+        names = {widget.sid: widget.name for widget in self.server.widgets}
+        receivers: dict[str, list[str]] = {}
+        for sid, missed in restores.items():
+            for row in missed:
+                receivers.setdefault(row["offset"], []).append(names.get(sid, sid))
         self.sessions_html.value = (
-            f"<b>{html.escape(label['sessions'])}</b> ({len(sessions)})"
-            + _table([label[key] for key in ("sid", "state", "rooms", "disconnected_for",
-                                             "expires_in")],
-                     [self._session_row(row) for row in sessions], label["none"]))
+            self._heading("sessions", len(sessions))
+            + _table([label[key] for key in ("name", "sid", "state", "rooms", "last_seen",
+                                             "to_restore", "disconnected_for", "expires_in")],
+                     [self._session_row(row, names, restores) for row in sessions],
+                     label["none"]))
+        self.packets_html.value = (
+            self._heading("packets", len(packets))
+            + _table([label[key] for key in ("offset", "age", "event", "arguments", "targets",
+                                             "would_get")],
+                     [self._packet_row(row, names, receivers) for row in packets],
+                     label["none"], marked=5))
+        self._grey(self.stopped)
 
-    def _packet_row(self, row: dict) -> list[str]:
+    def _heading(self, key: str, count: int) -> str:
+        return f"<b>{html.escape(self.labels[key])}</b> ({count})"
+
+    def _packet_row(self, row: dict, names: dict, receivers: dict) -> list[str]:
         label = self.labels
-        targets = label["everyone"] if row["rooms"] is None else ", ".join(row["rooms"])
+        targets = label["everyone"] if row["rooms"] is None else (
+            f"{label['rooms']}: " + ", ".join(row["rooms"]))
         if row["exclude"]:
-            targets += f" {label['except']} " + ", ".join(row["exclude"])
+            targets += f" {label['except']} " + ", ".join(names.get(sid, sid)
+                                                          for sid in row["exclude"])
         args = ", ".join(repr(arg) for arg in row.get("args", []))
-        return [row["offset"], _seconds(row["age"]), str(row.get("event", "")), args, targets]
+        restore = " ".join(f"↻ {name}" for name in receivers.get(row["offset"], []))
+        return [row["offset"], seconds(row["age"], self.labels), str(row.get("event", "")), args, targets,
+                restore]
 
-    def _session_row(self, row: dict) -> list[str]:
+    def _session_row(self, row: dict, names: dict, restores: dict) -> list[str]:
         label = self.labels
-        state = label["connected"] if row["connected"] else label["kept"]
-        return [row["sid"], state, ", ".join(row["rooms"]),
-                _seconds(row["disconnected_for"]), _seconds(row["expires_in"])]
+        widget = next((w for w in self.server.widgets if w.sid == row["sid"]), None)
+        if row["connected"]:
+            state, last, restore = label["session_connected"], "", ""
+        else:
+            state = label["kept"]
+            last = (widget.client.last_offset or "–") if widget is not None else "–"
+            missed = restores.get(row["sid"], [])
+            restore = ", ".join(packet["offset"] for packet in missed) or label["none"]
+        return [names.get(row["sid"], "–"), row["sid"], state, ", ".join(row["rooms"]), last,
+                restore, seconds(row["disconnected_for"], label), seconds(row["expires_in"], label)]
+
+    def _grey(self, grey: bool) -> None:
+        for part in (self.sessions_html, self.packets_html):
+            part.layout.opacity = "0.5" if grey else ""
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -111,10 +166,13 @@ class BufferView(widgets.VBox):
         self.server.detach(self)
 
     async def server_stopped(self) -> None:
-        """Called by the server as it stops: a last refresh, then no more."""
+        """Called by the server as it stops: a last refresh, then no more, greyed out."""
         await self._tasks.cancel()
         self.refresh()
-        self.error_line.value = f"<i>{html.escape(self.labels['server_stopped'])}</i>"
+        self.stopped = True
+        self._grey(True)
+        self.error_line.value = (f"<div style='color:#b00020;font-weight:bold;font-size:1.1em'>"
+                                 f"■ {html.escape(self.labels['stopped_note'])}</div>")
 
     def close(self) -> None:
         """Close the widget and stop its refresh."""

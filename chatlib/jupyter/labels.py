@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Union
+from typing import Mapping, Optional, Union
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -20,6 +20,24 @@ LABELS: dict[str, dict[str, str]] = {
         "rooms": "rooms", "state": "state", "kept": "kept",
         "disconnected_for": "disconnected for", "expires_in": "expires in",
         "none": "none",
+        "mode_silent": "Disconnect = Wi-Fi lost: nothing is closed, the server notices at its ping timeout",
+        "silent": "disconnected (the server has not noticed yet)",
+        "room": "room", "replayed": "replayed by the restore",
+        "server": "server", "wire_title": "What goes over the wire",
+        "ping": ("ping every {interval} s, timeout {timeout} s: a silent client is noticed within "
+            "{total} s"),
+        "replay": "replay", "live": "live", "drop": "connection lost",
+        "noticed": "server notices", "silent_for": "silent for", "no_packets": "no packets yet",
+        "legend_in": "client → server", "legend_out": "server → client",
+        "legend_replay": "↻ replayed by a restore", "legend_drop": "✕ connection lost",
+        "earlier": "{count} earlier packets (all in view.rows)",
+        "would_get": "a restore now would send", "last_seen": "last offset",
+        "went_silent": "goes silent: answers nothing, closes nothing",
+        "unheard": "written to a silent client: never taken in (the restore sends it again)",
+        "name": "name",
+        "to_restore": "restore now sends",
+        "stopped_note": "server stopped: this is its last state",
+        "session_connected": "connected", "decimal_mark": ".",
     },
     "es": {
         "send": "Enviar", "disconnect": "Desconectar", "connect": "Conectar",
@@ -31,15 +49,54 @@ LABELS: dict[str, dict[str, str]] = {
         "mode_drop": "Desconectar = corte de red: el servidor guarda la sesión",
         "mode_clean": "Desconectar = socket.disconnect(): la sesión no se guarda",
         "packets": "paquetes guardados", "sessions": "sesiones",
-        "offset": "offset", "age": "edad", "event": "evento", "arguments": "argumentos",
+        "offset": "offset", "age": "antigüedad", "event": "evento", "arguments": "argumentos",
         "targets": "destinatarios", "everyone": "todos", "except": "excepto",
         "rooms": "salas", "state": "estado", "kept": "guardada",
         "disconnected_for": "desconectada hace", "expires_in": "caduca en",
         "none": "ninguno",
+        "mode_silent": ("Desconectar = Wi-Fi perdido: no se cierra nada, el servidor lo nota cuando "
+            "vence la espera de su ping"),
+        "silent": "desconectado (el servidor aún no lo ha notado)",
+        "room": "sala", "replayed": "reenviado por la restauración",
+        "server": "servidor", "wire_title": "Lo que pasa por la red",
+        "ping": ("ping cada {interval} s, espera de respuesta {timeout} s: un cliente que deja de "
+            "responder se nota en {total} s como mucho"),
+        "replay": "reenvío", "live": "en vivo", "drop": "conexión perdida",
+        "noticed": "el servidor lo nota", "silent_for": "sin responder durante",
+        "no_packets": "aún no hay paquetes",
+        "legend_in": "cliente → servidor", "legend_out": "servidor → cliente",
+        "legend_replay": "↻ reenviado por una restauración", "legend_drop": "✕ conexión perdida",
+        "earlier": "{count} paquetes anteriores (todos en view.rows)",
+        "would_get": "una restauración ahora enviaría", "last_seen": "último offset",
+        "went_silent": "deja de responder: no contesta, no cierra nada",
+        "unheard": "escrito a un cliente que no responde: nunca lo recibió (la restauración lo reenvía)",
+        "name": "nombre",
+        "to_restore": "una restauración envía",
+        "stopped_note": "servidor detenido: este es su último estado",
+        "session_connected": "conectada", "decimal_mark": ",",
     },
 }
 
 Labels = Union[str, Mapping[str, str]]
+
+
+def number(value: float, label: Mapping[str, str], digits: Optional[int] = None) -> str:
+    """A number as the labels' language writes it: ``3.5`` in English, ``3,5`` in Spanish.
+
+    ``digits`` fixes the decimals; without it the shortest form is used.
+
+    Example::
+
+        >>> number(2.5, resolve_labels("es")), number(3, resolve_labels("en"), digits=1)
+        ('2,5', '3.0')
+    """
+    text = f"{value:g}" if digits is None else f"{value:.{digits}f}"
+    return text.replace(".", label["decimal_mark"])
+
+
+def seconds(value: Optional[float], label: Mapping[str, str]) -> str:
+    """Seconds with one decimal, ``"3,2 s"`` in Spanish; ``"–"`` for no value."""
+    return "–" if value is None else number(value, label, digits=1) + " s"
 
 
 def resolve_labels(labels: Labels = "en") -> dict[str, str]:

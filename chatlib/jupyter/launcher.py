@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any, Callable, Optional, Protocol
 
 from ..chat import ChatApp, create_app
@@ -14,6 +15,12 @@ from ..sio.server import RecoveryServer
 logger = logging.getLogger("chatlib.jupyter")
 
 _STOP_TIMEOUT = 10.0  # above RecoveryClient's 5 s flush of a clean disconnect
+#: The tutorial's Engine.IO ping: short, so that a silent client is noticed in seconds,
+#: not after Engine.IO's default 25 s + 20 s.
+PING_INTERVAL = 2.0
+PING_TIMEOUT = 2.0
+#: where the tasks a chat server may leave behind run code from
+_SERVER_CODE = ("chatlib", "socketio", "engineio", "uvicorn", "websockets")
 
 
 class Attachment(Protocol):
@@ -25,8 +32,11 @@ class Attachment(Protocol):
 class ChatServer:
     """The tutorial's chat server running on this process's event loop.
 
-    ``url`` is its address, ``io`` its :class:`chatlib.RecoveryServer` and
-    ``store`` its recovery store (``store.packets()``, ``store.sessions()``).
+    ``url`` is its address, ``browser_url`` the address to open from the
+    notebook's browser (through jupyter-server-proxy on Binder/JupyterHub),
+    ``io`` its :class:`chatlib.RecoveryServer` and ``store`` its recovery
+    store (``store.packets()``, ``store.sessions()``, ``store.missed()``);
+    ``ping_interval`` and ``ping_timeout`` are Engine.IO's, in seconds.
     Made by :func:`start_chat_server`.
 
     Example::
@@ -49,12 +59,60 @@ class ChatServer:
         self._attached: list[Attachment] = []
         self._changed = asyncio.Event()
         self._stopping: Optional[asyncio.Task] = None
+        # the chat app's own connect handler (rooms) runs first
+        self._app_connect = self.io.handlers.get("/", {}).get("connect")
         self.io.on("connect", self._on_connect)
         self.io.on("disconnect", self._on_disconnect)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<ChatServer {self.url} {state}>"
+
+    @property
+    def browser_url(self) -> str:
+        """The chat page's address for the browser that shows this notebook.
+
+        On Binder and JupyterHub the kernel's ports are not reachable from the
+        browser, but jupyter-server-proxy forwards ``<prefix>proxy/<port>/``
+        to them: the prefix is ``JUPYTERHUB_SERVICE_PREFIX`` (for example
+        ``/user/alice/``). Elsewhere it is ``url``.
+
+        Example::
+
+            server.browser_url   # '/user/alice/proxy/41234/' on Binder, else server.url
+        """
+        prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+        if not prefix:
+            return self.url
+        if not prefix.endswith("/"):
+            prefix += "/"
+        return f"{os.environ.get('JUPYTERHUB_HOST', '')}{prefix}proxy/{self.port}/"
+
+    @property
+    def ping_interval(self) -> float:
+        """Seconds between two Engine.IO pings of the server."""
+        return float(self.io.eio.ping_interval)
+
+    @property
+    def ping_timeout(self) -> float:
+        """Seconds the server waits for a pong before it takes the client as gone."""
+        return float(self.io.eio.ping_timeout)
+
+    @property
+    def widgets(self) -> list:
+        """The ChatWidgets connected through this server, oldest first."""
+        from .widget import ChatWidget
+
+        return [thing for thing in self._attached if isinstance(thing, ChatWidget)]
+
+    def name_of(self, sid: Optional[str] = None, eio_sid: Optional[str] = None) -> Optional[str]:
+        """The name of the ChatWidget whose connection has this sid or Engine.IO sid, if any."""
+        for widget in reversed(self.widgets):
+            if sid is not None and widget.sid == sid:
+                return widget.name
+            if eio_sid is not None and widget.client.eio.sid == eio_sid:
+                return widget.name
+        return None
 
     @property
     def running(self) -> bool:
@@ -72,8 +130,11 @@ class ChatServer:
 
     # -- waiting for what the server saw ---------------------------------
 
-    async def _on_connect(self, sid: str, environ: Any, auth: Any = None) -> None:
+    async def _on_connect(self, sid: str, environ: Any, auth: Any = None) -> Any:
         self._notify_soon()
+        if self._app_connect is not None:
+            return await self._app_connect(sid, environ, auth)
+        return None
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._notify_soon()
@@ -106,6 +167,17 @@ class ChatServer:
             return None
         return next((row for row in self.store.sessions() if row["sid"] == sid), None)
 
+    def is_kept(self, sid: Optional[str]) -> bool:
+        """Whether the store keeps ``sid``'s session for recovery (dropped, not expired).
+
+        Example::
+
+            await alice.disconnect()
+            server.is_kept(alice.sid)    # True in drop mode, False in clean mode
+        """
+        row = self.session(sid) if sid is not None else None
+        return row is not None and not row["connected"]
+
     # -- stopping --------------------------------------------------------
 
     async def stop(self) -> None:
@@ -119,7 +191,10 @@ class ChatServer:
 
     async def _stop(self) -> None:
         _forget(self)
-        attached, self._attached = self._attached, []
+        # the widgets first: the views then see their goodbyes, then stop themselves
+        widgets = self.widgets
+        attached = widgets + [thing for thing in self._attached if thing not in widgets]
+        self._attached = []
         for thing in attached:
             try:
                 async with asyncio.timeout(_STOP_TIMEOUT):
@@ -130,20 +205,19 @@ class ChatServer:
         await self.io.shutdown()
 
 
-#: Running servers by the port they were asked for (0 included): one per notebook cell, so
-#: that running the cell again replaces the server it started before.
-_servers: dict[int, ChatServer] = {}
+#: The running servers this process started, oldest first.
+_servers: list[ChatServer] = []
 
 
 def _forget(server: ChatServer) -> None:
-    if _servers.get(server.requested_port) is server:
-        del _servers[server.requested_port]
+    if server in _servers:
+        _servers.remove(server)
 
 
-async def _replace(port: int) -> None:
+async def _stop_where(replaced: Callable[[ChatServer], bool]) -> None:
     loop = asyncio.get_running_loop()
-    for server in list(_servers.values()):
-        if server.requested_port != port and (port == 0 or server.port != port):
+    for server in list(_servers):
+        if not replaced(server):
             continue
         if server.loop is loop:
             await server.stop()
@@ -153,19 +227,30 @@ async def _replace(port: int) -> None:
             _forget(server)
 
 
+def running_servers() -> list[ChatServer]:
+    """The chat servers this process started and has not stopped, oldest first."""
+    return list(_servers)
+
+
 async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
                             recovery: Optional[Recovery] = Recovery(),
-                            store: Optional[RecoveryStore] = None,
+                            store: Optional[RecoveryStore] = None, replace: bool = False,
+                            ping_interval: float = PING_INTERVAL,
+                            ping_timeout: float = PING_TIMEOUT,
                             **server_options: Any) -> ChatServer:
     """Start the tutorial's chat server on the running event loop; return once it accepts.
 
     It runs as tasks on the loop, so the kernel stays free and interrupting a
     cell does not touch it. It listens on ``host``, this machine only by
-    default; ``port=0`` picks a free port. Starting again with
-    the same ``port`` (running the cell twice) first stops the server started
-    before with it, and so does asking for the port a chatlib server listens on.
-    ``recovery`` and ``store`` go to :class:`chatlib.RecoveryServer`, like
-    ``server_options``.
+    default; ``port=0`` (the default) picks a free port, so several servers
+    run side by side. A running server is never replaced unless asked:
+    asking for the explicit ``port`` a chatlib server of this process listens
+    on stops that one first (running a ``port=3000`` cell twice), and
+    ``replace=True`` stops every server started before with the same
+    ``port`` argument, 0 included (running a ``port=0`` cell twice).
+    ``ping_interval`` and ``ping_timeout`` are short (2 s each), so that a
+    client that stops answering is noticed within seconds. ``recovery`` and
+    ``store`` go to :class:`chatlib.RecoveryServer`, like ``server_options``.
 
     Example::
 
@@ -174,9 +259,45 @@ async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
         server.url            # 'http://127.0.0.1:41234': open it in a browser tab
         await server.stop()
     """
-    await _replace(port)
-    app = create_app(recovery=recovery, store=store, **server_options)
+    await _stop_where(lambda server: (port != 0 and server.port == port)
+                      or (replace and server.requested_port == port))
+    app = create_app(recovery=recovery, store=store, ping_interval=ping_interval,
+                     ping_timeout=ping_timeout, **server_options)
     running = await serve(app, host=host, port=port)
     server = ChatServer(app, running, port)
-    _servers[port] = server
+    _servers.append(server)
     return server
+
+
+def server_tasks() -> list[asyncio.Task]:
+    """The tasks on the running loop that run chatlib, python-socketio, engineio or uvicorn code."""
+    current = asyncio.current_task()
+    tasks = []
+    for task in asyncio.all_tasks():
+        code = getattr(task.get_coro(), "cr_code", None)
+        if task is not current and code is not None and any(
+                name in code.co_filename for name in _SERVER_CODE):
+            tasks.append(task)
+    return tasks
+
+
+async def stop_all(settle: float = 1.0) -> list[asyncio.Task]:
+    """Stop every chat server and chat widget of this process; return the server tasks left.
+
+    An empty list means nothing was left behind on the event loop: the
+    library's own "no server task left behind" check, for a notebook's last
+    cell. Tasks still ending are waited for up to ``settle`` seconds.
+
+    Example::
+
+        leftovers = await chatlib.stop_all()
+        assert leftovers == [], leftovers
+    """
+    from .widget import close_all_widgets
+
+    await _stop_where(lambda server: True)
+    await close_all_widgets()
+    ending = server_tasks()
+    if ending:
+        await asyncio.wait(ending, timeout=settle)
+    return server_tasks()

@@ -4,33 +4,67 @@ from __future__ import annotations
 
 import asyncio
 import html
+import time
+import weakref
 from typing import Any, Literal, Optional, Union
 
 import ipywidgets as widgets
 
 from ..sio.client import RecoveryClient
+from ..sio.observe import ObservedPacket
+from ..sio.silence import Silence
 from .labels import Labels, resolve_labels
-from .launcher import ChatServer
+from .launcher import ChatServer, running_servers
 from .tasks import TaskGroup
 
-Mode = Literal["drop", "clean"]
+Mode = Literal["drop", "clean", "silent"]
+_MODES = ("drop", "clean", "silent")
 
 _MESSAGES_STYLE = ("display:flex;flex-direction:column-reverse;overflow-y:auto;"
                    "height:11em;border:1px solid #ddd;margin:2px 0")
 _LIST_STYLE = "list-style:none;margin:0;padding:0"
 _ROW_COLORS = ("#ffffff", "#efefef")
+_REPLAY_COLOR = "#fff3e0"
+_FIELD = "white-space:nowrap"
+_WAIT_MARGIN = 5.0  # seconds beyond the server's ping timeout for a silent client to be noticed
+
+#: every ChatWidget not yet closed, for stop_all()
+_open_widgets: "weakref.WeakSet[ChatWidget]" = weakref.WeakSet()
+
+
+async def close_all_widgets() -> None:
+    """Close every ChatWidget of this process that is still open (its client disconnects)."""
+    for widget in list(_open_widgets):
+        if not widget._tasks.loop.is_closed():
+            await widget.aclose()
+        widget.close()
 
 
 class ChatWidget(widgets.VBox):
     """A chat client in the notebook: messages, a text box, Send, and Disconnect/Connect.
 
-    ``mode="drop"`` makes Disconnect a network loss (:meth:`RecoveryClient.drop`),
-    which connection state recovery survives; ``mode="clean"`` makes it
-    ``disconnect()``, like the button of Socket.IO's tutorial, which is never
-    recovered. Messages sent while disconnected wait (shown as pending) and go
-    out on reconnect. The status line shows whether the client is connected,
-    whether its last connection was recovered, its sid and its last offset.
-    ``labels`` is ``"en"``, ``"es"`` or a dict replacing some labels.
+    ``mode`` says what Disconnect does:
+
+    - ``"drop"``: a network loss that closes the connection
+      (:meth:`RecoveryClient.drop`); the server notices at once ("transport
+      close") and keeps the session;
+    - ``"silent"``: a network loss that closes nothing (Wi-Fi gone): the
+      client stops answering, and the server notices only at its ping
+      timeout, then keeps the session;
+    - ``"clean"``: ``socket.disconnect()``, like the button of Socket.IO's
+      tutorial: the session is not kept, so it is never recovered.
+
+    ``room`` joins that room when the session starts (a restored session is
+    back in it without joining again); the chat sends a message to the
+    sender's room, or to everyone when the sender is in none.
+
+    Messages sent while disconnected wait (shown as pending) and go out on
+    reconnect; a message a restore replayed is marked ↻. The status line
+    says whether the client is connected (and whether the server has noticed
+    a silent drop yet), whether this connection was recovered ("–" while
+    there is none), its sid and its last offset; a field never wraps inside.
+    ``labels`` is ``"en"``,
+    ``"es"`` or a dict replacing some labels. Enter in the text box sends.
 
     Buttons start tasks on the event loop and never block the kernel; an
     error shows in the widget. Cells can do the same with ``await``.
@@ -38,34 +72,48 @@ class ChatWidget(widgets.VBox):
     Example::
 
         server = await chatlib.start_chat_server()
-        alice = chatlib.ChatWidget(server, "Alice")
-        bob = chatlib.ChatWidget(server, "Bob", labels="es")
+        alice = chatlib.ChatWidget(server, "Alice", room="#general")
+        bob = chatlib.ChatWidget(server, "Bob", room="#general", labels="es")
         display(widgets.HBox([alice, bob]))
         await alice.disconnect()          # returns once the server keeps her session
         await bob.send("realtime")
         await alice.connect()
         await alice.wait_for_message("realtime")
         assert alice.client.recovered and alice.messages.count("realtime") == 1
+        assert alice.history[-1]["replay"]          # drawn with ↻
     """
 
     def __init__(self, server: Union[ChatServer, str], name: str = "", mode: Mode = "drop",
-                 labels: Labels = "en", connect: bool = True, **kwargs: Any) -> None:
-        if mode not in ("drop", "clean"):
-            raise ValueError("mode must be 'drop' or 'clean'")
+                 room: Optional[str] = None, labels: Labels = "en", connect: bool = True,
+                 **kwargs: Any) -> None:
+        if mode not in _MODES:
+            raise ValueError("mode must be 'drop', 'silent' or 'clean'")
+        if room is not None and (not isinstance(room, str) or not room):
+            raise ValueError("room must be a non-empty string (or None: no room)")
         self.server = server if isinstance(server, ChatServer) else None
         self.url = server.url if isinstance(server, ChatServer) else server
         self.name = name
         self.mode: Mode = mode
+        self.room = room
         self.labels = resolve_labels(labels)
         #: every chat message received, in order
         self.messages: list[Any] = []
+        #: the same, as dicts: {"text", "offset", "replay"} (replay: sent by a restore)
+        self.history: list[dict] = []
         #: errors raised by the widget's actions, newest last
         self.errors: list[BaseException] = []
+        #: ``time.monotonic()`` when Disconnect last cut (drop) or silenced the connection
+        self.lost_at: Optional[float] = None
+        #: how many times the client connected (recovered or not)
+        self.connections = 0
         # RecoveryClient leaves SIGINT alone, so a kernel interrupt does not touch it
         self.client = RecoveryClient()
         self.client.on("chat message", self._on_message)
-        self.client.on("connect", self._on_change)
+        self.client.on("connect", self._on_connect)
         self.client.on("disconnect", self._on_change)
+        self._silence = Silence(self.client)
+        self._unsent: list[Any] = []  # sent while silent: the client cannot take them yet
+        self._replayed: set[str] = set()  # offsets a restore wrote to this client
         loop = self.server.loop if self.server is not None else asyncio.get_running_loop()
         self._tasks = TaskGroup(loop, self._show_error)
         self._arrived = asyncio.Condition()
@@ -74,8 +122,7 @@ class ChatWidget(widgets.VBox):
         self._stopped = False
 
         label = self.labels
-        self.header = widgets.HTML(f"<b>{html.escape(name)}</b> "
-                                  f"<small>{html.escape(label['mode_' + mode])}</small>")
+        self.header = widgets.HTML()
         self.status = widgets.HTML()
         self.message_list = widgets.HTML()
         self.pending_list = widgets.HTML()
@@ -86,12 +133,14 @@ class ChatWidget(widgets.VBox):
         self.error_line = widgets.HTML()
         self.send_button.on_click(self._on_send_click)
         self.toggle_button.on_click(self._on_toggle_click)
+        # the front end sends {"event": "submit"} when Enter is pressed in the box
+        self.text.on_msg(self._on_text_msg)
         controls = widgets.HBox([self.text, self.send_button, self.toggle_button])
         super().__init__([self.header, self.status, self.message_list, self.pending_list,
                           controls, self.error_line], **kwargs)
+        self._attach()
+        _open_widgets.add(self)
         self._render()
-        if self.server is not None:
-            self.server.attach(self)
         if connect:
             self._tasks.spawn(self.connect())
 
@@ -102,23 +151,46 @@ class ChatWidget(widgets.VBox):
 
     @property
     def connected(self) -> bool:
-        """Whether the client is connected to the chat's namespace."""
-        return "/" in self.client.namespaces
+        """Whether the client is connected to the chat's namespace (and not silenced)."""
+        return "/" in self.client.namespaces and not self._silence.active
 
     @property
     def sid(self) -> Optional[str]:
         """The sid of the current (or last) connection."""
         return self.client.state().sid
 
+    @property
+    def pending(self) -> list[Any]:
+        """Messages waiting to be sent, oldest first."""
+        return self._unsent + [item.data for item in self.client.pending]
+
     # -- actions, for buttons and cells ----------------------------------
 
     async def send(self, text: str) -> None:
         """Send a chat message; while disconnected it waits and is sent on reconnect."""
-        await self.client.emit("chat message", text)
+        if self._silence.active:
+            self._unsent.append(text)
+        else:
+            await self.client.emit("chat message", text)
         self._render()
 
-    async def connect(self, timeout: float = 5.0) -> None:
-        """Connect (again) and return once connected; after a drop the session is recovered."""
+    async def connect(self, url: Union[ChatServer, str, None] = None,
+                      timeout: float = 5.0) -> None:
+        """Connect (again) and return once connected; after a drop the session is recovered.
+
+        ``url`` (a URL or a ChatServer) moves the widget to another server: it
+        presents its pid and last offset there too, which only a store shared
+        by both servers can honour. A URL of a chat server of this kernel is
+        taken as that server (the widget then watches its store, and stops
+        with it).
+
+        Example::
+
+            await alice.disconnect()
+            await alice.connect(west)           # another server: recovered only if it shares the store
+        """
+        if url is not None:
+            await self._move_to(url, timeout)
         self._online = True
         self._render()
         if self.connected:
@@ -129,40 +201,69 @@ class ChatWidget(widgets.VBox):
         async with asyncio.timeout(timeout):
             await asyncio.shield(self._connecting)
 
-    async def _open(self) -> None:
-        if self.client.connection_url is None:
-            await self.client.connect(self.url, transports=["websocket"])
-        else:
-            await self.client.reconnect()
+    async def _move_to(self, target: Union[ChatServer, str], timeout: float) -> None:
+        new_url = target.url if isinstance(target, ChatServer) else target
+        if new_url == self.url:
+            return
+        if self.connected or self._silence.active:
+            await self.disconnect(timeout=timeout)
+        self._detach()
+        # a URL of a server of this kernel: watch that server as if it had been given
+        self.server = target if isinstance(target, ChatServer) else next(
+            (server for server in running_servers() if server.url == new_url), None)
+        self.url = new_url
+        self._attach()
 
-    async def disconnect(self, timeout: float = 5.0) -> None:
+    async def _open(self) -> None:
+        await self._silence.end()
+        auth = {"room": self.room} if self.room is not None else None
+        if self.client.connection_url is None:
+            await self.client.connect(self.url, transports=["websocket"], auth=auth)
+        else:
+            await self.client.reconnect(url=self.url)
+        unsent, self._unsent = self._unsent, []
+        for text in unsent:
+            await self.client.emit("chat message", text)
+
+    async def disconnect(self, timeout: Optional[float] = None) -> None:
         """Disconnect as ``mode`` says; return once the server has seen it.
 
-        In drop mode that is when the server keeps the session, so that what
-        is sent next is missed live and can only arrive by recovery. (A widget
-        made from a URL instead of a server cannot watch the server's store: it
-        returns once its own side is disconnected.)
+        In drop and silent modes that is when the server keeps the session, so
+        that what is sent next is missed live and can only arrive by recovery
+        (silent: after the server's ping timeout; ``timeout`` defaults to 5 s,
+        and for silent to the server's ping interval + ping timeout + 5 s). A
+        widget made from a URL instead of a server cannot watch the server's
+        store: it returns once its own side is disconnected (or silent).
         """
+        if timeout is None:
+            timeout = _WAIT_MARGIN
+            if self.mode == "silent" and self.server is not None:
+                timeout += self.server.ping_interval + self.server.ping_timeout
         self._online = False
         self._render()
         if self._connecting is not None and not self._connecting.done():
             await asyncio.wait_for(asyncio.shield(self._connecting), timeout)
         sid = self.client.get_sid("/")
-        if sid is None:
+        if sid is None or self._silence.active:
             return
-        if self.mode == "drop":
-            await self.client.drop()
-        else:
+        if self.mode == "clean":
             await self.client.disconnect()
+        else:
+            self.lost_at = time.monotonic()
+            if self.mode == "drop":
+                await self.client.drop()
+            else:
+                self._silence.start()
+        self._render()
         if self.server is not None and self.server.store is not None:
             await self.server.wait_until(lambda: self._server_has_seen_disconnect(sid), timeout)
         self._render()
 
     def _server_has_seen_disconnect(self, sid: str) -> bool:
         row = self.server.session(sid)
-        if self.mode == "drop":
-            return row is not None and not row["connected"]  # kept for recovery
-        return row is None  # forgotten
+        if self.mode == "clean":
+            return row is None  # forgotten
+        return row is not None and not row["connected"]  # kept for recovery
 
     def toggle(self) -> asyncio.Task:
         """What the toggle button does: start disconnecting or connecting; returns the task."""
@@ -188,13 +289,14 @@ class ChatWidget(widgets.VBox):
         """Stop the client (a clean disconnect) and the widget's tasks; detach from the server."""
         self._stopped = True
         self._online = False
+        _open_widgets.discard(self)
         await self._tasks.cancel()
         if self._connecting is not None:
             self._connecting.cancel()
             await asyncio.gather(self._connecting, return_exceptions=True)
+        await self._silence.end()
         await self.client.shutdown()
-        if self.server is not None:
-            self.server.detach(self)
+        self._detach()
         self._render()
 
     async def server_stopped(self) -> None:
@@ -210,9 +312,34 @@ class ChatWidget(widgets.VBox):
             self._tasks.spawn(self.aclose())
         super().close()
 
+    # -- the server ------------------------------------------------------
+
+    def _attach(self) -> None:
+        if self.server is not None:
+            self.server.attach(self)
+            self.server.io.add_packet_observer(self._observe)
+
+    def _detach(self) -> None:
+        if self.server is not None:
+            self.server.detach(self)
+            self.server.io.remove_packet_observer(self._observe)
+
+    def _observe(self, packet: ObservedPacket) -> None:
+        # the client cannot tell a replayed event from a live one; the server can
+        if (packet.replay and packet.type == "EVENT" and packet.offset is not None
+                and packet.eio_sid == self.client.eio.sid):
+            self._replayed.add(packet.offset)
+
     # -- callbacks -------------------------------------------------------
 
     def _on_send_click(self, _button: Any) -> None:
+        self._send_box()
+
+    def _on_text_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "submit":
+            self._send_box()
+
+    def _send_box(self) -> None:
         text = self.text.value
         if text:
             self.text.value = ""
@@ -222,10 +349,18 @@ class ChatWidget(widgets.VBox):
         self.toggle()
 
     async def _on_message(self, msg: Any = None, *_extra: Any) -> None:
+        offset = self.client.last_offset
         self.messages.append(msg)
+        self.history.append({"text": msg, "offset": offset,
+                             "replay": offset is not None and offset in self._replayed})
         self._render()
         async with self._arrived:
             self._arrived.notify_all()
+
+    async def _on_connect(self, *_args: Any) -> None:
+        self.connections += 1
+        self.lost_at = None
+        self._render()
 
     async def _on_change(self, *_args: Any) -> None:
         self._render()
@@ -240,29 +375,52 @@ class ChatWidget(widgets.VBox):
 
     def _render(self) -> None:
         label = self.labels
+        room = (f" <small>{html.escape(label['room'])}: <code>{html.escape(self.room)}</code>"
+                f"</small>" if self.room else "")
+        self.header.value = (f"<b>{html.escape(self.name)}</b>{room} "
+                             f"<small>{html.escape(label['mode_' + self.mode])}</small>")
         self.toggle_button.description = label["disconnect" if self._online else "connect"]
         self.status.value = self._status_html()
         rows = "".join(
-            f"<li style='padding:2px 8px;background:{_ROW_COLORS[i % 2]}'>"
-            f"{html.escape(str(msg))}</li>" for i, msg in enumerate(self.messages))
+            f"<li style='padding:2px 8px;background:"
+            f"{_REPLAY_COLOR if item['replay'] else _ROW_COLORS[i % 2]}'>"
+            f"{self._mark(item)}{html.escape(str(item['text']))}</li>"
+            for i, item in enumerate(self.history))
         self.message_list.value = (f"<div style='{_MESSAGES_STYLE}'><ul style='{_LIST_STYLE}'>"
                                    f"{rows}</ul></div>")
-        pending = [item.data for item in self.client.pending]
         self.pending_list.value = "".join(
             f"<div style='color:#888;font-style:italic'>{html.escape(str(data))} "
-            f"({html.escape(label['pending'])})</div>" for data in pending)
+            f"({html.escape(label['pending'])})</div>" for data in self.pending)
+
+    def _drop_noticed(self) -> bool:
+        """Whether the other side has taken this silent client as gone."""
+        if self.server is not None and self.server.store is not None:
+            return self.server.is_kept(self.sid)
+        return "/" not in self.client.namespaces  # only this side's own timeout tells
+
+    def _mark(self, item: dict) -> str:
+        if not item["replay"]:
+            return ""
+        return (f"<span title='{html.escape(self.labels['replayed'])}' "
+                f"style='color:#e65100;font-weight:bold'>↻ </span>")
 
     def _status_html(self) -> str:
         label = self.labels
+        unnoticed = self._silence.active and not self._drop_noticed()
         if self.connected:
             dot, state = "#2e7d32", label["connected"]
+        elif unnoticed:
+            dot, state = "#c62828", label["silent"]
         elif self._online and not self._stopped:
             dot, state = "#f9a825", label["connecting"]
         else:
             dot, state = "#c62828", label["disconnected"]
-        parts = [f"<span style='color:{dot}'>●</span> {html.escape(state)}",
-                 f"{label['recovered']}: {label['yes'] if self.client.recovered else label['no']}",
-                 f"{label['sid']}: <code>{html.escape(self.sid or '–')}</code>",
-                 f"{label['last_offset']}: "
-                 f"<code>{html.escape(self.client.last_offset or '–')}</code>"]
-        return " · ".join(parts)
+        # "recovered" describes the current connection only: none, no answer
+        recovered = (label["yes"] if self.client.recovered else label["no"]) if self.connected else "–"
+        fields = [f"<span style='color:{dot}'>●</span> {html.escape(state)}",
+                  f"{html.escape(label['recovered'])}: {html.escape(recovered)}",
+                  f"{html.escape(label['sid'])}: <code>{html.escape(self.sid or '–')}</code>",
+                  f"{html.escape(label['last_offset'])}: "
+                  f"<code>{html.escape(self.client.last_offset or '–')}</code>"]
+        # a field never breaks inside; the line may break between fields
+        return " · ".join(f"<span style='{_FIELD}'>{field}</span>" for field in fields)

@@ -31,7 +31,6 @@ import engineio
 import socketio
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
-from engineio.async_socket import AsyncSocket
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 #: (owner, method) -> parameter names (``self`` first) of each upstream method
@@ -69,6 +68,9 @@ CALLED: dict[tuple[str, str], tuple[str, ...]] = {
     ("engineio.AsyncClient", "_send_request"): ("self", "method", "url", "headers", "body",
                                                  "timeout"),
     ("engineio.AsyncClient", "create_queue"): ("self", "*args", "**kwargs"),
+    # replaced on a client instance while it plays a silent network (chatlib.sio.silence)
+    ("engineio.AsyncClient", "_send_packet"): ("self", "pkt"),
+    ("engineio.AsyncClient", "_receive_packet"): ("self", "pkt"),
 }
 
 #: Undocumented attributes chatlib reads or writes, on a fresh instance of their owner.
@@ -79,12 +81,15 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
                              "connection_auth", "connection_transports",
                              "connection_namespaces", "socketio_path", "namespaces", "eio"),
     "engineio.AsyncServer": ("sockets",),
-    "engineio.AsyncSocket": ("queue", "upgraded", "upgrading", "closed", "closing"),
     # engineio's writer waits in ``queue.get()``: a registered getter says it does
     "asyncio.Queue": ("_getters",),
     "engineio.AsyncClient": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
                              "current_transport", "state"),
 }
+
+#: Undocumented attributes of a python-engineio server socket (one per connection).
+SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping", "queue", "upgraded", "upgrading", "closed",
+                                      "closing")
 
 _OWNERS: dict[str, type] = {
     "socketio.AsyncServer": socketio.AsyncServer,
@@ -93,7 +98,6 @@ _OWNERS: dict[str, type] = {
     "socketio.AsyncPubSubManager": AsyncPubSubManager,
     "engineio.AsyncServer": engineio.AsyncServer,
     "engineio.AsyncClient": engineio.AsyncClient,
-    "engineio.AsyncSocket": AsyncSocket,
     "asyncio.Queue": asyncio.Queue,
 }
 
@@ -175,6 +179,14 @@ def socket_is_closing(socket: Optional[Any]) -> bool:
     return socket is None or bool(socket.closed) or bool(socket.closing)
 
 
+def unanswered_ping(socket: Optional[Any]) -> Optional[float]:
+    """The wall-clock time of the ping this socket has not answered yet, or None.
+
+    python-engineio sets ``last_ping`` as it sends a ping and clears it when the pong comes.
+    """
+    return getattr(socket, "last_ping", None) or None
+
+
 def session_dicts(socket: Optional[Any]) -> dict:
     """The per-namespace session dicts python-socketio keeps on an Engine.IO socket."""
     return socket.session if socket is not None else {}  # type: ignore[no-any-return]
@@ -239,6 +251,24 @@ def fresh_send_queue(client: Any) -> None:
 def send_queue(client: Any) -> Any:
     """python-engineio's client send queue (``join()`` waits until it is written)."""
     return client.eio.queue
+
+
+def silence_engineio(client: Any, silent: bool) -> None:
+    """Make the client's Engine.IO layer send nothing and handle nothing (or undo it).
+
+    Its ``_send_packet`` and ``_receive_packet`` are replaced on the instance,
+    so pongs and packets stay unsent and what arrives is ignored; nothing closes.
+    """
+    eio = client.eio
+    if silent:
+        async def nothing(pkt: Any) -> None:
+            return None
+
+        eio._send_packet = nothing
+        eio._receive_packet = nothing
+    else:
+        eio.__dict__.pop("_send_packet", None)
+        eio.__dict__.pop("_receive_packet", None)
 
 
 async def close_transport(client: Any) -> None:

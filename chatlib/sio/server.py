@@ -13,6 +13,7 @@ from socketio import packet as sio_packet
 
 from . import compat
 from .manager import RecoveryRouter, attach
+from .observe import PacketObserver, PacketObservers
 from ..core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
 from ..core.store import Payload
 from .redact import redact_pids
@@ -96,6 +97,27 @@ class RecoveryServer(socketio.AsyncServer):
             redact_pids(self.logger)
             redact_pids(self.eio.logger)
             self._track_engineio_tasks()
+        self.packet_observers = PacketObservers(self)
+
+    def add_packet_observer(self, observer: PacketObserver) -> None:
+        """Call ``observer(packet)`` for every Socket.IO packet sent or received, and every drop.
+
+        ``packet`` is a :class:`chatlib.sio.observe.ObservedPacket` (direction,
+        type, sid, encoded text with pids masked, offset, replay); see that
+        module for where packets are seen. Costs nothing while no observer
+        is registered.
+
+        Example::
+
+            sio.add_packet_observer(lambda p: print(p.direction, p.type, p.text))
+            # in CONNECT 40{}
+            # out CONNECT 40{"sid":"lNg4shrj34IUXZOHAAAD","pid":"Zm9v…"}
+        """
+        self.packet_observers.add(observer)
+
+    def remove_packet_observer(self, observer: PacketObserver) -> None:
+        """Stop calling ``observer`` (not registered: a no-op)."""
+        self.packet_observers.remove(observer)
 
     def recovered(self, sid: str, namespace: Optional[str] = None) -> bool:
         """Whether the connection ``sid`` was restored from a kept session.
@@ -241,8 +263,9 @@ class RecoveryServer(socketio.AsyncServer):
             return
         await compat.send_packet(self, eio_sid, self.packet_class(
             sio_packet.CONNECT, {"sid": sid, "pid": pid}, namespace=namespace))
-        for payload in missed:
-            await self._send_payload(eio_sid, payload)
+        with self.packet_observers.replaying(eio_sid):
+            for payload in missed:
+                await self._send_payload(eio_sid, payload)
         while held:
             await self._send_payload(eio_sid, held.pop(0))
         self.router.release(sid)
@@ -267,7 +290,7 @@ class RecoveryServer(socketio.AsyncServer):
                     try:
                         success = await compat.trigger_event(self, "connect", namespace, sid, environ)
                     except TypeError:
-                        raise first
+                        raise first from None
         except sio_exceptions.ConnectionRefusedError as exc:
             return False, exc.error_args
         except ConnectionRefusedError:
@@ -318,11 +341,13 @@ class RecoveryServer(socketio.AsyncServer):
                     self.store.forget(namespace, sid)
             await self.eio.disconnect(eio_sid)
             return
+        self.packet_observers.received(eio_sid, data)
         await super()._handle_eio_message(eio_sid, data)
 
     # -- disconnect ------------------------------------------------------
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self.packet_observers.dropped(eio_sid, reason)
         if self.store is not None:
             # The transport went away with these namespaces still connected: an
             # unexpected drop (a clean one sent DISCONNECT and left them first).

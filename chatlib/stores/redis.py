@@ -19,7 +19,7 @@ from ..core.store import (Payload, RecoveryStore, RestoreFailure, RestoreResult,
 # marker as its last argument, and the marker's JSON is replaced by the offset.
 _MARKER = "\u0000chatlib-offset\u0000"
 _MARKER_JSON = json.dumps(_MARKER)
-_SCRIPTS = ("append", "open", "rooms", "keep", "restore", "expire")
+_SCRIPTS = ("append", "open", "rooms", "keep", "restore", "expire", "missed")
 
 
 def _load_scripts() -> dict[str, str]:
@@ -197,6 +197,21 @@ class RedisStore(RecoveryStore):
         missed = [record.payload for record in records if session.is_target(record)]
         rooms = tuple(room for room in joined if room != sid)
         return Restored(sid, pid, rooms, pickle.loads(data) if data else {}, missed, int(head))
+
+    def missed(self, namespace: str, sid: str,
+               offset: Optional[str] = None) -> list[dict[str, Any]]:
+        reply = self._run("missed", namespace, sid, _offset_argument(offset), repr(self.clock()),
+                          self.recovery.max_disconnection_duration)
+        if not reply:
+            return []
+        pid, joined, entries = _text(reply[0]), json.loads(reply[1]), reply[2]
+        session = Session(namespace, sid, pid, joined[sid])
+        session.joined = joined
+        now = self.clock()
+        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
+                   for entry_id, flat in entries]
+        return [packet_row(record, now, self.describe)
+                for record in records if session.is_target(record)]
 
     # -- expiry and inspection -------------------------------------------
 

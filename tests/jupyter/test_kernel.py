@@ -12,7 +12,7 @@ pytestmark = pytest.mark.kernel
 
 START = """
 import chatlib
-server = await chatlib.start_chat_server(port={port})
+server = await chatlib.start_chat_server(port={port}, replace=True)
 alice = chatlib.ChatWidget(server, "Alice", mode="{mode}")
 bob = chatlib.ChatWidget(server, "Bob")
 display(alice, bob, chatlib.BufferView(server))

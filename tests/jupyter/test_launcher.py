@@ -57,9 +57,20 @@ async def test_starting_again_on_the_same_port_replaces_the_previous_server():
         await second.stop()
 
 
-async def test_starting_again_with_port_0_replaces_the_previous_server():
+async def test_two_servers_on_port_0_run_side_by_side():
     first = await chatlib.start_chat_server()
     second = await chatlib.start_chat_server()
+    try:
+        assert first.running and second.running and first.port != second.port
+        assert await page_status(first.url) == 200 and await page_status(second.url) == 200
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_replace_stops_the_server_started_before_with_port_0():
+    first = await chatlib.start_chat_server()
+    second = await chatlib.start_chat_server(replace=True)
     try:
         assert not first.running and second.running
         with pytest.raises(aiohttp.ClientConnectionError):

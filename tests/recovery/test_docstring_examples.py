@@ -6,12 +6,14 @@ import pytest
 
 import chatlib.core.memory
 import chatlib.core.policy
+import chatlib.sio.observe
 import chatlib.sio.redact
 import chatlib.stores.sqlite
 
 
 @pytest.mark.parametrize("module", [chatlib.core.memory, chatlib.core.policy,
-                                    chatlib.stores.sqlite, chatlib.sio.redact])
+                                    chatlib.stores.sqlite, chatlib.sio.redact,
+                                    chatlib.sio.observe])
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

@@ -92,3 +92,16 @@ def test_the_wal_is_checkpointed_by_maintain_not_by_commits(tmp_path, clock):
     assert wal.stat().st_size <= grown  # the WAL was recycled from its start
     store = reopen(store, clock)
     assert len(store.packets()) == 3001
+
+
+def test_missed_after_a_restart_counts_from_the_moment_of_the_drop(tmp_path, clock):
+    store = open_store(tmp_path, clock, max_disconnection_duration=60)
+    store.open_session("/", "alice", "pid-a")
+    store.append("/", None, None, lambda o: f"seen@{o}")
+    clock.now += 1
+    store.keep("/", "alice", {})
+    clock.now += 1
+    missed = store.append("/", None, None, lambda o: f"missed@{o}")[0]
+    store = reopen(store, clock, max_disconnection_duration=60)
+    assert [row["offset"] for row in store.missed("/", "alice")] == [missed]
+    assert [row["offset"] for row in store.missed("/", "alice", "0")] == ["1", missed]

@@ -278,3 +278,75 @@ def test_eviction_marks_are_dropped_with_the_last_member_of_a_room(make_store, c
 def test_recovery_limits_are_checked(field, value):
     with pytest.raises(ValueError):
         Recovery(**{field: value})
+
+
+# -- missed(): what a restore would replay now, consuming nothing ------------------
+
+def offsets_of(rows):
+    return [row["offset"] for row in rows]
+
+
+def test_missed_lists_what_a_restore_would_replay_and_consumes_nothing(make_store, clock):
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    store.open_session("/", "bob", "pid-b")
+    store.join("/", "alice", "kitchen")
+    seen = emit(store, "seen live")
+    store.keep("/", "alice", {})
+    clock.now += 1
+    one = emit(store, "one")
+    two = emit(store, "two", rooms=["kitchen"])
+    emit(store, "elsewhere", rooms=["garden"])
+    emit(store, "not for alice", exclude=["alice"])
+    three = emit(store, "three")
+    rows = store.missed("/", "alice")
+    assert offsets_of(rows) == [one, two, three]
+    by_offset = {row["offset"]: row for row in store.packets()}
+    assert rows == [by_offset[offset] for offset in (one, two, three)]  # the same row shape
+    assert store.missed("/", "alice") == rows  # nothing consumed
+    assert offsets_of(store.missed("/", "alice", "0")) == [seen, one, two, three]
+    restored = store.restore("/", "pid-a", seen)
+    assert texts(restored) == ["one", "two", "three"]
+
+
+def test_missed_with_an_offset_matches_the_restore_with_that_offset(make_store, clock):
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    first = emit(store, "first")
+    emit(store, "second")
+    store.keep("/", "alice", {})
+    emit(store, "third")
+    assert offsets_of(store.missed("/", "alice", first)) == [str(int(first) + 1),
+                                                             str(int(first) + 2)]
+    assert texts(store.restore("/", "pid-a", first)) == ["second", "third"]
+
+
+def test_missed_is_empty_for_connected_unknown_and_restored_sessions(make_store, clock):
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    emit(store, "live")
+    assert store.missed("/", "alice") == []          # connected: nothing missed
+    assert store.missed("/", "nobody") == []
+    store.keep("/", "alice", {})
+    emit(store, "missed")
+    assert store.missed("/other", "alice") == []     # sids are per namespace
+    assert len(store.missed("/", "alice")) == 1
+    store.restore("/", "pid-a", None)
+    assert store.missed("/", "alice") == []
+
+
+def test_missed_is_empty_when_a_restore_now_would_fail(make_store, clock):
+    store = make_store(clock, max_buffered_packets=2, max_disconnection_duration=10.0)
+    store.open_session("/", "alice", "pid-a")
+    store.keep("/", "alice", {})
+    emit(store, "for alice, soon evicted")
+    emit(store, "garden 1", rooms=["garden"])
+    emit(store, "garden 2", rooms=["garden"])
+    assert store.missed("/", "alice") == []          # a packet meant for her is gone
+    assert store.missed("/", "alice", "999") == []   # an offset never given out
+    store.open_session("/", "bob", "pid-b")
+    store.keep("/", "bob", {})
+    emit(store, "for bob")
+    assert len(store.missed("/", "bob")) == 1
+    clock.now += 11
+    assert store.missed("/", "bob") == []            # expired

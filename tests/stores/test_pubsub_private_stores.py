@@ -70,7 +70,8 @@ async def connect(clients, url, inbox, client_class=chatlib.RecoveryClient):
     return client
 
 
-async def test_an_emit_on_one_server_reaches_the_clients_of_the_other(launch, clients, make_server, listening):
+async def test_an_emit_on_one_server_reaches_the_clients_of_the_other(
+        launch, clients, make_server, listening):
     a, b = await launch(make_server()), await launch(make_server())
     on_a, on_b = Inbox(), Inbox()
     await connect(clients, a.url, on_a)

@@ -74,6 +74,7 @@ local function mark_dropped(s, when)
   s.connected = "0"
   s.at = when
   session_put(s)
+  redis.call("HSET", P .. "s:" .. s.pid, "kept_after", last_seq())  -- for missed.lua
   redis.call("ZADD", P .. "dropped", when, s.pid)
   redis.call("SREM", P .. "owned:" .. s.owner, s.pid)
 end
