@@ -351,7 +351,7 @@ def summarise(data: dict) -> dict:
                     "median_server_max_stall_ms": median([r["server_max_stall_ms"] for r in rows]),
                 }
 
-        def paired(a: str, b: str) -> Optional[float]:
+        def paired(a: str, b: str, clients: int = clients) -> Optional[float]:
             reps = sorted({r["rep"] for r in tp if r["clients"] == clients})
             ratios = []
             for rep in reps:
@@ -364,7 +364,7 @@ def summarise(data: dict) -> dict:
                                                         ("on", "node"), ("off", "stock"))
                   if a in per and b in per}
 
-        def cpu_ratio(a: str, b: str) -> Optional[float]:
+        def cpu_ratio(a: str, b: str, per: dict = per) -> Optional[float]:
             """How many times fewer server CPU seconds a spends per delivery than b."""
             if a in per and b in per:
                 return (per[b]["median_server_cpu_us_per_delivery"]
@@ -404,7 +404,8 @@ def summarise(data: dict) -> dict:
         summary["memory"][impl] = median(rows)
     if summary["memory"].get("chatlib") and summary["memory"].get("js"):
         ratio = summary["memory"]["chatlib"] / summary["memory"]["js"]
-        summary["targets"].append(("memory per buffered packet <= the JS adapter's (ratio)", ratio, ratio <= 1))
+        summary["targets"].append(("memory per buffered packet <= the JS adapter's (ratio)", ratio,
+                                   ratio <= 1))
     for behind in (False, True):
         key = "offset behind the buffer" if behind else "offset at the head"
         summary["storm"][key] = {}
@@ -482,12 +483,15 @@ def markdown(data: dict, summary: dict) -> str:
            f"uvicorn {env['uvicorn']}, Node {env['node']}; chatlib {env['chatlib_commit']}; "
            f"{'--quick' if data['quick'] else 'full run'}.",
            f"Load at start: `{env['uptime']}`; at end: `{data['uptime_end']}`.", "",
-           f"## 1. Broadcast throughput (M = {cfg['messages']} messages, {cfg['reps']} interleaved runs each)", "",
-           "| N | server | median deliveries/s | runs | server CPU | server CPU us/delivery | generator CPU | longest stall ms |",
+           f"## 1. Broadcast throughput (M = {cfg['messages']} messages, {cfg['reps']} interleaved "
+           "runs each)", "",
+           "| N | server | median deliveries/s | runs | server CPU | server CPU us/delivery "
+           "| generator CPU | longest stall ms |",
            "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
     for clients, block in summary["throughput"].items():
         for name, row in block["servers"].items():
-            out.append(f"| {clients} | {data['labels'].get(name, name)} | {fmt(row['median_deliveries_per_s'])} "
+            out.append(f"| {clients} | {data['labels'].get(name, name)} "
+                       f"| {fmt(row['median_deliveries_per_s'])} "
                        f"| {', '.join(f'{x:,}' for x in row['runs'])} "
                        f"| {fmt(100 * row['median_server_cpu_share'])}% "
                        f"| {fmt(row['median_server_cpu_us_per_delivery'], 1)} "
@@ -640,8 +644,9 @@ def chart(data: dict, summary: dict, path: pathlib.Path) -> None:
     ax.set_ylabel("seconds")
     ax.set_title(f"4. Reconnect storm, {data['config']['storm_clients']} clients")
     ax.legend(fontsize=7)
+    started_load = data['environment']['uptime'].split('load average:')[-1].strip()
     fig.suptitle(f"chatlib benchmarks, {data['environment']['utc']} "
-                 f"({'quick' if data['quick'] else 'full'}; load {data['environment']['uptime'].split('load average:')[-1].strip()})")
+                 f"({'quick' if data['quick'] else 'full'}; load {started_load})")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

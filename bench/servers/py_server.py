@@ -7,7 +7,8 @@
     python3 servers/py_server.py on --redis redis://127.0.0.1:P/0  # RedisStore + AsyncRedisManager
 
 Each runs on uvicorn (chatlib.serving.serve) on a default asyncio loop (``--uvloop`` for uvloop),
-without permessage-deflate like the JS server (``--deflate`` for uvicorn's default, on), bound to 127.0.0.1 on a free port, and prints ``{"port": P}`` once it accepts. The events it
+without permessage-deflate like the JS server (``--deflate`` for uvicorn's default, on), bound
+to 127.0.0.1 on a free port, and prints ``{"port": P}`` once it accepts. The events it
 answers are described in loadgen.js.
 """
 
