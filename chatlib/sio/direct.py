@@ -8,8 +8,9 @@ uses it) and engineio holds nothing for it, the frame, built once per
 packet, can go onto that connection's transport at once: it lands after
 everything engineio wrote before, and the writer, idle, has nothing that
 could come after it. In any other case (long-polling, an upgrade under way,
-engineio still holding packets, back-pressure, binary attachments) the
-packet is queued the usual way.
+engineio still holding packets, back-pressure, binary attachments, a
+packet observer registered with ``add_packet_observer``) the packet is
+queued the usual way.
 
 The one thing a direct write skips is engineio's check, on each send, of
 whether the client stopped answering pings; its reader gives up on such a
