@@ -13,8 +13,9 @@ packet observer registered with ``add_packet_observer``) the packet is
 queued the usual way.
 
 The one thing a direct write skips is engineio's check, on each send, of
-whether the client stopped answering pings; its reader gives up on such a
-client as before (after ``ping_interval + ping_timeout`` without a packet).
+whether the client stopped answering pings; engineio's service task still
+makes that check for every connection once per ``ping_timeout``, so a silent
+client is still closed with the reason "ping timeout", at most that much later.
 """
 
 from __future__ import annotations
