@@ -8,7 +8,8 @@ The library::
 
 The Jupyter layer (needs ipywidgets) is imported on first use:
 ``chatlib.start_chat_server``, ``chatlib.ChatWidget``, ``chatlib.BufferView``,
-``chatlib.WireView``, ``chatlib.stop_all``.
+``chatlib.WireView``, ``chatlib.stop_all``, and the lesson's ``chatlib.Strip``,
+``chatlib.ClickAlong``, ``chatlib.Exercise``, ``chatlib.CleanUp``.
 """
 
 from importlib import import_module
@@ -19,9 +20,10 @@ from .sio import DeliveryError, RecoveryClient, RecoveryServer
 from .stores import SQLiteStore
 
 __all__ = [
-    "BufferView", "ChatWidget", "DeliveryError", "MemoryStore", "Recovery", "RecoveryClient",
-    "RecoveryServer", "RecoveryStore", "RedisStore", "RestoreFailure", "Restored", "SQLiteStore",
-    "WireView", "start_chat_server", "stop_all",
+    "BufferView", "ChatWidget", "CleanUp", "ClickAlong", "DeliveryError", "Exercise",
+    "MemoryStore", "Recovery", "RecoveryClient", "RecoveryServer", "RecoveryStore", "RedisStore",
+    "RestoreFailure", "Restored", "SQLiteStore", "Strip", "WireView", "start_chat_server",
+    "stop_all",
 ]
 
 _LAZY = {
@@ -31,6 +33,11 @@ _LAZY = {
     "BufferView": "chatlib.jupyter.buffer_view",
     "WireView": "chatlib.jupyter.wire_view",
     "stop_all": "chatlib.jupyter.launcher",
+    # the lesson's pieces: a strip of live widgets, the click-along story, exercises, clean-up
+    "Strip": "chatlib.jupyter.strip",
+    "ClickAlong": "chatlib.jupyter.story",
+    "Exercise": "chatlib.jupyter.exercises",
+    "CleanUp": "chatlib.jupyter.cleanup",
 }
 
 

@@ -1,8 +1,9 @@
-"""Make docs/screenshot-widgets.png: the English notebook's two chat widgets mid-demo.
+"""Make docs/screenshot-widgets.png: the English notebook just after Alice is back.
 
-Runs the notebook in a real JupyterLab driven by a headless Chromium, up to the cell where
-Bob has sent "realtime" while Alice is disconnected, and photographs that cell's widgets
-(Alice, Bob, and the server's offset buffer and sessions under them).
+Runs the notebook in a real JupyterLab driven by a headless Chromium, 1366 px wide, up to
+the story's last step (Alice clicks Connect: her session restored, "realtime" replayed),
+and photographs the window with that step at the top: its confirmation, and under it the
+strip (Alice and Bob, the wire view with the replay, the buffer view).
 
 Needs Debian's chromium (``apt-get install chromium``) and the ``playwright`` package; it
 never downloads a browser. Run from anywhere::
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -38,10 +38,10 @@ FAILURE = Path(tempfile.gettempdir()) / "chatlib-screenshot-failure.png"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-#: the cell that shows the widgets, and the cell after which the screenshot is taken
-WIDGETS_CELL = "alice = chatlib.ChatWidget("
-MID_DEMO_CELL = 'bob.text.value = "realtime"'
-MID_DEMO_OUTPUT = "Alice: ['hello']"
+#: the step photographed, and a line of what it confirms
+WIDGETS_CELL = "await story.reconnected(alice)"
+MID_DEMO_CELL = "await story.reconnected(alice)"
+MID_DEMO_OUTPUT = "Replayed to Alice"
 #: JupyterLab settings: no news or update notifications; every cell in the page (by
 #: default cells out of view are not rendered, and could not be found by index)
 LAB_SETTINGS = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings":
@@ -97,7 +97,7 @@ def screenshot(url: str, mid_demo: int, widgets_cell: int, profile: Path) -> Non
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+            viewport={"width": 1366, "height": 900}, device_scale_factor=1)
         page = browser.new_page()
         try:
             page.goto(url)
@@ -110,12 +110,12 @@ def screenshot(url: str, mid_demo: int, widgets_cell: int, profile: Path) -> Non
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_text("Run All Above Selected Cell").click()
             page.get_by_text(MID_DEMO_OUTPUT, exact=False).wait_for(timeout=60_000)
-            target = cells.nth(widgets_cell).locator(".jp-OutputArea")
-            target.locator(".jupyter-widgets").first.wait_for(timeout=30_000)
-            target.scroll_into_view_if_needed()
-            # the buffer view refreshes every 0.5 s: wait until it shows Alice's kept session
-            target.locator("td", has_text=re.compile(r"^kept$")).wait_for(timeout=10_000)
-            target.screenshot(path=str(OUTPUT))
+            step = cells.nth(widgets_cell)
+            step.locator(".jp-OutputArea .jupyter-widgets").first.wait_for(timeout=30_000)
+            # the replay drawn on the wire: the picture is up to date
+            step.locator("svg text", has_text="↻ 42[").first.wait_for(timeout=10_000)
+            step.evaluate("cell => cell.scrollIntoView({block: 'start'})")
+            page.screenshot(path=str(OUTPUT))
         except Exception:
             page.screenshot(path=str(FAILURE), full_page=True)
             print(f"failed; the page as it was: {FAILURE}", file=sys.stderr)

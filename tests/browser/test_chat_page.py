@@ -108,9 +108,21 @@ def test_a_client_file_that_does_not_match_the_pinned_hash_is_refused(
         body=tampered, content_type="application/javascript",
         headers={"Access-Control-Allow-Origin": "*"}))
     page.goto(f"http://127.0.0.1:{chat_server}/")
-    expect(page.locator("#status")).to_have_text("connecting…")
     page.wait_for_function("typeof io === 'undefined' && document.readyState === 'complete'")
+    expect(page.locator("#status")).to_contain_text("could not be loaded from cdn.socket.io")
     assert any("integrity" in text for text in console), console
+
+
+def test_the_page_says_so_when_the_socketio_client_cannot_load(browser, chat_server):
+    """Offline, the page says why it cannot connect instead of "connecting…" forever."""
+    page = browser.new_page()
+    page.route(CDN_CLIENT_URL, lambda route: route.abort())   # offline, as far as the CDN goes
+    page.goto(f"http://127.0.0.1:{chat_server}/")
+    status = page.locator("#status")
+    expect(status).to_contain_text("could not be loaded from cdn.socket.io")
+    expect(status).to_have_class("offline")
+    expect(page.get_by_role("button", name="Send", exact=True)).to_be_disabled()
+    screenshot(page, "chat-page-client-missing")
 
 
 def test_a_room_in_the_address_keeps_messages_in_the_room_and_survives_a_drop(

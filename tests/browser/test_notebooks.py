@@ -1,12 +1,13 @@
-"""The tutorial notebooks in JupyterLab, in Chromium, clicked as a reader clicks them.
+"""The tutorial notebooks in JupyterLab, in Chromium, done by hand as a reader does them.
 
-One private JupyterLab serves copies of both notebooks. The English one is run up to its
-last cell (the clean-up, which stops every server and so every widget), then Alice's and
-Carol's rendered buttons are clicked: a network drop is recovered, ``socket.disconnect()``
-is not. Its clean-up cell runs last. The Spanish one is run whole with Run > Run All
-Cells: no error output, and the widgets speak Spanish.
-
-The English tests share one notebook run and go in file order.
+One private JupyterLab serves copies of both notebooks; Chromium's window is 1366 px wide.
+For each language: run the cells above the first step, then do the story by hand in the
+widgets shown under each step: type in Bob's box and press Enter, click Disconnect on
+Alice, send "realtime" from Bob, click Connect; after each action run the step's cell,
+which must confirm the reader's action ("✓ You clicked…"), not make it. Then run every
+cell below: the room demo keeps Alice in #general, nothing shows an error, and the first
+demo's widgets are still live and clickable. Last, the clean-up button stops everything.
+A screenshot of every step goes to artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -19,15 +20,11 @@ import pytest
 from .jupyterlab import (
     JupyterLab,
     button,
-    chat_widget,
-    chat_widgets,
     code_cells,
     error_outputs,
-    header,
     menu,
     messages,
     open_notebook,
-    output_of,
     select_cell,
     status,
     text_box,
@@ -35,19 +32,46 @@ from .jupyterlab import (
 )
 from .support import ROOT, Browser, expect, screenshot
 
-# the first test also starts JupyterLab and a kernel, and opens JupyterLab in Chromium
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+# JupyterLab and a kernel start in the first test; each language runs a whole notebook
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 ENGLISH = ROOT / "notebooks" / "en" / "06-connection-state-recovery.ipynb"
 SPANISH = ROOT / "notebooks" / "es" / "06-recuperacion-del-estado-de-conexion.ipynb"
 
-SID = r"[A-Za-z0-9_-]+"
+WORDS = {
+    "en": {
+        "notebook": ENGLISH, "hello": "hello", "send": "Send", "disconnect": "Disconnect",
+        "connect": "Connect", "connected": "connected", "stopped": "server stopped",
+        "sent": "✓ You sent “hello” from Bob.",
+        "stored": "The server stored “hello” at offset 1",
+        "clicked_disconnect": "✓ You clicked Disconnect on Alice.",
+        "kept": "server.is_kept(sid) is True",
+        "missed": "Stored for Alice, who is away: 2 “realtime”.",
+        "clicked_connect": "✓ You clicked Connect on Alice.",
+        "back": "recovered: True; same id as before: yes",
+        "presented": "CONNECT presented offset 1",
+        "replayed": "Replayed to Alice (↻ in the widget and on the wire): “realtime”.",
+        "rooms": "Alice is in: ['#general']",
+        "clean_up": "Stop every server", "left": "Server tasks left behind: 0.",
+    },
+    "es": {
+        "notebook": SPANISH, "hello": "hola", "send": "Enviar", "disconnect": "Desconectar",
+        "connect": "Conectar", "connected": "conectado", "stopped": "servidor detenido",
+        "sent": "✓ Enviaste «hola» desde Bob.",
+        "stored": "El servidor guardó «hola» con el offset 1",
+        "clicked_disconnect": "✓ Hiciste clic en Desconectar de Alice.",
+        "kept": "server.is_kept(sid) es True",
+        "missed": "Guardado para Alice, que no está: 2 «realtime».",
+        "clicked_connect": "✓ Hiciste clic en Conectar de Alice.",
+        "back": "recovered: True; el mismo id que antes: sí",
+        "presented": "CONNECT de Alice presentó el offset 1",
+        "replayed": "Reenviado a Alice (↻ en el widget y en la red): «realtime».",
+        "rooms": "Alice está en: ['#general']",
+        "clean_up": "Detener todos los servidores", "left": "Tareas de servidor que quedan: 0.",
+    },
+}
 
-
-def status_text(state: str, recovered: str, sid: str = SID, words: dict | None = None):
-    words = words or {"recovered": "recovered", "sid": "sid", "last_offset": "last offset"}
-    return re.compile(rf"^● {state} · {words['recovered']}: {recovered} · "
-                      rf"{words['sid']}: {sid} · {words['last_offset']}: \S+$")
+WIDTH, HEIGHT = 1366, 900
 
 
 @pytest.fixture(scope="module")
@@ -67,147 +91,135 @@ def chromium(playwright, tmp_path_factory):
     browser.close()
 
 
-def open_fresh(chromium, lab, notebook: Path):
-    """Open a notebook and clear its saved outputs, so every number and output seen is new."""
+def chat_widget(scope, name: str):
+    """The ChatWidget called ``name`` in ``scope``: the box whose own row holds a text box."""
+    chat = scope.locator(".widget-vbox:has(> .widget-hbox input.widget-input)")
+    return chat.filter(has=scope.page.locator(
+        ".widget-html-content > b", has_text=re.compile(f"^{re.escape(name)}$"))).first
+
+
+def cell_with(page, source: str):
+    """The first code cell whose source contains ``source``."""
+    return code_cells(page).filter(
+        has=page.locator(".jp-InputArea", has_text=source)).first
+
+
+def position_of(page, source: str) -> int:
+    """How many code cells come before the first one whose source contains ``source``."""
+    sources = code_cells(page).locator(".jp-InputArea").all_inner_texts()
+    return next(i for i, text in enumerate(sources) if source in text)
+
+
+def run_cell(page, cell) -> None:
+    """Run one cell, as Shift+Enter does without moving on, and wait for its output."""
+    select_cell(cell)
+    menu(page, "Run", "Run Selected Cell and Do not Advance")
+    expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=60_000)
+
+
+def shot(page, cell, name: str) -> None:
+    """What the reader sees with ``cell`` at the top of the notebook: the whole window."""
+    cell.evaluate("cell => cell.scrollIntoView({block: 'start'})")
+    screenshot(page, name)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_reader_clicks_the_story_then_runs_the_rest(chromium, lab, language):
+    words = WORDS[language]
+    notebook: Path = words["notebook"]
     page = chromium.new_page()
-    open_notebook(page, lab, notebook.name)
-    menu(page, "Edit", "Clear Outputs of All Cells")
-    assert error_outputs(page) == []
-    return page
-
-
-@pytest.fixture(scope="module")
-def english(chromium, lab):
-    """The English notebook after Run > Run All Above Selected Cell, on its clean-up cell."""
-    page = open_fresh(chromium, lab, ENGLISH)
-    cells = code_cells(page)
-    count = cells.count()
-    clean_up = cells.nth(count - 1)
-    assert "await running.stop()" in clean_up.inner_text(), "the last code cell is the clean-up"
-    select_cell(clean_up)
-    menu(page, "Run", "Run All Above Selected Cell")
-    wait_for_run(page, count - 1)
-    yield page
-    page.close()
-    lab.shutdown_kernels()
-
-
-def test_english_notebook_runs_to_the_clean_up_without_errors(english, chromium):
-    assert error_outputs(english) == []
-    alice = chat_widgets(english).nth(0)
-    expect(header(alice)).to_contain_text("Alice")
-    expect(status(alice)).to_have_text(status_text("connected", "yes"))
-    expect(messages(alice).nth(0)).to_have_text("hello")
-    expect(messages(alice).nth(1)).to_have_text("↻ realtime")  # marked: the restore sent it
-    assert chromium.page_errors == [] and chromium.blocked == []
-
-
-def test_disconnect_send_connect_in_the_widgets_recovers_the_missed_message_once(english):
-    first, second = chat_widgets(english).nth(0), chat_widgets(english).nth(1)
-    expect(header(first)).to_contain_text("Alice")
-    expect(header(second)).to_contain_text("Bob")
-    sid = status(first).locator("code").first.inner_text()
-    missed, later = "sent from the browser while Alice was away", "Alice is back (browser)"
-    before = messages(first).all_inner_texts()
-
-    button(first, "Disconnect").click()
-    expect(button(first, "Connect")).to_be_visible()
-    expect(status(first)).to_have_text(status_text("disconnected", r"\S+", re.escape(sid)))
-    # the server's view (the BufferView under the widgets) keeps her session
-    expect(english.locator("tr", has_text=sid)).to_contain_text("kept")
-
-    text_box(second).fill(missed)
-    button(second, "Send").click()
-    expect(text_box(second)).to_have_value("")
-    expect(messages(second).last).to_have_text(missed)
-    expect(messages(first)).to_have_text(before)      # nothing reaches her while away
-
-    button(first, "Connect").click()
-    expect(button(first, "Disconnect")).to_be_visible()
-    expect(status(first)).to_have_text(status_text("connected", "yes", re.escape(sid)))
-    expect(messages(first).last).to_have_text(f"↻ {missed}")   # marked: replayed
-
-    # anything delivered twice would arrive before this later message
-    text_box(second).fill(later)
-    button(second, "Send").click()
-    expect(messages(first).last).to_have_text(later)
-    received = messages(first).all_inner_texts()
-    assert received.count(f"↻ {missed}") == 1 and received[-2:] == [f"↻ {missed}", later], received
-    screenshot(output_of(first), "notebook-en-alice-recovered")
-
-
-def test_clean_mode_widget_is_not_recovered_and_misses_the_message(english):
-    carol = chat_widget(english, "Carol")
-    expect(header(carol)).to_contain_text("socket.disconnect()")
-    beside = chat_widgets(output_of(carol)).nth(1)
-    expect(header(beside)).to_contain_text("Bob")
-    expect(status(carol)).to_have_text(status_text("connected", "no"))
-    sid = status(carol).locator("code").first.inner_text()
-    missed, later = "sent from the browser while Carol was away", "Carol is back (browser)"
-
-    button(carol, "Disconnect").click()
-    expect(button(carol, "Connect")).to_be_visible()
-    expect(status(carol)).to_have_text(status_text("disconnected", "–", re.escape(sid)))
-    expect(english.locator("tr", has_text=sid)).to_have_count(0)   # the server forgot her
-
-    text_box(beside).fill(missed)
-    button(beside, "Send").click()
-    expect(messages(beside).last).to_have_text(missed)
-
-    button(carol, "Connect").click()
-    expect(button(carol, "Disconnect")).to_be_visible()
-    expect(status(carol)).to_have_text(
-        status_text("connected", "no", rf"(?!{re.escape(sid)} ){SID}"))   # a new id
-
-    text_box(beside).fill(later)
-    button(beside, "Send").click()
-    expect(messages(carol).last).to_have_text(later)
-    assert missed not in messages(carol).all_inner_texts()
-    screenshot(output_of(carol), "notebook-en-carol-not-recovered")
-
-
-def test_english_clean_up_cell_stops_every_server(english, lab):
-    cells = code_cells(english)
-    clean_up = cells.last
-    select_cell(clean_up)
-    menu(english, "Run", "Run Selected Cell and Do not Advance")
-    wait_for_run(english, cells.count())
-    assert error_outputs(english) == []
-    output = clean_up.locator(".jp-OutputArea-output")
-    expect(output).to_contain_text("servers still running: 0")
-    expect(output).to_contain_text("server tasks left behind: 0")
-    expect(chat_widget(english, "Alice").locator(".widget-html-content").last).to_have_text(
-        "server stopped")
-
-
-def test_spanish_notebook_runs_all_cells_without_errors_in_spanish(chromium, lab):
-    page = open_fresh(chromium, lab, SPANISH)
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     try:
-        menu(page, "Run", "Run All Cells")
+        open_notebook(page, lab, notebook.name)
+        menu(page, "Edit", "Clear Outputs of All Cells")
+        step1 = cell_with(page, "await story.sent(")
+        select_cell(step1)
+        menu(page, "Run", "Run All Above Selected Cell")
+        wait_for_run(page, position_of(page, "await story.sent("))
+        assert error_outputs(page) == []
+
+        first = cell_with(page, "strip = chatlib.Strip(")
+        alice, bob = chat_widget(first, "Alice"), chat_widget(first, "Bob")
+        expect(status(alice)).to_contain_text(words["connected"])
+        expect(status(bob)).to_contain_text(words["connected"])
+        shot(page, first, f"notebook-{language}-0-the-strip")
+
+        # 1. the reader types in Bob's box and presses Enter
+        text_box(bob).fill(words["hello"])
+        text_box(bob).press("Enter")
+        expect(messages(alice).last).to_have_text(words["hello"])
+        run_cell(page, step1)
+        output = step1.locator(".jp-OutputArea")
+        expect(output).to_contain_text(words["sent"])
+        expect(output).to_contain_text(words["stored"])
+        shot(page, step1, f"notebook-{language}-1-bob-said-hello")
+
+        # 2. Disconnect on Alice, in the copy of the strip under step 1
+        alice, bob = chat_widget(step1, "Alice"), chat_widget(step1, "Bob")
+        button(alice, words["disconnect"]).click()
+        expect(button(alice, words["connect"])).to_be_visible()
+        step2 = cell_with(page, "await story.disconnected(alice)")
+        run_cell(page, step2)
+        output = step2.locator(".jp-OutputArea")
+        expect(output).to_contain_text(words["clicked_disconnect"])
+        expect(output).to_contain_text(words["kept"])
+        expect(step2.locator("svg text", has_text="✕").first).to_be_visible()   # the DROP, drawn
+        shot(page, step2, f"notebook-{language}-2-alice-disconnected")
+
+        # 3. "realtime" from Bob while she is away
+        bob = chat_widget(step2, "Bob")
+        text_box(bob).fill("realtime")
+        button(bob, words["send"]).click()
+        expect(messages(bob).last).to_have_text("realtime")
+        step3 = cell_with(page, "await story.sent_while_away(bob, alice")
+        run_cell(page, step3)
+        output = step3.locator(".jp-OutputArea")
+        expect(output).to_contain_text(words["missed"])
+        expect(output).to_contain_text("↻ Alice")                        # in the buffer view
+        assert "realtime" not in messages(chat_widget(step3, "Alice")).all_inner_texts()
+        shot(page, step3, f"notebook-{language}-3-realtime-kept-for-alice")
+
+        # 4. Connect: the session comes back, "realtime" is replayed and marked
+        alice = chat_widget(step3, "Alice")
+        button(alice, words["connect"]).click()
+        expect(button(alice, words["disconnect"])).to_be_visible()
+        step4 = cell_with(page, "await story.reconnected(alice)")
+        run_cell(page, step4)
+        output = step4.locator(".jp-OutputArea")
+        for key in ("clicked_connect", "back", "presented", "replayed"):
+            expect(output).to_contain_text(words[key])
+        alice = chat_widget(step4, "Alice")
+        expect(messages(alice).last).to_have_text("↻ realtime")
+        assert messages(alice).all_inner_texts().count("↻ realtime") == 1
+        replay = step4.locator("svg text", has_text=re.compile(r"^↻ 42\["))
+        expect(replay.first).to_contain_text("realtime")                 # the replay, drawn
+        shot(page, step4, f"notebook-{language}-4-alice-recovered")
+
+        # the rest of the notebook, as Run All would: it never makes the lesson dead
+        after = code_cells(page).nth(position_of(page, "await story.reconnected(alice)") + 1)
+        select_cell(after)
+        menu(page, "Run", "Run Selected Cell and All Below")
         wait_for_run(page, code_cells(page).count())
         assert error_outputs(page) == []
-        expect(code_cells(page).last.locator(".jp-OutputArea-output")).to_contain_text(
-            "servidores aún en marcha: 0")
+        rooms = cell_with(page, "await carol2.send(")
+        expect(rooms.locator(".jp-OutputArea")).to_contain_text(words["rooms"])
+        shot(page, rooms, f"notebook-{language}-5-rooms-restored")
 
-        # every widget is drawn, in Spanish; the clean-up has stopped their servers
-        alice = chat_widgets(page).nth(0)
-        expect(header(alice)).to_have_text(
-            "Alice Desconectar = corte de red: el servidor guarda la sesión")
-        expect(header(chat_widget(page, "Carol"))).to_have_text(
-            "Carol Desconectar = socket.disconnect(): la sesión no se guarda")
-        expect(text_box(alice)).to_have_attribute("placeholder", "Escribe un mensaje")
-        expect(button(alice, "Enviar")).to_be_visible()
-        expect(button(alice, "Conectar")).to_be_visible()
-        spanish = {"recovered": "recuperado", "sid": "sid", "last_offset": "último offset"}
-        expect(status(alice)).to_have_text(status_text("desconectado", "–", SID, spanish))
-        expect(messages(alice).nth(0)).to_have_text("hola")
-        expect(messages(alice).nth(1)).to_have_text("↻ realtime")
-        expect(alice.locator(".widget-html-content").last).to_have_text("servidor detenido")
-        expect(page.locator(".jp-OutputArea-output .widget-html-content > b",
-                            has_text="paquetes guardados").first).to_be_visible()
-        assert page.locator("button.widget-button", has_text=re.compile(
-            "^(Send|Disconnect|Connect)$")).count() == 0
-        screenshot(output_of(alice), "notebook-es-widgets")
+        # the first demo is still live: Alice can leave and come back again
+        alice = chat_widget(first, "Alice")
+        expect(status(alice)).to_contain_text(words["connected"])
+        button(alice, words["disconnect"]).click()
+        expect(button(alice, words["connect"])).to_be_visible()
+        button(alice, words["connect"]).click()
+        expect(button(alice, words["disconnect"])).to_be_visible()
+        expect(status(alice)).to_contain_text(words["connected"])
+
+        # clean-up is the reader's click
+        clean_up = cell_with(page, "chatlib.CleanUp(")
+        clean_up.get_by_role("button", name=words["clean_up"]).click()
+        expect(clean_up.locator(".jp-OutputArea")).to_contain_text(words["left"])
+        expect(chat_widget(first, "Alice")).to_contain_text(words["stopped"])
+        shot(page, clean_up, f"notebook-{language}-6-cleaned-up")
         assert chromium.page_errors == [] and chromium.blocked == []
     finally:
         page.close()

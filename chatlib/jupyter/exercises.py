@@ -1,0 +1,154 @@
+"""Exercises that answer back: ``check()`` says correct, or not yet with a hint; a solution to reveal.
+
+In the manner of Kaggle's learntools (``q1.check()``, ``q1.hint()``, ``q1.solution()``), for
+a live lesson: a check may be a coroutine that plays the reader's answer against a real
+server before it answers. Every answer is shown twice over: coloured HTML for the reader,
+and the same words as plain text (what a notebook test compares, and what a terminal shows).
+
+Example::
+
+    def offsets(answer):
+        if answer == ["3", "4", "5"]:
+            return Correct("each stored event takes the next offset")
+        return NotYet("Alice would not receive those.", hint=0)
+
+    ex1 = Exercise("Exercise 1", offsets, hints=["Bob's messages are numbered 1, 2, …"],
+                   solution="answer = ['3', '4', '5']")
+    await ex1.check(["3", "4", "5"])     # ✓ Correct: each stored event takes the next offset
+    await ex1.check(["1"])               # ⏳ Not yet: Alice would not receive those. Hint: …
+    ex1.hint()                           # 💡 Hint 1/1: Bob's messages are numbered 1, 2, …
+    ex1.solution()
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence, Union
+
+from IPython.display import display
+
+from .labels import Labels
+
+#: The words of the answers, per language.
+WORDS: dict[str, dict[str, str]] = {
+    "en": {"correct": "Correct", "not_yet": "Not yet", "hint": "Hint",
+           "solution": "Solution", "more": "for a hint: {name}.hint(); the solution: "
+                                           "{name}.solution()",
+           "no_more": "that was the last hint; the solution: {name}.solution()"},
+    "es": {"correct": "Correcto", "not_yet": "Todavía no", "hint": "Pista",
+           "solution": "Solución", "more": "una pista: {name}.hint(); la solución: "
+                                           "{name}.solution()",
+           "no_more": "era la última pista; la solución: {name}.solution()"},
+}
+
+_COLORS = {"correct": "#2e7d32", "not_yet": "#b26a00", "hint": "#1565c0", "solution": "#444"}
+_BOX = ("border-left:4px solid {color};padding:4px 10px;margin:4px 0;"
+        "background:#fafafa;white-space:pre-wrap")
+
+
+@dataclass(frozen=True)
+class Correct:
+    """A check's verdict: the answer is right; ``why`` says what it shows."""
+
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """A check's verdict: not right (yet). ``why`` says what was seen; ``hint`` (an index
+    into the exercise's hints) is shown with it when one fits."""
+
+    why: str
+    hint: Optional[int] = None
+
+
+Verdict = Union[Correct, NotYet]
+
+
+def show(kind: str, title: str, body: str, code: str = "") -> None:
+    """Display one answer box: ``kind`` is correct, not_yet, hint or solution."""
+    plain = f"{title}: {body}" if body else title
+    if code:
+        plain += "\n" + code
+    rich = (f"<div style='{_BOX.format(color=_COLORS[kind])}'>"
+            f"<b style='color:{_COLORS[kind]}'>{html.escape(title)}</b>"
+            + (f": {html.escape(body)}" if body else "")
+            + (f"<pre style='margin:4px 0 0 0'>{html.escape(code)}</pre>" if code else "")
+            + "</div>")
+    display({"text/plain": plain, "text/html": rich}, raw=True)
+
+
+class Exercise:
+    """One exercise: ``await ex.check(...)``, ``ex.hint()``, ``ex.solution()``.
+
+    ``checker`` takes what the reader passes to :meth:`check` and returns (or, if it is
+    a coroutine function, awaits to) a :class:`Correct` or :class:`NotYet`. ``hints``
+    are shown one at a time, each :meth:`hint` call the next one; a ``NotYet`` may name
+    the hint that fits what was seen. ``solution`` is code, ``explanation`` the words
+    around it. ``name`` is the variable the notebook binds, used in the answers'
+    "for a hint: ex1.hint()".
+
+    Example::
+
+        ex = Exercise("Exercise 2", lambda answer: Correct() if answer == 42 else NotYet("no"),
+                      hints=["six times seven"], solution="answer = 42", name="ex2")
+        await ex.check(41)   # ⏳ Not yet: no (for a hint: ex2.hint(); the solution: ...)
+    """
+
+    def __init__(self, title: str, checker: Callable[..., Any], hints: Sequence[str],
+                 solution: str, explanation: str = "", name: str = "ex",
+                 labels: Labels = "en") -> None:
+        self.title = title
+        self.checker = checker
+        self.hints = list(hints)
+        self.solution_code = solution
+        self.explanation = explanation
+        self.name = name
+        language = labels if isinstance(labels, str) else dict(labels).get("language", "en")
+        self.words = WORDS[language]
+        self.hints_shown = 0
+        #: every verdict so far, newest last
+        self.verdicts: list[Verdict] = []
+
+    def __repr__(self) -> str:
+        return f"<Exercise {self.title!r}: {self.name}.check(...), .hint(), .solution()>"
+
+    @property
+    def solved(self) -> bool:
+        """Whether a check has said correct."""
+        return any(isinstance(verdict, Correct) for verdict in self.verdicts)
+
+    async def check(self, *answer: Any, **options: Any) -> None:
+        """Check ``answer`` and show the verdict (kept in :attr:`verdicts`)."""
+        verdict = self.checker(*answer, **options)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        self.verdicts.append(verdict)
+        words = self.words
+        if isinstance(verdict, Correct):
+            show("correct", f"✓ {words['correct']}", verdict.why)
+        else:
+            body = verdict.why
+            if verdict.hint is not None and 0 <= verdict.hint < len(self.hints):
+                body += f" {words['hint']}: {self.hints[verdict.hint]}"
+                self.hints_shown = max(self.hints_shown, verdict.hint + 1)
+            body += f" ({words['more'].format(name=self.name)})"
+            show("not_yet", f"⏳ {words['not_yet']}", body)
+
+    def hint(self, number: Optional[int] = None) -> None:
+        """Show the next hint (or hint ``number``, counted from 1)."""
+        if not self.hints:
+            return self.solution()
+        index = (number - 1) if number else min(self.hints_shown, len(self.hints) - 1)
+        index = max(0, min(index, len(self.hints) - 1))
+        self.hints_shown = max(self.hints_shown, index + 1)
+        body = self.hints[index]
+        if index == len(self.hints) - 1:
+            body += f" ({self.words['no_more'].format(name=self.name)})"
+        show("hint", f"💡 {self.words['hint']} {index + 1}/{len(self.hints)}", body)
+
+    def solution(self) -> None:
+        """Show the solution: code, and why it is right."""
+        show("solution", self.words["solution"], self.explanation, self.solution_code)
