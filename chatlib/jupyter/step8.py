@@ -20,7 +20,7 @@ from .step6 import _language
 from .widget import ChatWidget
 
 _LATE = 1.0   # seconds the second message's ack is late
-_WAIT = 4.0   # seconds the check waits for the messages to be stored
+_WAIT = 2.5   # seconds the check waits for each message to be stored
 
 TEXTS = {
     "en": {
@@ -65,6 +65,17 @@ TEXTS = {
 _ALLOWED = {"retries", "ack_timeout", "client_offset"}
 
 
+async def _settled(server: Any, sender: ChatWidget, text: str) -> None:
+    """Wait until ``text`` is stored and acknowledged, or ``_WAIT`` seconds have passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _WAIT
+    while loop.time() < deadline:
+        stored = [content for _id, content in await server.history.since(0)]
+        if text in stored and not sender.pending:
+            return
+        await asyncio.sleep(0.1)
+
+
 async def exactly_once_exercise(labels: Labels = "en", name: str = "ex1") -> Exercise:
     """Each check: a step-8 server of its own loses "first" and acks "second" 1 s late."""
     language = _language(labels)
@@ -83,13 +94,12 @@ async def exactly_once_exercise(labels: Labels = "en", name: str = "ex1") -> Exe
             return NotYet(str(error), hint=0)
         await sender.connect()
         faults.lose_next()
-        faults.delay_next_ack(_LATE)
         await sender.send("first")
+        await _settled(server, sender, "first")
+        faults.delay_next_ack(_LATE)
         await sender.send("second")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _WAIT
-        while loop.time() < deadline and (sender.pending or len(faults.late) == 0):
-            await asyncio.sleep(0.1)
+        await _settled(server, sender, "second")
+        await asyncio.sleep(_LATE)   # a copy sent late would be stored by now
         stored = [content for _id, content in await server.history.since(0)]
         counts = {"first": stored.count("first"), "second": stored.count("second")}
         await server.stop()
