@@ -431,7 +431,7 @@ async def resync_exercise(labels: Labels = "en", name: str = "ex4") -> Exercise:
         for widget in (dana, eve):
             await widget.connect()
             calls: list[bool] = []
-            outcome = on_connect(widget.client, lambda: calls.append(True))
+            outcome = on_connect(widget.client, lambda calls=calls: calls.append(True))
             if inspect.isawaitable(outcome):
                 await outcome
             asked[widget.name] = bool(calls)
