@@ -115,8 +115,8 @@ class ChatWidget(widgets.VBox):
         self.labels = resolve_labels(labels)
         #: every chat message received, in order
         self.messages: list[Any] = []
-        #: the same, as dicts: {"text", "offset", "replay", "id"} (replay: sent by a restore;
-        #: id: step 7's message id, or None)
+        #: the same, as dicts: {"text", "offset", "replay"} (replay: sent by a restore); a
+        #: client of steps 7 and 8 adds "id", the message's id (None: a message without one)
         self.history: list[dict] = []
         #: errors raised by the widget's actions, newest last
         self.errors: list[BaseException] = []
@@ -399,9 +399,11 @@ class ChatWidget(widgets.VBox):
     async def _on_message(self, msg: Any = None, *_extra: Any) -> None:
         offset = self.client.last_offset
         self.messages.append(msg)
-        self.history.append({"text": msg, "offset": offset,
-                             "replay": offset is not None and offset in self._replayed,
-                             "id": self.offset.current if self.offset is not None else None})
+        item = {"text": msg, "offset": offset,
+                "replay": offset is not None and offset in self._replayed}
+        if self.offset is not None:
+            item["id"] = self.offset.current
+        self.history.append(item)
         self._render()
         async with self._arrived:
             self._arrived.notify_all()

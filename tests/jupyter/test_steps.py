@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 
 import pytest
 import socketio
@@ -69,7 +70,7 @@ async def test_a_step_7_widget_is_caught_up_after_a_restart_and_not_after_a_reco
 async def test_a_step_server_closes_the_database_it_opened():
     server = await chatlib.start_chat_server(step=8)
     await server.stop()
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.ProgrammingError):   # "Cannot operate on a closed database"
         await server.history.since(0)
     with pytest.raises(ValueError):
         await chatlib.start_chat_server(step=5)
