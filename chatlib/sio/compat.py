@@ -24,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Callable, Optional
 
 import engineio
@@ -125,6 +126,13 @@ async def trigger_event(target: Any, event: str, namespace: str, *args: Any) -> 
         # python-socketio's own calls name the namespace when nothing follows it
         return await target._trigger_event(event, namespace=namespace)
     return await target._trigger_event(event, namespace, *args)
+
+
+def pubsub_listener(server: Any) -> Optional[asyncio.Task]:
+    """The task a pub/sub manager (``AsyncRedisManager``...) listens in; python-socketio
+    never ends it, not even at ``shutdown()``. None for the default manager."""
+    task = getattr(server.manager, "thread", None)
+    return task if isinstance(task, asyncio.Task) else None
 
 
 def no_ack(server: Any) -> Any:
