@@ -15,7 +15,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
-from ..core.store import Payload, RecoveryStore
+from ..core.store import UNSTORED, Payload, RecoveryStore
 
 
 _YIELD_EVERY = 4096  # packets written between two yields to the event loop (bench/README.md)
@@ -151,8 +151,9 @@ class RecoveryManagerMixin:
             return packet_class(sio_packet.EVENT, namespace=namespace,
                                 data=head + args + [offset]).encode()
 
-        _, payload = self.store.append(namespace, rooms, skip, encode_with)
-        if not self.store.shared:
+        offset, payload = self.store.append(namespace, rooms, skip, encode_with)
+        # a packet a shared store could not keep (an outage) still reaches this server's clients
+        if not self.store.shared or offset == UNSTORED:
             written = await self.send_payload(namespace, room, skip, payload)
             # Writing never suspends, so a handler that emits in a loop would hold
             # the loop until it ends; let it breathe every few thousand writes, and
@@ -179,8 +180,22 @@ class RecoveryManagerMixin:
         async for batch in feed:
             for record in batch:
                 room = None if record.rooms is None else list(record.rooms)
+                if record.payload is None:
+                    await self._cut_off(record.namespace, room)
+                    continue
                 await self.send_payload(record.namespace, room, record.exclude or frozenset(),
                                         record.payload, record.seq)
+
+    async def _cut_off(self, namespace: str, room: Any) -> None:
+        """Another server could not store packets for these clients (a store outage): they
+        missed them. Close their transports abruptly, as a network failure would, so that
+        they reconnect and are told (``recovered`` false) instead of never knowing."""
+        for _, eio_sid in list(self.get_participants(namespace, room)):
+            socket = self.server.eio.sockets.get(eio_sid)
+            if socket is not None and not (socket.closed or socket.closing):
+                await socket.close(wait=False, abort=True,
+                                   reason=self.server.eio.reason.TRANSPORT_CLOSE)
+                socket.queue.put_nowait(None)  # wakes its writer, which closes the WebSocket
 
     async def send_payload(self, namespace: str, room: Any, skip: frozenset,
                            payload: Payload, seq: Optional[int] = None) -> int:

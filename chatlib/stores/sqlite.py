@@ -268,3 +268,4 @@ class SQLiteStore(MemoryStore):
             self._db.execute("DELETE FROM marks")
             self._db.executemany("INSERT INTO marks VALUES (?, ?)",
                                  [(_key_text(key), high) for key, high in self._marks.items()])
+            self._bound_kept_sessions()
