@@ -139,3 +139,88 @@ async def test_clients_of_another_server_that_missed_unstored_packets_are_told(
     assert on_alice.items == list(range(15))
     assert on_bea.items == list(range(5)) + list(range(10, 15))
     assert not handler_errors(caplog), handler_errors(caplog)
+
+
+# -- SQLite: the file stops taking writes ------------------------------------------------
+#
+# The tests run as any user, root included, for whom file modes mean nothing; SQLite's own
+# switches give the very errors a read-only file (SQLITE_READONLY) and a full disk
+# (SQLITE_FULL) give.
+
+def make_read_only(store):
+    store._db.execute("PRAGMA query_only = ON")
+
+
+def make_full(store):
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def make_writable(store):
+    store._db.execute("PRAGMA query_only = OFF")
+    store._db.execute("PRAGMA max_page_count = 1073741823")
+
+
+async def test_a_sqlite_file_that_turns_read_only_loses_nothing(launch, clients, tmp_path, caplog):
+    path = str(tmp_path / "recovery.db")
+    store = chatlib.SQLiteStore(path)
+    running = await launch(chat_server(store))
+    on_alice, on_bob, on_carol = Inbox(), Inbox(), Inbox()
+    alice = await connect(clients, running.url, on_alice)
+    bob = await connect(clients, running.url, on_bob)
+    carol = await connect(clients, running.url, on_carol)
+    await say_all(alice, list(range(5)), [on_alice, on_bob, on_carol])
+
+    make_read_only(store)
+    bob_sid = bob.get_sid()
+    await bob.drop()
+    await server_saw_drop(running.sio, bob_sid)
+    await say_all(alice, list(range(5, 10)), [on_alice, on_carol])  # live while unwritable
+    await bob.reconnect()
+    assert bob.recovered                                           # from memory
+    await eventually(lambda: on_bob.items == list(range(10)), 5, "bob's replay")
+    carol_sid = carol.get_sid()
+    await carol.drop()                                             # kept during the outage
+    await server_saw_drop(running.sio, carol_sid)
+    await say_all(alice, list(range(10, 15)), [on_alice, on_bob])
+    make_writable(store)
+    await eventually(lambda: "takes writes again" in caplog.text, 10, "the file to be written")
+    await alice.emit("say", 15)
+    await eventually(lambda: 15 in on_bob.items, 5, "message 15")
+
+    restarted = chatlib.SQLiteStore(path)    # what a restart would find now
+    try:
+        restored = restarted.restore("/", carol.pid, carol.last_offset)
+        assert [running.sio._describe_payload(p)[1] for p in restored.missed] == \
+            [[n] for n in range(10, 16)]
+    finally:
+        restarted.close()
+    assert on_alice.items == list(range(16))
+    assert not handler_errors(caplog), handler_errors(caplog)
+    warnings = outage_warnings(caplog, "chatlib.stores.sqlite")
+    assert len(warnings) == 2 and "cannot be written" in warnings[0], warnings
+
+
+def test_a_server_killed_while_its_disk_is_full_restores_nothing_it_could_not_write(tmp_path, caplog):
+    path = str(tmp_path / "recovery.db")
+    store = chatlib.SQLiteStore(path)
+    store.open_session("/", "alice", "pid-a")
+    store.open_session("/", "bob", "pid-b")
+    seen, _ = store.append("/", None, None, lambda o: f"seen@{o}")
+    store.keep("/", "alice", {})
+    make_full(store)
+    given_out = [store.append("/", None, None, lambda o: f"x{n}@{o}")[0] for n in range(300)]
+    assert isinstance(store.restore("/", "pid-a", seen), chatlib.Restored)  # memory has it all
+    store.keep("/", "alice", {})
+    store.keep("/", "bob", {})
+    # SIGKILL now: the file never took the 300 packets. A new store on it is the restart.
+    restarted = chatlib.SQLiteStore(path)
+    try:
+        assert restarted.restore("/", "pid-a", seen) is RestoreFailure.UNKNOWN_PID
+        assert restarted.restore("/", "pid-b", given_out[-1]) is RestoreFailure.UNKNOWN_PID
+        offset, _ = restarted.append("/", None, None, lambda o: f"new@{o}")
+        assert int(offset) > int(given_out[-1])  # offsets never repeat
+    finally:
+        restarted.close()
+        store.close()
+    assert "misses packets up to offset" in caplog.text
