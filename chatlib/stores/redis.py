@@ -289,6 +289,9 @@ class RedisStore(RecoveryStore):
         delay = _RETRY_FIRST
         try:
             while True:
+                # redis-py can swallow a cancellation that lands while it connects
+                if asyncio.current_task().cancelling():
+                    raise asyncio.CancelledError
                 try:
                     if client is None:
                         client = redis.asyncio.Redis.from_url(self.url, **_FEED_OPTIONS)
