@@ -181,18 +181,21 @@ class RecoveryManagerMixin:
             for record in batch:
                 room = None if record.rooms is None else list(record.rooms)
                 if record.payload is None:
-                    await self._cut_off(record.namespace, room)
+                    await self._cut_off(record.namespace, room, record.seq)
                     continue
                 await self.send_payload(record.namespace, room, record.exclude or frozenset(),
                                         record.payload, record.seq)
 
-    async def _cut_off(self, namespace: str, room: Any) -> None:
+    async def _cut_off(self, namespace: str, room: Any, seq: int) -> None:
         """Another server could not store packets for these clients (a store outage): they
-        missed them. Close their transports abruptly, as a network failure would, so that
-        they reconnect and are told (``recovered`` false) instead of never knowing."""
-        for _, eio_sid in list(self.get_participants(namespace, room)):
+        missed them. Forget their sessions and close their transports abruptly, as a network
+        failure would, so that they reconnect and are told (``recovered`` false)."""
+        for sid, eio_sid in list(self.get_participants(namespace, room)):
+            if seq <= self._floors.get(sid, -1):
+                continue  # restored after the gap was written: nothing missed
             socket = self.server.eio.sockets.get(eio_sid)
             if socket is not None and not (socket.closed or socket.closing):
+                self.store.forget(namespace, sid)
                 await socket.close(wait=False, abort=True,
                                    reason=self.server.eio.reason.TRANSPORT_CLOSE)
                 socket.queue.put_nowait(None)  # wakes its writer, which closes the WebSocket
