@@ -276,10 +276,11 @@ class RedisStore(RecoveryStore):
         A reader that falls more than ``max_buffered_packets`` behind misses
         the packets trimmed meanwhile; their recipients get them only by
         recovering after a drop. When Redis goes away the feed reconnects with
-        backoff and goes on where it was; from a Redis that lost its data, it
-        reads the new stream from its start. A gap written by another server
-        comes as a record whose payload is None; this server's own gaps do not
-        come (its clients had those packets live).
+        backoff and goes on where it was. A gap comes as a record whose payload
+        is None: one written by another server (this server's own do not come:
+        its clients had those packets live), or one for everyone when Redis lost
+        its data (packets stored and not yet read were lost with it); the feed
+        then reads the new stream from its start.
         """
         import redis.asyncio
 
@@ -298,7 +299,14 @@ class RedisStore(RecoveryStore):
                         current = await client.get(self.prefix + "gen")
                         current = _text(current) if current is not None else None
                         if generation is not None and current != generation:
+                            # Redis lost its data: packets stored but not yet read went with
+                            # it, so every client here may miss some; cut them all off (a gap
+                            # for everyone) and read the new stream from its start.
+                            head = int(await client.get(self.prefix + "seq") or 0)
                             last = 0
+                            namespaces = sorted({namespace for namespace, _ in self._mine})
+                            yield [PacketRecord(head, namespace, None, None, self.clock(), None)
+                                   for namespace in namespaces]
                         generation = current
                     reply = await client.xread({self.prefix + "stream": f"{last}-0"},
                                                count=1000, block=_FEED_BLOCK_MS)

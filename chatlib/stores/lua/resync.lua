@@ -5,7 +5,7 @@
 --   its connected sessions (JSON [[ns, sid, pid, [rooms]]]), server id, now.
 -- A Redis that lost its data (restarted without persistence) has no generation: the first
 -- server back starts a new one, with sequence numbers above every one it gave out.
-local known, fresh, high = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local fresh, high = ARGV[3], tonumber(ARGV[4])
 local me, now = ARGV[8], ARGV[9]
 local gen = redis.call("GET", P .. "gen")
 if not gen then
@@ -14,10 +14,10 @@ if not gen then
   if last_seq() < high then redis.call("SET", P .. "seq", high) end
 end
 redis.call("HSET", P .. "servers", me, now)
-if gen == known then
-  -- A gap is a stream entry of its own: every session it was meant for that did not get it
-  -- live fails its restore (the marks), and every other server cuts its live clients off
-  -- from it so they reconnect and learn (the feed).
+-- A gap is a stream entry of its own: every session it was meant for that did not get it
+-- live fails its restore (the marks), and every other server cuts its live clients off
+-- from it so they reconnect and learn (the feed; in a new generation too).
+do
   for _, gap in ipairs(cjson.decode(ARGV[5])) do
     local ns, rooms = gap[1], gap[2]
     local seq = redis.call("INCR", P .. "seq")
