@@ -7,8 +7,9 @@
   SIGKILLed and started again; redis-server itself is killed and started again (empty) once.
 
 Meanwhile a seeded schedule drops RecoveryClients and Node socket.io-client 4.8 clients:
-transport aborts, ping timeouts (a client that stops answering pings) and aborts in the
-middle of a replay.
+transport aborts, ping timeouts (a client that stops answering pings), and aborts and ping
+timeouts in the middle of a replay (after a drop and a backlog, the client reconnects and,
+after a few of its replayed messages, drops again or goes silent).
 
 What must hold, for every client and every broadcasting server: no number twice, numbers in
 order, none missing except right after a reconnection that said ``recovered`` false (the
@@ -46,6 +47,7 @@ PYTHON_CLIENTS = 6
 NODE_CLIENTS = 2
 FAULTS_PER_SECOND = 3.0
 SEED = 20261201
+KINDS = ("abort", "ping_timeout", "mid_replay", "ping_timeout_mid_replay")
 STALL_LIMIT_MS = 100.0
 
 
@@ -128,6 +130,7 @@ class PythonClient:
         self.client = MutableRecoveryClient(reconnection=False)
         self.events: list[tuple] = []   # ("c", recovered) and ("m", number), in arrival order
         self.countdown: Optional[int] = None
+        self.mute_at_zero = False
         self.hold_until = 0.0
         self.running = True
         self.reconnects = 0
@@ -142,7 +145,10 @@ class PythonClient:
             self.countdown -= 1
             if self.countdown <= 0:
                 self.countdown = None
-                asyncio.get_running_loop().create_task(self.client.drop())
+                if self.mute_at_zero:
+                    self.client.eio.mute = True  # silent from here: a ping timeout mid-replay
+                else:
+                    asyncio.get_running_loop().create_task(self.client.drop())
 
     @property
     def connected(self) -> bool:
@@ -174,9 +180,10 @@ class PythonClient:
             await self.client.drop()
         elif kind == "ping_timeout":
             self.client.eio.mute = True
-        elif kind == "mid_replay":
+        elif kind in ("mid_replay", "ping_timeout_mid_replay"):
             self.hold_until = time.monotonic() + 0.5   # let a backlog pile up
             self.countdown = rng.randrange(1, 20)       # then drop again within the replay
+            self.mute_at_zero = kind == "ping_timeout_mid_replay"
             await self.client.drop()
         connects = sum(1 for event in self.events if event[0] == "c")
         await eventually(lambda: self.connected and sum(
@@ -203,8 +210,9 @@ async def node_fault(client: NodeParticipant, kind: str, rng: random.Random) -> 
         await client.request("drop")
     elif kind == "ping_timeout":
         await client.request("mute")
-    elif kind == "mid_replay":
-        await client.request("arm", after=rng.randrange(1, 6))
+    elif kind in ("mid_replay", "ping_timeout_mid_replay"):
+        await client.request("arm", after=rng.randrange(1, 6),
+                             mute=kind == "ping_timeout_mid_replay")
         await client.request("drop")
         await eventually(lambda: len(client.connects) > before, 60, "node reconnect")
         before += 1
@@ -309,15 +317,21 @@ async def run_chaos(profile, servers: list[ServerProcess], node: str, events: di
             finally:
                 busy.discard(index)
 
+        # every kind on both kinds of client first, then random ones
+        planned = [(kind, rng.randrange(PYTHON_CLIENTS)) for kind in KINDS]
+        planned += [(kind, PYTHON_CLIENTS + rng.randrange(NODE_CLIENTS)) for kind in KINDS]
+        rng.shuffle(planned)
         next_fault = 0.0
         while (elapsed := time.monotonic() - started) < duration:
             while pending and pending[0][0] * duration <= elapsed:
                 _, action = pending.pop(0)
                 await action()
             if elapsed >= next_fault and elapsed < duration * 0.85:
-                index = rng.randrange(len(python) + len(nodes))
-                if index not in busy:
-                    kind = rng.choice(("abort", "ping_timeout", "mid_replay"))
+                kind, index = (planned.pop(0) if planned else
+                               (rng.choice(KINDS), rng.randrange(len(python) + len(nodes))))
+                if index in busy:
+                    planned.append((kind, index))  # its turn comes again
+                else:
                     tasks.append(asyncio.get_running_loop().create_task(
                         run_fault(index, kind, rng.randrange(1 << 30))))
                 next_fault = elapsed + rng.expovariate(FAULTS_PER_SECOND)
@@ -376,7 +390,8 @@ def assert_invariants(result: dict, profile, every_drop_recovered: bool) -> None
         assert totals["not_recovered"] == len(result["per_client"]) - NODE_CLIENTS, \
             f"only the first connection of each Python client may be unrecovered: {totals}"
         assert totals["told_gaps"] == 0, totals
-    assert sum(result["faults"].values()) > 0
+    fired = {(kind, fault) for kind, fault in result["faults"]}
+    assert fired == {(kind, fault) for kind in ("python", "node") for fault in KINDS}, fired
     if profile.name == "fast":
         # CPU time, not wall clock: on a machine shared by other jobs the wall clock of a call
         # also counts the time other processes ran (the figures report both)
