@@ -159,8 +159,9 @@ class RedisStore(RecoveryStore):
         if not self._ready():
             raise _Unavailable
         checked = name in _CHECK_GENERATION
+        generation = [self._generation] if checked else []
         try:
-            reply = self._scripts[name](args=[self.prefix, *args, *[self._generation][:checked]])
+            reply = self._scripts[name](args=[self.prefix, *args, *generation])
             if checked and reply == _STALE_GENERATION:
                 self._generation = None  # Redis restarted empty: catch up, then once more
                 if not self._ready():
