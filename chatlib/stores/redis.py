@@ -105,7 +105,8 @@ class RedisStore(RecoveryStore):
 
     When Redis cannot be reached (killed, restarting, network), no call raises:
     packets are delivered live to this server's own clients, marked ``UNSTORED``,
-    and restores answer ``STORE_UNAVAILABLE``; one WARNING says the outage began.
+    and restores answer ``STORE_UNAVAILABLE``; one WARNING says the outage began
+    (its end is logged at INFO, or at WARNING if Redis lost its data).
     Calls retry with backoff (0.1 s doubling to 2 s) and the feed reconnects the
     same way. When Redis is back the server first writes a gap for what it could
     not store (sessions that missed it reconnect with ``recovered`` false, and
@@ -201,18 +202,20 @@ class RedisStore(RecoveryStore):
         gaps = [[namespace, None if rooms is None else sorted(rooms)]
                 for namespace, rooms in self._gaps.items()]
         gen, head = self._scripts["resync"](args=[
-            self.prefix, self._generation or "", secrets.token_hex(8), self._high,
+            self.prefix, secrets.token_hex(8), self._high,
             json.dumps(gaps), json.dumps(sorted(self._gone)),
             json.dumps([[namespace, sid, pid, sorted(rooms)]
                         for (namespace, sid), (pid, rooms) in self._mine.items()]),
             self.server_id, repr(self.clock())])
         gen = _text(gen)
         if self._outage_since is not None:
-            logger.warning("Redis at %s is back after %.1f s: %d packets could not be stored; "
-                           "%d connected sessions registered again%s", self.url,
-                           time.monotonic() - self._outage_since, self._unstored, len(self._mine),
-                           "" if gen == self._generation else
-                           " (Redis had lost its data: kept sessions are gone)")
+            lost_data = self._generation is not None and gen != self._generation
+            # the outage had its WARNING; its end is news only if Redis lost its data
+            logger.log(logging.WARNING if lost_data else logging.INFO,
+                       "Redis at %s is back after %.1f s: %d packets could not be stored; "
+                       "%d connected sessions registered again%s", self.url,
+                       time.monotonic() - self._outage_since, self._unstored, len(self._mine),
+                       " (Redis had lost its data: kept sessions are gone)" if lost_data else "")
         self._generation = gen
         self._high = max(self._high, int(head))
         self._outage_since = None

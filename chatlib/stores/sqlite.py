@@ -292,8 +292,8 @@ class SQLiteStore(MemoryStore):
             self._unwritten_since = since  # still failing: the outage goes on
             return False
         self._unwritten.write(0)
-        logger.warning("%s takes writes again after %.1f s; the state kept in memory meanwhile "
-                       "is written", self.path, time.monotonic() - since)
+        logger.info("%s takes writes again after %.1f s; the state kept in memory meanwhile "
+                    "is written", self.path, time.monotonic() - since)
         return True
 
     def _write_everything(self) -> None:

@@ -1,12 +1,12 @@
 -- After an outage (or on first contact) a server brings Redis up to date with what it did
--- meanwhile. ARGV: prefix, generation this server knows ("" none), a new generation,
+-- meanwhile. ARGV: prefix, a new generation (used if Redis has none),
 --   highest sequence number this server saw, gaps (JSON [[ns, rooms or null]]: packets it
 --   could not store), sessions to forget (JSON [[ns, sid]]: they dropped or ended meanwhile),
 --   its connected sessions (JSON [[ns, sid, pid, [rooms]]]), server id, now.
 -- A Redis that lost its data (restarted without persistence) has no generation: the first
 -- server back starts a new one, with sequence numbers above every one it gave out.
-local fresh, high = ARGV[3], tonumber(ARGV[4])
-local me, now = ARGV[8], ARGV[9]
+local fresh, high = ARGV[2], tonumber(ARGV[3])
+local me, now = ARGV[7], ARGV[8]
 local gen = redis.call("GET", P .. "gen")
 if not gen then
   gen = fresh
@@ -18,7 +18,7 @@ redis.call("HSET", P .. "servers", me, now)
 -- live fails its restore (the marks), and every other server cuts its live clients off
 -- from it so they reconnect and learn (the feed; in a new generation too).
 do
-  for _, gap in ipairs(cjson.decode(ARGV[5])) do
+  for _, gap in ipairs(cjson.decode(ARGV[4])) do
     local ns, rooms = gap[1], gap[2]
     local seq = redis.call("INCR", P .. "seq")
     local keys, stored = {allkey(ns)}, "*"
@@ -35,11 +35,11 @@ do
       "pre", "", "suf", "", "att", "", "gap", me)
   end
 end
-for _, gone in ipairs(cjson.decode(ARGV[6])) do
+for _, gone in ipairs(cjson.decode(ARGV[5])) do
   local s = session_by_sid(gone[1], gone[2])
   if s and s.owner == me then drop_session(s) end
 end
-for _, live in ipairs(cjson.decode(ARGV[7])) do
+for _, live in ipairs(cjson.decode(ARGV[6])) do
   local ns, sid, pid = live[1], live[2], live[3]
   local old = session_by_sid(ns, sid)
   if old then drop_session(old) end
