@@ -32,7 +32,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional
 
-import pytest
 import socketio
 
 from tests.helpers import eventually

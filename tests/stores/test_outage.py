@@ -212,7 +212,7 @@ def test_a_server_killed_while_its_disk_is_full_restores_nothing_it_could_not_wr
     seen, _ = store.append("/", None, None, lambda o: f"seen@{o}")
     store.keep("/", "alice", {})
     make_full(store)
-    given_out = [store.append("/", None, None, lambda o: f"x{n}@{o}")[0] for n in range(300)]
+    given_out = [store.append("/", None, None, lambda o, n=n: f"x{n}@{o}")[0] for n in range(300)]
     assert isinstance(store.restore("/", "pid-a", seen), chatlib.Restored)  # memory has it all
     store.keep("/", "alice", {})
     store.keep("/", "bob", {})
