@@ -298,7 +298,11 @@ class SQLiteStore(MemoryStore):
 
     def _write_everything(self) -> None:
         """Bring the file up to the memory side after an outage, in one transaction."""
-        row = self._db.execute("SELECT MAX(seq) FROM packets").fetchone()
+        try:
+            row = self._db.execute("SELECT MAX(seq) FROM packets").fetchone()
+        except _WRITE_ERRORS as exc:  # an I/O error fails reads too
+            self._write_failed(exc)
+            return
         written = row[0] if row and row[0] is not None else 0
         self._write("DELETE FROM packets WHERE seq < ?", (self._log.first_seq,))
         for record in self._log:
