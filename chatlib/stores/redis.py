@@ -287,6 +287,8 @@ class RedisStore(RecoveryStore):
         then reads the new stream from its start.
         """
         import redis.asyncio
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         client = None
         last = after
@@ -299,14 +301,20 @@ class RedisStore(RecoveryStore):
                     raise asyncio.CancelledError
                 try:
                     if client is None:
-                        client = redis.asyncio.Redis.from_url(self.url, **_FEED_OPTIONS)
+                        # no retries inside redis-py: every broken connection must come
+                        # here, where the generation is checked (a transparent reconnection
+                        # to a Redis that lost its data would go unnoticed)
+                        client = redis.asyncio.Redis.from_url(
+                            self.url, retry=Retry(NoBackoff(), 0), **_FEED_OPTIONS)
                         current = await client.get(self.prefix + "gen")
                         current = _text(current) if current is not None else None
                         if generation is not None and current != generation:
                             # Redis lost its data: packets stored but not yet read went with
                             # it, so every client here may miss some; cut them all off (a gap
                             # for everyone) and read the new stream from its start.
-                            head = int(await client.get(self.prefix + "seq") or 0)
+                            # above the floor of every session this server had before
+                            head = max(int(await client.get(self.prefix + "seq") or 0),
+                                       self._high + 1)
                             last = 0
                             namespaces = sorted({namespace for namespace, _ in self._mine})
                             yield [PacketRecord(head, namespace, None, None, self.clock(), None)
