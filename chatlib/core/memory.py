@@ -131,7 +131,16 @@ class MemoryStore(RecoveryStore):
         session.kept_after = self._log.last_seq
         self._sessions.mark_dropped(session, self.clock())
         self._session_changed(session)
+        self._bound_kept_sessions()
         return True
+
+    def _bound_kept_sessions(self) -> None:
+        """Past ``max_kept_sessions`` the session that dropped longest ago goes first."""
+        while self._sessions.kept > self.recovery.max_kept_sessions:
+            oldest = self._sessions.pop_oldest_kept()
+            if oldest is None:
+                break
+            self._drop_session(oldest)
 
     def save_data(self, namespace: str, sid: str, data: Any) -> None:
         session = self._sessions.get(namespace, sid)
@@ -169,8 +178,7 @@ class MemoryStore(RecoveryStore):
         if self._marks.lost_for(session, from_seq):
             return RestoreFailure.PACKETS_LOST
         missed = [record.payload for record in self._meant_for(session, from_seq)]
-        session.connected = True
-        session.disconnected_at = None
+        self._sessions.mark_restored(session)
         self._session_changed(session)
         rooms = tuple(room for room in session.joined if room != session.sid)
         return Restored(session.sid, session.pid, rooms, session.data, missed, self._log.last_seq)
@@ -253,7 +261,6 @@ class MemoryStore(RecoveryStore):
 
     def stats(self) -> dict:
         """Counts for monitoring: buffered packets, sessions, kept sessions, eviction marks."""
-        kept = sum(1 for session in self._sessions if not session.connected)
         return {"packets": len(self._log), "sessions": len(self._sessions),
-                "kept_sessions": kept, "marks": len(self._marks),
+                "kept_sessions": self._sessions.kept, "marks": len(self._marks),
                 "first_offset": str(self._log.first_seq), "last_offset": str(self._log.last_seq)}

@@ -13,6 +13,12 @@ from .policy import Recovery
 #: (a str, or a list of str and bytes for a packet with binary attachments).
 Payload = Any
 
+#: The offset a packet carries when its store could not keep it (an outage). The
+#: packet is still delivered live, but no restore can start from this offset: a
+#: client whose last offset it is gets ``recovered`` false on its next reconnect
+#: (``BAD_OFFSET``) instead of a silent gap. It is never made of digits.
+UNSTORED = "unstored"
+
 
 class RestoreFailure(enum.Enum):
     """Why a CONNECT carrying a pid did not restore a session."""
@@ -24,6 +30,7 @@ class RestoreFailure(enum.Enum):
     EXPIRED = "the session was kept for longer than max_disconnection_duration"
     BAD_OFFSET = "the offset is not one this store gave out"
     PACKETS_LOST = "a packet meant for the session after its offset has been evicted"
+    STORE_UNAVAILABLE = "the store cannot be reached (an outage): nothing can be restored now"
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,12 @@ class RecoveryStore(ABC):
     @abstractmethod
     def append(self, namespace: str, rooms: Optional[Iterable], exclude: Optional[Iterable],
                make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
-        """Store one packet; ``make_payload(offset)`` encodes it with its offset. Returns both."""
+        """Store one packet; ``make_payload(offset)`` encodes it with its offset. Returns both.
+
+        A store that cannot keep the packet (an outage) never raises: it returns
+        ``UNSTORED`` as the offset, with the packet encoded with it, and makes sure
+        that no session that misses it is restored as if nothing was lost.
+        """
 
     @abstractmethod
     def open_session(self, namespace: str, sid: str, pid: str) -> int:

@@ -31,6 +31,7 @@ import engineio
 import socketio
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
+from engineio.async_socket import AsyncSocket
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 #: (owner, method) -> parameter names (``self`` first) of each upstream method
@@ -71,6 +72,7 @@ CALLED: dict[tuple[str, str], tuple[str, ...]] = {
     # replaced on a client instance while it plays a silent network (chatlib.sio.silence)
     ("engineio.AsyncClient", "_send_packet"): ("self", "pkt"),
     ("engineio.AsyncClient", "_receive_packet"): ("self", "pkt"),
+    ("engineio.AsyncSocket", "close"): ("self", "wait", "abort", "reason"),
 }
 
 #: Undocumented attributes chatlib reads or writes, on a fresh instance of their owner.
@@ -86,7 +88,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
 }
 
 #: Undocumented attributes of a python-engineio server socket (one per connection).
-SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping",)
+SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping", "queue", "closed", "closing", "session")
 
 _OWNERS: dict[str, type] = {
     "socketio.AsyncServer": socketio.AsyncServer,
@@ -95,6 +97,7 @@ _OWNERS: dict[str, type] = {
     "socketio.AsyncPubSubManager": AsyncPubSubManager,
     "engineio.AsyncServer": engineio.AsyncServer,
     "engineio.AsyncClient": engineio.AsyncClient,
+    "engineio.AsyncSocket": AsyncSocket,
 }
 
 
@@ -166,6 +169,19 @@ def unanswered_ping(socket: Optional[Any]) -> Optional[float]:
     python-engineio sets ``last_ping`` as it sends a ping and clears it when the pong comes.
     """
     return getattr(socket, "last_ping", None) or None
+
+
+async def cut_transport(server: Any, eio_sid: str) -> bool:
+    """Close a connection abruptly, as a network failure would (the client sees a drop).
+
+    Returns whether there was an open connection to close.
+    """
+    socket = engineio_socket(server, eio_sid)
+    if socket_is_closing(socket):
+        return False
+    await socket.close(wait=False, abort=True, reason=server.eio.reason.TRANSPORT_CLOSE)
+    socket.queue.put_nowait(None)  # wakes its writer, which closes the WebSocket
+    return True
 
 
 def session_dicts(socket: Optional[Any]) -> dict:

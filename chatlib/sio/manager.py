@@ -30,7 +30,7 @@ from bidict import ValueDuplicationError
 from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
-from ..core.store import Payload, RecoveryStore
+from ..core.store import UNSTORED, Payload, RecoveryStore
 from . import compat
 
 _YIELD_EVERY = 4096  # packets written between two yields to the event loop (bench/README.md)
@@ -163,17 +163,17 @@ class RecoveryRouter:
             return packet_class(sio_packet.EVENT, namespace=namespace,
                                 data=head + args + [offset]).encode()
 
-        _, payload = self.store.append(namespace, rooms, skip, encode_with)
-        if self.store.shared:
-            return
-        written = await self.send_payload(namespace, room, skip, payload)
-        # Writing never suspends, so a handler that emits in a loop would hold
-        # the loop until it ends; let it breathe every few thousand writes, and
-        # only between packets, never in the middle of one (order matters).
-        self._written_since_yield += written
-        if self._written_since_yield >= _YIELD_EVERY:
-            self._written_since_yield = 0
-            await asyncio.sleep(0)
+        offset, payload = self.store.append(namespace, rooms, skip, encode_with)
+        # a packet a shared store could not keep (an outage) still reaches this server's clients
+        if not self.store.shared or offset == UNSTORED:
+            written = await self.send_payload(namespace, room, skip, payload)
+            # Writing never suspends, so a handler that emits in a loop would hold
+            # the loop until it ends; let it breathe every few thousand writes, and
+            # only between packets, never in the middle of one (order matters).
+            self._written_since_yield += written
+            if self._written_since_yield >= _YIELD_EVERY:
+                self._written_since_yield = 0
+                await asyncio.sleep(0)
 
     def start_feed(self) -> None:
         """Start delivering a shared store's packets to this server's clients (once)."""
@@ -192,8 +192,22 @@ class RecoveryRouter:
         async for batch in feed:
             for record in batch:
                 room = None if record.rooms is None else list(record.rooms)
+                if record.payload is None:
+                    await self._cut_off(record.namespace, room, record.seq)
+                    continue
                 await self.send_payload(record.namespace, room, record.exclude or frozenset(),
                                         record.payload, record.seq)
+
+    async def _cut_off(self, namespace: str, room: Any, seq: int) -> None:
+        """Another server could not store packets for these clients (a store outage): they
+        missed them. Forget their sessions and close their transports abruptly, as a network
+        failure would, so that they reconnect and are told (``recovered`` false)."""
+        for sid, eio_sid in list(self.manager.get_participants(namespace, room)):
+            if seq <= self._floors.get(sid, -1):
+                continue  # restored after the gap was written: nothing missed
+            if not compat.socket_is_closing(compat.engineio_socket(self.server, eio_sid)):
+                self.store.forget(namespace, sid)
+                await compat.cut_transport(self.server, eio_sid)
 
     async def send_payload(self, namespace: str, room: Any, skip: frozenset,
                            payload: Payload, seq: Optional[int] = None) -> int:
