@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
-RoomKey = tuple  # (namespace, room); room None stands for "everyone in the namespace"
+if TYPE_CHECKING:
+    from .log import PacketRecord
+
+RoomKey = tuple[str, Any]  # (namespace, room); room None stands for "everyone in the namespace"
 
 
 class Session:
@@ -40,7 +43,7 @@ class Session:
         for room, joined_at in self.joined.items():
             yield (self.namespace, room), joined_at
 
-    def is_target(self, record) -> bool:
+    def is_target(self, record: PacketRecord) -> bool:
         """Whether a stored packet was meant for this session while it was in its rooms."""
         if record.namespace != self.namespace:
             return False
@@ -103,7 +106,8 @@ class EvictionMarks:
             return shadow[1]
         return high
 
-    def record(self, record, find_session) -> None:
+    def record(self, record: PacketRecord,
+               find_session: Callable[[str, str], Optional[Session]]) -> None:
         """Note an evicted packet; ``find_session(namespace, sid)`` looks up excluded sessions."""
         for key in record.room_keys():
             if key not in self._members:

@@ -45,9 +45,9 @@ class Restored:
 
     sid: str
     pid: str
-    rooms: tuple
+    rooms: tuple[Any, ...]
     data: Any
-    missed: list = field(repr=False)
+    missed: list[Payload] = field(repr=False)
     head: int = 0
 
 
@@ -64,7 +64,7 @@ class RecoveryStore(ABC):
 
     recovery: Recovery
     #: Turns a payload into ``(event, args)`` for inspection; set by the server.
-    describe: Optional[Callable[[Payload], tuple[str, list]]] = None
+    describe: Optional[Callable[[Payload], tuple[str, list[Any]]]] = None
 
     #: A shared store (several servers) delivers every packet through ``feed()``
     #: instead of the emitting server writing it to its own clients.
@@ -78,7 +78,7 @@ class RecoveryStore(ABC):
         self.recovery = recovery
 
     @abstractmethod
-    def append(self, namespace: str, rooms: Optional[Iterable], exclude: Optional[Iterable],
+    def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
                make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
         """Store one packet; ``make_payload(offset)`` encodes it with its offset. Returns both.
 
@@ -137,15 +137,15 @@ class RecoveryStore(ABC):
     def expire(self, limit: Optional[int] = None) -> int:
         """Evict expired packets and sessions, at most ``limit`` of each; returns how many went."""
 
-    def maintain(self) -> None:
+    def maintain(self) -> None:  # noqa: B027 (optional: most stores need no upkeep)
         """Slow upkeep that must not run on the event loop; the server calls it in a worker thread."""
 
     @abstractmethod
-    def packets(self) -> list[dict]:
+    def packets(self) -> list[dict[str, Any]]:
         """The stored packets, oldest first, as plain dicts for inspection."""
 
     @abstractmethod
-    def sessions(self) -> list[dict]:
+    def sessions(self) -> list[dict[str, Any]]:
         """The tracked sessions as plain dicts, with the pid masked."""
 
 
@@ -154,9 +154,10 @@ def mask_pid(pid: str) -> str:
     return pid[:4] + "…" if len(pid) > 8 else "…"
 
 
-def packet_row(record: Any, now: float, describe: Optional[Callable]) -> dict:
+def packet_row(record: Any, now: float,
+               describe: Optional[Callable[[Payload], tuple[str, list[Any]]]]) -> dict[str, Any]:
     """A stored packet as the plain dict ``packets()`` lists."""
-    row = {
+    row: dict[str, Any] = {
         "offset": str(record.seq),
         "namespace": record.namespace,
         "age": now - record.created,
@@ -168,10 +169,10 @@ def packet_row(record: Any, now: float, describe: Optional[Callable]) -> dict:
     return row
 
 
-def session_row(namespace: str, sid: str, pid: str, rooms: Iterable, connected: bool,
-                disconnected_at: Optional[float], now: float, limit: float) -> dict:
+def session_row(namespace: str, sid: str, pid: str, rooms: Iterable[Any], connected: bool,
+                disconnected_at: Optional[float], now: float, limit: float) -> dict[str, Any]:
     """A tracked session as the plain dict ``sessions()`` lists, its pid masked."""
-    gone_for = None if connected else now - disconnected_at
+    gone_for = None if connected or disconnected_at is None else now - disconnected_at
     return {
         "sid": sid,
         "namespace": namespace,

@@ -234,7 +234,7 @@ class RedisStore(RecoveryStore):
 
     # -- packets ---------------------------------------------------------
 
-    def append(self, namespace: str, rooms: Optional[Iterable], exclude: Optional[Iterable],
+    def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
                make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
         before, after, attachments = _split_payload(make_payload(_MARKER))
         now = self.clock()
@@ -336,7 +336,7 @@ class RedisStore(RecoveryStore):
                         records = [self._record(entry_id, fields) for entry_id, fields in entries]
                         last = records[-1].seq
                         self._high = max(self._high, last)
-                        yield [record for record, (_, fields) in zip(records, entries)
+                        yield [record for record, (_, fields) in zip(records, entries, strict=True)
                                if fields.get(b"gap") != self.server_id.encode()]
         finally:
             if client is not None:
@@ -412,7 +412,7 @@ class RedisStore(RecoveryStore):
         session = Session(namespace, sid, pid, 0)
         session.joined = joined
         session.start = joined[sid]
-        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2])))
+        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
                    for entry_id, flat in entries]
         missed = [record.payload for record in records
                   if record.payload is not None and session.is_target(record)]
