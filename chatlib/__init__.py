@@ -9,7 +9,8 @@ The library::
 The Jupyter layer (needs ipywidgets) is imported on first use:
 ``chatlib.start_chat_server``, ``chatlib.ChatWidget``, ``chatlib.BufferView``,
 ``chatlib.WireView``, ``chatlib.stop_all``, and the lesson's ``chatlib.Strip``,
-``chatlib.ClickAlong``, ``chatlib.Exercise``, ``chatlib.CleanUp``.
+``chatlib.ClickAlong``, ``chatlib.Exercise``, ``chatlib.CleanUp``, ``chatlib.Faults``
+(step 8's lost messages and late acks) and ``chatlib.redis_server`` (step 9's Redis).
 """
 
 from importlib import import_module
@@ -20,10 +21,10 @@ from .sio import DeliveryError, RecoveryClient, RecoveryServer
 from .stores import SQLiteStore
 
 __all__ = [
-    "BufferView", "ChatWidget", "CleanUp", "ClickAlong", "DeliveryError", "Exercise",
+    "BufferView", "ChatWidget", "CleanUp", "ClickAlong", "DeliveryError", "Exercise", "Faults",
     "MemoryStore", "Recovery", "RecoveryClient", "RecoveryServer", "RecoveryStore", "RedisStore",
-    "RestoreFailure", "Restored", "SQLiteStore", "Strip", "WireView", "start_chat_server",
-    "stop_all",
+    "RestoreFailure", "Restored", "SQLiteStore", "Strip", "WireView", "redis_server",
+    "start_chat_server", "stop_all",
 ]
 
 _LAZY = {
@@ -38,6 +39,9 @@ _LAZY = {
     "ClickAlong": "chatlib.jupyter.story",
     "Exercise": "chatlib.jupyter.exercises",
     "CleanUp": "chatlib.jupyter.cleanup",
+    # steps 8 and 9: faults on demand, a throwaway Redis
+    "Faults": "chatlib.jupyter.faults",
+    "redis_server": "chatlib.jupyter.local_redis",
 }
 
 

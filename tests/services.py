@@ -83,16 +83,28 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A redis-server process on 127.0.0.1, with no persistence, stopped by ``stop()``."""
+    """A redis-server process on 127.0.0.1, stopped by ``stop()``.
 
-    def __init__(self) -> None:
-        executable = shutil.which("redis-server")
-        require("redis-server", executable is not None, "apt-get install redis-server")
+    With no ``folder`` it keeps nothing on disk, so ``kill()`` and ``start()``
+    give an empty Redis on the same port (a restart that lost the data); with a
+    ``folder`` it writes an append-only file fsynced on every write, so a restart
+    after ``kill()`` finds everything again.
+    """
+
+    def __init__(self, folder: Optional[Path] = None) -> None:
+        self.executable = shutil.which("redis-server")
+        require("redis-server", self.executable is not None, "apt-get install redis-server")
+        self.folder = folder
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        persistence = (["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)]
+                       if self.folder is not None else ["--appendonly", "no"])
         self.process = subprocess.Popen(
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--protected-mode", "yes"],
+            [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             *persistence, "--protected-mode", "yes"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
@@ -107,6 +119,11 @@ class RedisServer:
                 self.stop()
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: Redis goes away at once, as in a crash."""
+        self.process.kill()
+        self.process.wait(10)
 
     def stop(self) -> None:
         if self.process.poll() is None:

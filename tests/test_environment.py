@@ -11,6 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: in environment.yml only: what Binder needs on top of a local install
 BINDER_ONLY = {"jupyter-server-proxy"}
+#: conda packages of environment.yml that are programs, not Python packages: conda-forge's
+#: "redis" is redis-server (the step-9 notebook's), pip's "redis" the client library
+BINDER_PROGRAMS = {"redis"}
 
 
 def normalize(name: str) -> str:
@@ -40,6 +43,8 @@ def environment_yml() -> tuple[dict, dict[str, Requirement]]:
             specs = entry["pip"]
         elif re.fullmatch(r"(python|pip)([=<>!].*)?", entry):
             continue  # the interpreter and the installer, not packages of requirements.txt
+        elif entry in BINDER_PROGRAMS:
+            continue
         else:
             specs = [entry]
         for spec in specs:
@@ -59,6 +64,12 @@ def test_the_same_version_bounds_and_extras():
     for name, wanted in requirements_txt().items():
         assert environment[name].specifier == wanted.specifier, name
         assert environment[name].extras == wanted.extras, name
+
+
+def test_binder_has_redis_server_for_the_step_9_notebook():
+    environment, _ = environment_yml()
+    conda = {entry for entry in environment["dependencies"] if isinstance(entry, str)}
+    assert BINDER_PROGRAMS <= conda
 
 
 def test_a_pinned_python_from_conda_forge():

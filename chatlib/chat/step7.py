@@ -197,6 +197,8 @@ class ServerOffset:
 
     def __init__(self) -> None:
         self.value = 0
+        #: the id of the message being handed to ``on_message`` (None: a message without one)
+        self.current: Optional[int] = None
         self._seen: set[int] = set()
 
     def auth(self) -> dict:
@@ -209,6 +211,9 @@ class ServerOffset:
                     return
                 self._seen.add(message_id)
                 self.value = max(self.value, message_id)
+                self.current = message_id
+            else:
+                self.current = None
             result = on_message(msg)
             if inspect.isawaitable(result):
                 await result

@@ -16,8 +16,8 @@ class PacketRecord:
 
     __slots__ = ("seq", "namespace", "rooms", "exclude", "created", "payload")
 
-    def __init__(self, seq: int, namespace: str, rooms: Optional[frozenset],
-                 exclude: Optional[frozenset], created: float, payload: Any) -> None:
+    def __init__(self, seq: int, namespace: str, rooms: Optional[frozenset[Any]],
+                 exclude: Optional[frozenset[str]], created: float, payload: Any) -> None:
         self.seq = seq
         self.namespace = namespace
         self.rooms = rooms
@@ -126,7 +126,7 @@ class RoomIndex:
     """
 
     def __init__(self) -> None:
-        self._by_key: dict[tuple, _Seqs] = {}
+        self._by_key: dict[tuple[str, Any], _Seqs] = {}
 
     def add(self, record: PacketRecord) -> None:
         for key in record.room_keys():
@@ -143,7 +143,7 @@ class RoomIndex:
             if not seqs:
                 del self._by_key[key]
 
-    def after(self, starts: Iterable[tuple[tuple, int]]) -> Iterator[int]:
+    def after(self, starts: Iterable[tuple[tuple[str, Any], int]]) -> Iterator[int]:
         """Sequence numbers after each key's start, merged in order, each once."""
         runs = []
         for key, start in starts:

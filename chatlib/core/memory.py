@@ -56,7 +56,7 @@ class MemoryStore(RecoveryStore):
 
     # -- packets ---------------------------------------------------------
 
-    def append(self, namespace: str, rooms: Optional[Iterable], exclude: Optional[Iterable],
+    def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
                make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
         seq = self._log.next_seq()
         offset = str(seq)
@@ -131,7 +131,16 @@ class MemoryStore(RecoveryStore):
         session.kept_after = self._log.last_seq
         self._sessions.mark_dropped(session, self.clock())
         self._session_changed(session)
+        self._bound_kept_sessions()
         return True
+
+    def _bound_kept_sessions(self) -> None:
+        """Past ``max_kept_sessions`` the session that dropped longest ago goes first."""
+        while self._sessions.kept > self.recovery.max_kept_sessions:
+            oldest = self._sessions.pop_oldest_kept()
+            if oldest is None:
+                break
+            self._drop_session(oldest)
 
     def save_data(self, namespace: str, sid: str, data: Any) -> None:
         session = self._sessions.get(namespace, sid)
@@ -154,7 +163,7 @@ class MemoryStore(RecoveryStore):
         session = self._sessions.by_pid(pid) if isinstance(pid, str) else None
         if session is None or session.namespace != namespace:
             return RestoreFailure.UNKNOWN_PID
-        if session.connected:
+        if session.connected or session.disconnected_at is None:
             return RestoreFailure.ALREADY_CONNECTED
         if self.clock() - session.disconnected_at > self.recovery.max_disconnection_duration:
             self._drop_session(session)
@@ -162,15 +171,14 @@ class MemoryStore(RecoveryStore):
         if offset is None:
             from_seq = session.start
         else:
-            from_seq = _parse_offset(offset)
-            if from_seq is None or from_seq > self._log.last_seq:
+            asked = _parse_offset(offset)
+            if asked is None or asked > self._log.last_seq:
                 return RestoreFailure.BAD_OFFSET
-            from_seq = max(from_seq, session.start)
+            from_seq = max(asked, session.start)
         if self._marks.lost_for(session, from_seq):
             return RestoreFailure.PACKETS_LOST
         missed = [record.payload for record in self._meant_for(session, from_seq)]
-        session.connected = True
-        session.disconnected_at = None
+        self._sessions.mark_restored(session)
         self._session_changed(session)
         rooms = tuple(room for room in session.joined if room != session.sid)
         return Restored(session.sid, session.pid, rooms, session.data, missed, self._log.last_seq)
@@ -240,20 +248,19 @@ class MemoryStore(RecoveryStore):
 
     # -- inspection ------------------------------------------------------
 
-    def packets(self) -> list[dict]:
+    def packets(self) -> list[dict[str, Any]]:
         now = self.clock()
         return [packet_row(record, now, self.describe) for record in self._log]
 
-    def sessions(self) -> list[dict]:
+    def sessions(self) -> list[dict[str, Any]]:
         now = self.clock()
         limit = self.recovery.max_disconnection_duration
         return [session_row(session.namespace, session.sid, session.pid, session.joined,
                             session.connected, session.disconnected_at, now, limit)
                 for session in self._sessions]
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Counts for monitoring: buffered packets, sessions, kept sessions, eviction marks."""
-        kept = sum(1 for session in self._sessions if not session.connected)
         return {"packets": len(self._log), "sessions": len(self._sessions),
-                "kept_sessions": kept, "marks": len(self._marks),
+                "kept_sessions": self._sessions.kept, "marks": len(self._marks),
                 "first_offset": str(self._log.first_seq), "last_offset": str(self._log.last_seq)}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
-RoomKey = tuple  # (namespace, room); room None stands for "everyone in the namespace"
+if TYPE_CHECKING:
+    from .log import PacketRecord
+
+RoomKey = tuple[str, Any]  # (namespace, room); room None stands for "everyone in the namespace"
 
 
 class Session:
@@ -40,7 +43,7 @@ class Session:
         for room, joined_at in self.joined.items():
             yield (self.namespace, room), joined_at
 
-    def is_target(self, record) -> bool:
+    def is_target(self, record: PacketRecord) -> bool:
         """Whether a stored packet was meant for this session while it was in its rooms."""
         if record.namespace != self.namespace:
             return False
@@ -103,7 +106,8 @@ class EvictionMarks:
             return shadow[1]
         return high
 
-    def record(self, record, find_session) -> None:
+    def record(self, record: PacketRecord,
+               find_session: Callable[[str, str], Optional[Session]]) -> None:
         """Note an evicted packet; ``find_session(namespace, sid)`` looks up excluded sessions."""
         for key in record.room_keys():
             if key not in self._members:
@@ -125,12 +129,19 @@ class EvictionMarks:
 
 
 class SessionTable:
-    """Sessions by (namespace, sid) and by pid, and the kept ones in the order they dropped."""
+    """Sessions by (namespace, sid) and by pid, and the kept ones in the order they dropped.
+
+    ``kept`` counts the sessions kept right now. The drop queue may hold stale
+    entries (sessions restored or removed since); it is compacted whenever it
+    grows past twice the kept sessions, so a client that drops and recovers in
+    a loop does not grow it either.
+    """
 
     def __init__(self) -> None:
         self._by_sid: dict[tuple[str, str], Session] = {}
         self._by_pid: dict[str, Session] = {}
         self._dropped: deque[tuple[float, Session]] = deque()
+        self.kept = 0
 
     def __len__(self) -> int:
         return len(self._by_sid)
@@ -149,14 +160,31 @@ class SessionTable:
         return self._by_pid.get(pid)
 
     def remove(self, session: Session) -> None:
-        self._by_sid.pop((session.namespace, session.sid), None)
+        if self._by_sid.get((session.namespace, session.sid)) is not session:
+            return
+        del self._by_sid[(session.namespace, session.sid)]
         if self._by_pid.get(session.pid) is session:
             del self._by_pid[session.pid]
+        if not session.connected:
+            self.kept -= 1
 
     def mark_dropped(self, session: Session, now: float) -> None:
         session.connected = False
         session.disconnected_at = now
+        self.kept += 1
         self._dropped.append((now, session))
+        if len(self._dropped) > 2 * self.kept + 64:
+            self._dropped = deque(entry for entry in self._dropped if self._still_kept(*entry))
+
+    def mark_restored(self, session: Session) -> None:
+        session.connected = True
+        session.disconnected_at = None
+        self.kept -= 1
+
+    def _still_kept(self, dropped_at: float, session: Session) -> bool:
+        """Whether a queue entry is the session's current drop (not restored or removed since)."""
+        return (not session.connected and session.disconnected_at == dropped_at
+                and self._by_sid.get((session.namespace, session.sid)) is session)
 
     def pop_expired(self, cutoff: float) -> Optional[Session]:
         """The next kept session that dropped at or before ``cutoff``, or None.
@@ -165,8 +193,15 @@ class SessionTable:
         are skipped: only a session still kept from that very drop expires.
         """
         while self._dropped and self._dropped[0][0] <= cutoff:
-            dropped_at, session = self._dropped.popleft()
-            if (not session.connected and session.disconnected_at == dropped_at
-                    and self._by_sid.get((session.namespace, session.sid)) is session):
-                return session
+            entry = self._dropped.popleft()
+            if self._still_kept(*entry):
+                return entry[1]
+        return None
+
+    def pop_oldest_kept(self) -> Optional[Session]:
+        """The kept session that dropped longest ago (for ``max_kept_sessions``), or None."""
+        while self._dropped:
+            entry = self._dropped.popleft()
+            if self._still_kept(*entry):
+                return entry[1]
         return None

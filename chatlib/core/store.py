@@ -13,6 +13,12 @@ from .policy import Recovery
 #: (a str, or a list of str and bytes for a packet with binary attachments).
 Payload = Any
 
+#: The offset a packet carries when its store could not keep it (an outage). The
+#: packet is still delivered live, but no restore can start from this offset: a
+#: client whose last offset it is gets ``recovered`` false on its next reconnect
+#: (``BAD_OFFSET``) instead of a silent gap. It is never made of digits.
+UNSTORED = "unstored"
+
 
 class RestoreFailure(enum.Enum):
     """Why a CONNECT carrying a pid did not restore a session."""
@@ -24,6 +30,7 @@ class RestoreFailure(enum.Enum):
     EXPIRED = "the session was kept for longer than max_disconnection_duration"
     BAD_OFFSET = "the offset is not one this store gave out"
     PACKETS_LOST = "a packet meant for the session after its offset has been evicted"
+    STORE_UNAVAILABLE = "the store cannot be reached (an outage): nothing can be restored now"
 
 
 @dataclass(frozen=True)
@@ -38,9 +45,9 @@ class Restored:
 
     sid: str
     pid: str
-    rooms: tuple
+    rooms: tuple[Any, ...]
     data: Any
-    missed: list = field(repr=False)
+    missed: list[Payload] = field(repr=False)
     head: int = 0
 
 
@@ -57,7 +64,7 @@ class RecoveryStore(ABC):
 
     recovery: Recovery
     #: Turns a payload into ``(event, args)`` for inspection; set by the server.
-    describe: Optional[Callable[[Payload], tuple[str, list]]] = None
+    describe: Optional[Callable[[Payload], tuple[str, list[Any]]]] = None
 
     #: A shared store (several servers) delivers every packet through ``feed()``
     #: instead of the emitting server writing it to its own clients.
@@ -71,9 +78,14 @@ class RecoveryStore(ABC):
         self.recovery = recovery
 
     @abstractmethod
-    def append(self, namespace: str, rooms: Optional[Iterable], exclude: Optional[Iterable],
+    def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
                make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
-        """Store one packet; ``make_payload(offset)`` encodes it with its offset. Returns both."""
+        """Store one packet; ``make_payload(offset)`` encodes it with its offset. Returns both.
+
+        A store that cannot keep the packet (an outage) never raises: it returns
+        ``UNSTORED`` as the offset, with the packet encoded with it, and makes sure
+        that no session that misses it is restored as if nothing was lost.
+        """
 
     @abstractmethod
     def open_session(self, namespace: str, sid: str, pid: str) -> int:
@@ -125,15 +137,15 @@ class RecoveryStore(ABC):
     def expire(self, limit: Optional[int] = None) -> int:
         """Evict expired packets and sessions, at most ``limit`` of each; returns how many went."""
 
-    def maintain(self) -> None:
+    def maintain(self) -> None:  # noqa: B027 (optional: most stores need no upkeep)
         """Slow upkeep that must not run on the event loop; the server calls it in a worker thread."""
 
     @abstractmethod
-    def packets(self) -> list[dict]:
+    def packets(self) -> list[dict[str, Any]]:
         """The stored packets, oldest first, as plain dicts for inspection."""
 
     @abstractmethod
-    def sessions(self) -> list[dict]:
+    def sessions(self) -> list[dict[str, Any]]:
         """The tracked sessions as plain dicts, with the pid masked."""
 
 
@@ -142,9 +154,10 @@ def mask_pid(pid: str) -> str:
     return pid[:4] + "…" if len(pid) > 8 else "…"
 
 
-def packet_row(record: Any, now: float, describe: Optional[Callable]) -> dict:
+def packet_row(record: Any, now: float,
+               describe: Optional[Callable[[Payload], tuple[str, list[Any]]]]) -> dict[str, Any]:
     """A stored packet as the plain dict ``packets()`` lists."""
-    row = {
+    row: dict[str, Any] = {
         "offset": str(record.seq),
         "namespace": record.namespace,
         "age": now - record.created,
@@ -156,10 +169,10 @@ def packet_row(record: Any, now: float, describe: Optional[Callable]) -> dict:
     return row
 
 
-def session_row(namespace: str, sid: str, pid: str, rooms: Iterable, connected: bool,
-                disconnected_at: Optional[float], now: float, limit: float) -> dict:
+def session_row(namespace: str, sid: str, pid: str, rooms: Iterable[Any], connected: bool,
+                disconnected_at: Optional[float], now: float, limit: float) -> dict[str, Any]:
     """A tracked session as the plain dict ``sessions()`` lists, its pid masked."""
-    gone_for = None if connected else now - disconnected_at
+    gone_for = None if connected or disconnected_at is None else now - disconnected_at
     return {
         "sid": sid,
         "namespace": namespace,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol, Union
 
-from ..chat import ChatApp, create_app
+from ..chat import ChatApp, ChatHistory, create_app, create_step7_app
 from ..core import Recovery, RecoveryStore
 from ..serving import RunningServer, serve
+from ..sio import compat
 from ..sio.server import RecoveryServer
 
 logger = logging.getLogger("chatlib.jupyter")
@@ -37,6 +38,8 @@ class ChatServer:
     ``io`` its :class:`chatlib.RecoveryServer` and ``store`` its recovery
     store (``store.packets()``, ``store.sessions()``, ``store.missed()``);
     ``ping_interval`` and ``ping_timeout`` are Engine.IO's, in seconds.
+    ``step`` is the tutorial step it serves (6, or 7 and 8: messages in SQLite),
+    ``history`` its :class:`chatlib.chat.ChatHistory` from step 7 on (else None).
     Made by :func:`start_chat_server`.
 
     Example::
@@ -46,8 +49,13 @@ class ChatServer:
         await server.stop()
     """
 
-    def __init__(self, app: ChatApp, running: RunningServer, requested_port: int) -> None:
+    def __init__(self, app: ChatApp, running: RunningServer, requested_port: int,
+                 step: int = 6, history: Optional[ChatHistory] = None,
+                 owns_history: bool = False) -> None:
         self.app = app
+        self.step = step
+        self.history = history
+        self._owns_history = owns_history
         self.io: RecoveryServer = app.io
         self.store: Optional[RecoveryStore] = app.io.store
         self.url = running.url
@@ -203,6 +211,12 @@ class ChatServer:
                 logger.warning("could not detach %r from %s", thing, self.url, exc_info=True)
         await self._running.stop()
         await self.io.shutdown()
+        listener = compat.pubsub_listener(self.io)
+        if listener is not None:  # a pub/sub manager's: python-socketio lets it run forever
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        if self._owns_history and self.history is not None:
+            self.history.close()
 
 
 #: The running servers this process started, oldest first.
@@ -236,7 +250,8 @@ async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
                             recovery: Optional[Recovery] = Recovery(),
                             store: Optional[RecoveryStore] = None, replace: bool = False,
                             ping_interval: float = PING_INTERVAL,
-                            ping_timeout: float = PING_TIMEOUT,
+                            ping_timeout: float = PING_TIMEOUT, step: int = 6,
+                            db: Union[str, ChatHistory, None] = None,
                             **server_options: Any) -> ChatServer:
     """Start the tutorial's chat server on the running event loop; return once it accepts.
 
@@ -250,7 +265,14 @@ async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
     ``port`` argument, 0 included (running a ``port=0`` cell twice).
     ``ping_interval`` and ``ping_timeout`` are short (2 s each), so that a
     client that stops answering is noticed within seconds. ``recovery`` and
-    ``store`` go to :class:`chatlib.RecoveryServer`, like ``server_options``.
+    ``store`` go to :class:`chatlib.RecoveryServer`, like ``server_options``
+    (``client_manager=socketio.AsyncRedisManager(url)`` links servers).
+
+    ``step=7`` or ``8`` serves the tutorial's steps 7 and 8 (:mod:`chatlib.chat.step7`):
+    every message stored in the SQLite ``db`` (a file shared by several servers, a
+    :class:`ChatHistory`, or None: a database in memory) and sent with its id, and a
+    catch-up for a client that was not recovered. A database the server opened is
+    closed when it stops.
 
     Example::
 
@@ -258,13 +280,31 @@ async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
             recovery=chatlib.Recovery(max_disconnection_duration=30))
         server.url            # 'http://127.0.0.1:41234': open it in a browser tab
         await server.stop()
+
+        step7 = await chatlib.start_chat_server(step=7, db="chat.db")
+        step7.history                # its messages table
     """
+    if step not in (6, 7, 8):
+        raise ValueError(f"step must be 6, 7 or 8, not {step!r}")
     await _stop_where(lambda server: (port != 0 and server.port == port)
                       or (replace and server.requested_port == port))
-    app = create_app(recovery=recovery, store=store, ping_interval=ping_interval,
-                     ping_timeout=ping_timeout, **server_options)
-    running = await serve(app, host=host, port=port)
-    server = ChatServer(app, running, port)
+    options = dict(recovery=recovery, store=store, ping_interval=ping_interval,
+                   ping_timeout=ping_timeout, **server_options)
+    history, owns_history = None, False
+    if step == 6:
+        app = create_app(**options)
+    else:
+        owns_history = not isinstance(db, ChatHistory)
+        history = ChatHistory(db or ":memory:") if owns_history else db
+        app = create_step7_app(history, step=step, **options)
+    try:
+        running = await serve(app, host=host, port=port)
+    except BaseException:
+        if owns_history:
+            history.close()
+        raise
+    server = ChatServer(app, running, port, step=step, history=history,
+                        owns_history=owns_history)
     _servers.append(server)
     return server
 
@@ -282,7 +322,8 @@ def server_tasks() -> list[asyncio.Task]:
 
 
 async def stop_all(settle: float = 1.0) -> list[asyncio.Task]:
-    """Stop every chat server and chat widget of this process; return the server tasks left.
+    """Stop every chat server, chat widget and :func:`redis_server` of this process;
+    return the server tasks left.
 
     An empty list means nothing was left behind on the event loop: the
     library's own "no server task left behind" check, for a notebook's last
@@ -295,8 +336,11 @@ async def stop_all(settle: float = 1.0) -> list[asyncio.Task]:
     """
     from .widget import close_all_widgets
 
+    from .local_redis import stop_local_redis
+
     await _stop_where(lambda server: True)
     await close_all_widgets()
+    await stop_local_redis()
     ending = server_tasks()
     if ending:
         await asyncio.wait(ending, timeout=settle)

@@ -10,6 +10,7 @@ from typing import Any, Literal, Optional, Union
 
 import ipywidgets as widgets
 
+from ..chat.step7 import ServerOffset
 from ..sio.client import RecoveryClient
 from ..sio.observe import ObservedPacket
 from ..sio.silence import Silence
@@ -69,6 +70,16 @@ class ChatWidget(widgets.VBox):
     Buttons start tasks on the event loop and never block the kernel; an
     error shows in the widget. Cells can do the same with ``await``.
 
+    The client of the tutorial's steps 7 and 8 (a server started with ``step=7``
+    or ``8``): ``server_offset`` sends the id of the last message received as
+    ``serverOffset`` in the auth of every connection (``self.offset``, shown on the
+    status line) and skips a message id received before; ``client_offset`` sends
+    each message with ``"<sid>-<counter>"``, as step 8 does. Both default to what
+    the server's step uses (on for a step-8 server; from a URL, off).
+    ``retries`` and ``ack_timeout`` are :class:`chatlib.RecoveryClient`'s (the JS
+    client's ``retries`` and ``ackTimeout``): a message given up after its last try
+    shows as an error in the widget.
+
     Example::
 
         server = await chatlib.start_chat_server()
@@ -81,10 +92,16 @@ class ChatWidget(widgets.VBox):
         await alice.wait_for_message("realtime")
         assert alice.client.recovered and alice.messages.count("realtime") == 1
         assert alice.history[-1]["replay"]          # drawn with ↻
+
+        step8 = await chatlib.start_chat_server(step=8)
+        carol = chatlib.ChatWidget(step8, "Carol", retries=3, ack_timeout=1.0)
+        carol.offset.value                          # serverOffset: the last id received
     """
 
     def __init__(self, server: Union[ChatServer, str], name: str = "", mode: Mode = "drop",
                  room: Optional[str] = None, labels: Labels = "en", connect: bool = True,
+                 retries: Optional[int] = None, ack_timeout: Optional[float] = None,
+                 server_offset: Optional[bool] = None, client_offset: Optional[bool] = None,
                  **kwargs: Any) -> None:
         if mode not in _MODES:
             raise ValueError("mode must be 'drop', 'silent' or 'clean'")
@@ -98,7 +115,8 @@ class ChatWidget(widgets.VBox):
         self.labels = resolve_labels(labels)
         #: every chat message received, in order
         self.messages: list[Any] = []
-        #: the same, as dicts: {"text", "offset", "replay"} (replay: sent by a restore)
+        #: the same, as dicts: {"text", "offset", "replay"} (replay: sent by a restore); a
+        #: client of steps 7 and 8 adds "id", the message's id (None: a message without one)
         self.history: list[dict] = []
         #: errors raised by the widget's actions, newest last
         self.errors: list[BaseException] = []
@@ -106,9 +124,16 @@ class ChatWidget(widgets.VBox):
         self.lost_at: Optional[float] = None
         #: how many times the client connected (recovered or not)
         self.connections = 0
+        step = self.server.step if self.server is not None else 6
+        #: step 7's serverOffset (``offset.value``), or None
+        self.offset: Optional[ServerOffset] = ServerOffset() if (
+            step >= 7 if server_offset is None else server_offset) else None
+        self.client_offset = step >= 8 if client_offset is None else client_offset
+        self._sent_count = 0  # step 8's counter of client offsets
         # RecoveryClient leaves SIGINT alone, so a kernel interrupt does not touch it
-        self.client = RecoveryClient()
-        self.client.on("chat message", self._on_message)
+        self.client = RecoveryClient(retries=retries, ack_timeout=ack_timeout)
+        self.client.on("chat message", self._on_message if self.offset is None
+                       else self.offset.handler(self._on_message))
         self.client.on("connect", self._on_connect)
         self.client.on("disconnect", self._on_change)
         self._silence = Silence(self.client)
@@ -161,8 +186,9 @@ class ChatWidget(widgets.VBox):
 
     @property
     def pending(self) -> list[Any]:
-        """Messages waiting to be sent, oldest first."""
-        return self._unsent + [item.data for item in self.client.pending]
+        """Messages waiting to be sent (with ``retries``: not yet acknowledged), oldest first."""
+        sent = [item.data for item in self.client.pending]
+        return self._unsent + [data[0] if isinstance(data, tuple) else data for data in sent]
 
     # -- actions, for buttons and cells ----------------------------------
 
@@ -171,7 +197,22 @@ class ChatWidget(widgets.VBox):
         if self._silence.active:
             self._unsent.append(text)
         else:
-            await self.client.emit("chat message", text)
+            await self._emit(text)
+        self._render()
+
+    async def _emit(self, text: str) -> None:
+        data: Any = text
+        if self.client_offset:
+            # step 8: the tutorial's `${socket.id}-${counter++}`
+            data = (text, f"{self.sid}-{self._sent_count}")
+            self._sent_count += 1
+        outcome = await self.client.emit("chat message", data)
+        if outcome is not None:  # with retries: the ack, or DeliveryError, later
+            outcome.add_done_callback(self._delivered)
+
+    def _delivered(self, outcome: asyncio.Future) -> None:
+        if not outcome.cancelled() and outcome.exception() is not None:
+            self._show_error(outcome.exception())
         self._render()
 
     async def connect(self, url: Union[ChatServer, str, None] = None,
@@ -216,14 +257,21 @@ class ChatWidget(widgets.VBox):
 
     async def _open(self) -> None:
         await self._silence.end()
-        auth = {"room": self.room} if self.room is not None else None
         if self.client.connection_url is None:
+            auth = self._auth if self.offset is not None or self.room is not None else None
             await self.client.connect(self.url, transports=["websocket"], auth=auth)
         else:
             await self.client.reconnect(url=self.url)
         unsent, self._unsent = self._unsent, []
         for text in unsent:
-            await self.client.emit("chat message", text)
+            await self._emit(text)
+
+    def _auth(self) -> dict:
+        """The CONNECT's auth, made again for each connection: the room, step 7's serverOffset."""
+        auth = {"room": self.room} if self.room is not None else {}
+        if self.offset is not None:
+            auth.update(self.offset.auth())
+        return auth
 
     async def disconnect(self, timeout: Optional[float] = None) -> None:
         """Disconnect as ``mode`` says; return once the server has seen it.
@@ -351,8 +399,11 @@ class ChatWidget(widgets.VBox):
     async def _on_message(self, msg: Any = None, *_extra: Any) -> None:
         offset = self.client.last_offset
         self.messages.append(msg)
-        self.history.append({"text": msg, "offset": offset,
-                             "replay": offset is not None and offset in self._replayed})
+        item = {"text": msg, "offset": offset,
+                "replay": offset is not None and offset in self._replayed}
+        if self.offset is not None:
+            item["id"] = self.offset.current
+        self.history.append(item)
         self._render()
         async with self._arrived:
             self._arrived.notify_all()
@@ -422,5 +473,8 @@ class ChatWidget(widgets.VBox):
                   f"{html.escape(label['sid'])}: <code>{html.escape(self.sid or '–')}</code>",
                   f"{html.escape(label['last_offset'])}: "
                   f"<code>{html.escape(self.client.last_offset or '–')}</code>"]
+        if self.offset is not None:
+            fields.append(f"{html.escape(label['server_offset'])}: "
+                          f"<code>{self.offset.value}</code>")
         # a field never breaks inside; the line may break between fields
         return " · ".join(f"<span style='{_FIELD}'>{field}</span>" for field in fields)

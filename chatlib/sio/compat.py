@@ -31,6 +31,7 @@ import engineio
 import socketio
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
+from engineio.async_socket import AsyncSocket
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 #: (owner, method) -> parameter names (``self`` first) of each upstream method
@@ -71,6 +72,7 @@ CALLED: dict[tuple[str, str], tuple[str, ...]] = {
     # replaced on a client instance while it plays a silent network (chatlib.sio.silence)
     ("engineio.AsyncClient", "_send_packet"): ("self", "pkt"),
     ("engineio.AsyncClient", "_receive_packet"): ("self", "pkt"),
+    ("engineio.AsyncSocket", "close"): ("self", "wait", "abort", "reason"),
 }
 
 #: Undocumented attributes chatlib reads or writes, on a fresh instance of their owner.
@@ -88,8 +90,8 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
 }
 
 #: Undocumented attributes of a python-engineio server socket (one per connection).
-SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping", "queue", "upgraded", "upgrading", "closed",
-                                      "closing")
+SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping", "queue", "closed", "closing", "session",
+                                      "upgraded", "upgrading")
 
 _OWNERS: dict[str, type] = {
     "socketio.AsyncServer": socketio.AsyncServer,
@@ -98,6 +100,7 @@ _OWNERS: dict[str, type] = {
     "socketio.AsyncPubSubManager": AsyncPubSubManager,
     "engineio.AsyncServer": engineio.AsyncServer,
     "engineio.AsyncClient": engineio.AsyncClient,
+    "engineio.AsyncSocket": AsyncSocket,
     "asyncio.Queue": asyncio.Queue,
 }
 
@@ -130,6 +133,13 @@ async def trigger_event(target: Any, event: str, namespace: str, *args: Any) -> 
         # python-socketio's own calls name the namespace when nothing follows it
         return await target._trigger_event(event, namespace=namespace)
     return await target._trigger_event(event, namespace, *args)
+
+
+def pubsub_listener(server: Any) -> Optional[asyncio.Task]:
+    """The task a pub/sub manager (``AsyncRedisManager``...) listens in; python-socketio
+    never ends it, not even at ``shutdown()``. None for the default manager."""
+    task = getattr(server.manager, "thread", None)
+    return task if isinstance(task, asyncio.Task) else None
 
 
 def no_ack(server: Any) -> Any:
@@ -185,6 +195,19 @@ def unanswered_ping(socket: Optional[Any]) -> Optional[float]:
     python-engineio sets ``last_ping`` as it sends a ping and clears it when the pong comes.
     """
     return getattr(socket, "last_ping", None) or None
+
+
+async def cut_transport(server: Any, eio_sid: str) -> bool:
+    """Close a connection abruptly, as a network failure would (the client sees a drop).
+
+    Returns whether there was an open connection to close.
+    """
+    socket = engineio_socket(server, eio_sid)
+    if socket_is_closing(socket):
+        return False
+    await socket.close(wait=False, abort=True, reason=server.eio.reason.TRANSPORT_CLOSE)
+    socket.queue.put_nowait(None)  # wakes its writer, which closes the WebSocket
+    return True
 
 
 def session_dicts(socket: Optional[Any]) -> dict:

@@ -31,7 +31,7 @@ from bidict import ValueDuplicationError
 from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
-from ..core.store import Payload, RecoveryStore
+from ..core.store import UNSTORED, Payload, RecoveryStore
 from . import compat
 from .direct import DirectWriter
 
@@ -170,8 +170,9 @@ class RecoveryRouter:
             return packet_class(sio_packet.EVENT, namespace=namespace,
                                 data=head + args + [offset]).encode()
 
-        _, payload = self.store.append(namespace, rooms, skip, encode_with)
-        if not self.store.shared:
+        offset, payload = self.store.append(namespace, rooms, skip, encode_with)
+        # a packet a shared store could not keep (an outage) still reaches this server's clients
+        if not self.store.shared or offset == UNSTORED:
             await self.send_payload(namespace, room, skip, payload)
         await self._take_turn()
 
@@ -207,9 +208,23 @@ class RecoveryRouter:
         async for batch in feed:
             for record in batch:
                 room = None if record.rooms is None else list(record.rooms)
+                if record.payload is None:
+                    await self._cut_off(record.namespace, room, record.seq)
+                    continue
                 await self.send_payload(record.namespace, room, record.exclude or frozenset(),
                                         record.payload, record.seq)
                 await self._take_turn()
+
+    async def _cut_off(self, namespace: str, room: Any, seq: int) -> None:
+        """Another server could not store packets for these clients (a store outage): they
+        missed them. Forget their sessions and close their transports abruptly, as a network
+        failure would, so that they reconnect and are told (``recovered`` false)."""
+        for sid, eio_sid in list(self.manager.get_participants(namespace, room)):
+            if seq <= self._floors.get(sid, -1):
+                continue  # restored after the gap was written: nothing missed
+            if not compat.socket_is_closing(compat.engineio_socket(self.server, eio_sid)):
+                self.store.forget(namespace, sid)
+                await compat.cut_transport(self.server, eio_sid)
 
     async def send_payload(self, namespace: str, room: Any, skip: frozenset,
                            payload: Payload, seq: Optional[int] = None) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import pickle
+import random
 import secrets
 import time
 from importlib import resources
@@ -12,14 +15,31 @@ from typing import Any, AsyncIterator, Callable, Iterable, Optional
 from ..core.log import PacketRecord
 from ..core.policy import Recovery
 from ..core.sessions import Session
-from ..core.store import (Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, packet_row,
-                    session_row)
+from ..core.store import (UNSTORED, Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored,
+                          packet_row, session_row)
+
+logger = logging.getLogger("chatlib.stores.redis")
 
 # The offset's place in an encoded packet: the packet is encoded once with this
 # marker as its last argument, and the marker's JSON is replaced by the offset.
 _MARKER = "\u0000chatlib-offset\u0000"
 _MARKER_JSON = json.dumps(_MARKER)
-_SCRIPTS = ("append", "open", "rooms", "keep", "restore", "expire", "missed")
+_SCRIPTS = ("append", "open", "rooms", "keep", "restore", "expire", "resync", "missed")
+# append and expire take the generation last and answer -1 when Redis lost its data
+_CHECK_GENERATION = ("append", "expire")
+_STALE_GENERATION = -1
+# Reconnection after an outage: the first retry soon, then doubling up to a ceiling.
+_RETRY_FIRST = 0.1
+_RETRY_MAX = 2.0
+# Calls are made from the event loop: bound how long one can hold it when Redis is away.
+_CONNECTION_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}
+_FEED_BLOCK_MS = 1000
+# the feed's reads wait up to _FEED_BLOCK_MS for news: only a longer silence is a failure
+_FEED_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 3.0}
+
+
+class _Unavailable(Exception):
+    """Redis could not be reached for this call (the store is in an outage)."""
 
 
 def _load_scripts() -> dict[str, str]:
@@ -82,6 +102,18 @@ class RedisStore(RecoveryStore):
 
     Each call is one round trip to Redis made from the event loop (tens of
     microseconds on the same host): put Redis close to the servers.
+
+    When Redis cannot be reached (killed, restarting, network), no call raises:
+    packets are delivered live to this server's own clients, marked ``UNSTORED``,
+    and restores answer ``STORE_UNAVAILABLE``; one WARNING says the outage began
+    (its end is logged at INFO, or at WARNING if Redis lost its data).
+    Calls retry with backoff (0.1 s doubling to 2 s) and the feed reconnects the
+    same way. When Redis is back the server first writes a gap for what it could
+    not store (sessions that missed it reconnect with ``recovered`` false, and
+    other servers cut their clients that missed it off so they reconnect and learn),
+    forgets the sessions that dropped meanwhile and registers its connected ones
+    again. A Redis that lost its data gets a new generation of sequence numbers,
+    above the old ones; the sessions it lost are not recovered.
     """
 
     shared = True
@@ -97,28 +129,126 @@ class RedisStore(RecoveryStore):
         self.prefix = prefix
         self.dead_after = dead_after
         self.server_id = secrets.token_hex(8)
-        self._redis = redis.Redis.from_url(url)
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        self._errors = (redis.exceptions.RedisError, OSError)
+        # one immediate retry: a pooled connection that Redis closed is replaced at once
+        self._redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 1), **_CONNECTION_OPTIONS)
         self._scripts = {name: self._redis.register_script(source)
                          for name, source in _load_scripts().items()}
+        self._generation: Optional[str] = None  # learnt on first contact (resync.lua)
+        self._high = 0  # the highest sequence number this server has seen
+        self._outage_since: Optional[float] = None
+        self._retry_at = 0.0
+        self._retry_delay = _RETRY_FIRST
+        self._unstored = 0
+        # What Redis must learn when it is back: this server's connected sessions
+        # ((namespace, sid) -> (pid, rooms)), the ones that ended meanwhile, and
+        # per namespace the rooms of the packets it could not store (None: everyone).
+        self._mine: dict[tuple[str, str], tuple[str, set]] = {}
+        self._gone: set[tuple[str, str]] = set()
+        self._gaps: dict[str, Optional[set]] = {}
 
     def close(self) -> None:
         self._redis.close()
 
+    # -- outages ---------------------------------------------------------
+
     def _run(self, name: str, *args: Any) -> Any:
-        return self._scripts[name](args=[self.prefix, *args])
+        """Run one script; raises ``_Unavailable`` (after noting the outage) if Redis is away."""
+        if not self._ready():
+            raise _Unavailable
+        checked = name in _CHECK_GENERATION
+        generation = [self._generation] if checked else []
+        try:
+            reply = self._scripts[name](args=[self.prefix, *args, *generation])
+            if checked and reply == _STALE_GENERATION:
+                self._generation = None  # Redis restarted empty: catch up, then once more
+                if not self._ready():
+                    raise _Unavailable
+                reply = self._scripts[name](args=[self.prefix, *args, self._generation])
+            return reply
+        except self._errors as exc:
+            self._outage_begins(exc)
+            raise _Unavailable from exc
+
+    def _ready(self) -> bool:
+        """Whether calls may go to Redis now: after first contact, or after an outage, resync."""
+        if self._outage_since is None and self._generation is not None:
+            return True
+        if self._outage_since is not None and time.monotonic() < self._retry_at:
+            return False
+        try:
+            self._resync()
+        except self._errors as exc:
+            self._outage_begins(exc)
+            return False
+        return True
+
+    def _outage_begins(self, exc: BaseException, retry_now: bool = False) -> None:
+        now = time.monotonic()
+        if self._outage_since is None:
+            self._outage_since = now
+            self._retry_delay = _RETRY_FIRST
+            logger.warning("Redis at %s unreachable (%s): recovery paused; live packets go to "
+                           "this server's clients only, and what is not stored will not be "
+                           "recovered", self.url, exc)
+        elif not retry_now:
+            self._retry_delay = min(self._retry_delay * 2, _RETRY_MAX)
+        self._retry_at = now if retry_now else now + self._retry_delay * random.uniform(0.5, 1.0)
+
+    def _resync(self) -> None:
+        gaps = [[namespace, None if rooms is None else sorted(rooms)]
+                for namespace, rooms in self._gaps.items()]
+        gen, head = self._scripts["resync"](args=[
+            self.prefix, secrets.token_hex(8), self._high,
+            json.dumps(gaps), json.dumps(sorted(self._gone)),
+            json.dumps([[namespace, sid, pid, sorted(rooms)]
+                        for (namespace, sid), (pid, rooms) in self._mine.items()]),
+            self.server_id, repr(self.clock())])
+        gen = _text(gen)
+        if self._outage_since is not None:
+            lost_data = self._generation is not None and gen != self._generation
+            # the outage had its WARNING; its end is news only if Redis lost its data
+            logger.log(logging.WARNING if lost_data else logging.INFO,
+                       "Redis at %s is back after %.1f s: %d packets could not be stored; "
+                       "%d connected sessions registered again%s", self.url,
+                       time.monotonic() - self._outage_since, self._unstored, len(self._mine),
+                       " (Redis had lost its data: kept sessions are gone)" if lost_data else "")
+        self._generation = gen
+        self._high = max(self._high, int(head))
+        self._outage_since = None
+        self._unstored = 0
+        self._gone.clear()
+        self._gaps.clear()
+
+    def _not_stored(self, namespace: str, rooms: Optional[list]) -> None:
+        self._unstored += 1
+        if namespace in self._gaps and self._gaps[namespace] is None:
+            return
+        if rooms is None:
+            self._gaps[namespace] = None
+        else:
+            self._gaps.setdefault(namespace, set()).update(rooms)
 
     # -- packets ---------------------------------------------------------
 
-    def append(self, namespace: str, rooms: Optional[Iterable], exclude: Optional[Iterable],
+    def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
                make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
         before, after, attachments = _split_payload(make_payload(_MARKER))
         now = self.clock()
-        seq = self._run("append", namespace,
-                        "*" if rooms is None else json.dumps([str(room) for room in rooms]),
-                        json.dumps(sorted(exclude)) if exclude else "",
-                        repr(now), before, after, attachments,
-                        self.recovery.max_buffered_packets,
-                        repr(now - self.recovery.max_disconnection_duration))
+        names = None if rooms is None else [str(room) for room in rooms]
+        try:
+            seq = self._run("append", namespace, "*" if names is None else json.dumps(names),
+                            json.dumps(sorted(exclude)) if exclude else "",
+                            repr(now), before, after, attachments,
+                            self.recovery.max_buffered_packets,
+                            repr(now - self.recovery.max_disconnection_duration))
+        except _Unavailable:
+            self._not_stored(namespace, names)
+            return UNSTORED, _join_payload(before, after, attachments, UNSTORED)
+        self._high = max(self._high, seq)
         return str(seq), _join_payload(before, after, attachments, seq)
 
     def _record(self, entry_id: Any, fields: dict) -> PacketRecord:
@@ -126,65 +256,155 @@ class RedisStore(RecoveryStore):
         seq = int(_text(entry_id).split("-")[0])
         rooms = _text(get("rooms"))
         excluded = _text(get("ex"))
+        # a gap (packets a server could not store) has no payload
+        payload = None if b"gap" in fields else _join_payload(
+            _text(get("pre")), _text(get("suf")), get("att"), seq)
         return PacketRecord(
             seq, _text(get("ns")),
             None if rooms == "*" else frozenset(json.loads(rooms)),
             frozenset(json.loads(excluded)) if excluded else None,
-            float(get("t")), _join_payload(_text(get("pre")), _text(get("suf")), get("att"), seq))
+            float(get("t")), payload)
 
     def head(self) -> int:
         """The sequence number of the newest packet any server stored."""
-        return int(self._redis.get(self.prefix + "seq") or 0)
+        try:
+            if self._ready():
+                self._high = max(self._high, int(self._redis.get(self.prefix + "seq") or 0))
+        except self._errors as exc:
+            self._outage_begins(exc)
+        return self._high
 
     async def feed(self, after: int) -> AsyncIterator[list[PacketRecord]]:
         """Every packet any server stores after ``after``, in offset order, in batches.
 
         A reader that falls more than ``max_buffered_packets`` behind misses
         the packets trimmed meanwhile; their recipients get them only by
-        recovering after a drop.
+        recovering after a drop. When Redis goes away the feed reconnects with
+        backoff and goes on where it was. A gap comes as a record whose payload
+        is None: one written by another server (this server's own do not come:
+        its clients had those packets live), or one for everyone when Redis lost
+        its data (packets stored and not yet read were lost with it); the feed
+        then reads the new stream from its start.
         """
         import redis.asyncio
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        client = redis.asyncio.Redis.from_url(self.url)
+        client = None
+        last = after
+        generation = self._generation
+        delay = _RETRY_FIRST
         try:
-            last = f"{after}-0"
             while True:
-                reply = await client.xread({self.prefix + "stream": last}, count=1000, block=1000)
+                # redis-py can swallow a cancellation that lands while it connects
+                if asyncio.current_task().cancelling():
+                    raise asyncio.CancelledError
+                try:
+                    if client is None:
+                        # no retries inside redis-py: every broken connection must come
+                        # here, where the generation is checked (a transparent reconnection
+                        # to a Redis that lost its data would go unnoticed)
+                        client = redis.asyncio.Redis.from_url(
+                            self.url, retry=Retry(NoBackoff(), 0), **_FEED_OPTIONS)
+                        current = await client.get(self.prefix + "gen")
+                        current = _text(current) if current is not None else None
+                        if generation is not None and current != generation:
+                            # Redis lost its data: packets stored but not yet read went with
+                            # it, so every client here may miss some; cut them all off (a gap
+                            # for everyone) and read the new stream from its start.
+                            # above the floor of every session this server had before
+                            head = max(int(await client.get(self.prefix + "seq") or 0),
+                                       self._high + 1)
+                            last = 0
+                            namespaces = sorted({namespace for namespace, _ in self._mine})
+                            yield [PacketRecord(head, namespace, None, None, self.clock(), None)
+                                   for namespace in namespaces]
+                        generation = current
+                    reply = await client.xread({self.prefix + "stream": f"{last}-0"},
+                                               count=1000, block=_FEED_BLOCK_MS)
+                    delay = _RETRY_FIRST
+                except self._errors as exc:
+                    self._outage_begins(exc, retry_now=True)
+                    if client is not None:
+                        await _close_quietly(client)
+                        client = None
+                    await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                    delay = min(delay * 2, _RETRY_MAX)
+                    continue
                 for _, entries in reply or []:
                     if entries:
-                        last = _text(entries[-1][0])
-                        yield [self._record(entry_id, fields) for entry_id, fields in entries]
+                        records = [self._record(entry_id, fields) for entry_id, fields in entries]
+                        last = records[-1].seq
+                        self._high = max(self._high, last)
+                        yield [record for record, (_, fields) in zip(records, entries, strict=True)
+                               if fields.get(b"gap") != self.server_id.encode()]
         finally:
-            await client.aclose()
+            if client is not None:
+                await _close_quietly(client)
 
     # -- sessions --------------------------------------------------------
 
+    # Each session call first updates what this server knows of its own sessions
+    # (``_mine``), so that after an outage Redis can be told what it missed.
+
     def open_session(self, namespace: str, sid: str, pid: str) -> int:
-        return int(self._run("open", namespace, sid, pid, self.server_id, repr(self.clock())))
+        self._mine[(namespace, sid)] = (pid, set())
+        try:
+            return int(self._run("open", namespace, sid, pid, self.server_id, repr(self.clock())))
+        except _Unavailable:
+            return self._high
 
     def join(self, namespace: str, sid: str, room: Any) -> None:
-        if room is not None:
+        if room is None:
+            return
+        if (namespace, sid) in self._mine:
+            self._mine[(namespace, sid)][1].add(str(room))
+        try:
             self._run("rooms", namespace, sid, str(room), "join")
+        except _Unavailable:
+            pass
 
     def leave(self, namespace: str, sid: str, room: Any) -> None:
-        if room is not None:
+        if room is None:
+            return
+        if (namespace, sid) in self._mine:
+            self._mine[(namespace, sid)][1].discard(str(room))
+        try:
             self._run("rooms", namespace, sid, str(room), "leave")
+        except _Unavailable:
+            pass
+
+    def _end(self, namespace: str, sid: str, data: bytes, how: str) -> bool:
+        self._mine.pop((namespace, sid), None)
+        try:
+            return bool(self._run("keep", namespace, sid, data, repr(self.clock()), how,
+                                  self.recovery.max_kept_sessions))
+        except _Unavailable:
+            self._gone.add((namespace, sid))
+            return False
 
     def keep(self, namespace: str, sid: str, data: Any) -> bool:
-        return bool(self._run("keep", namespace, sid, _pickle(data), repr(self.clock()), "keep"))
+        return self._end(namespace, sid, _pickle(data), "keep")
 
     def save_data(self, namespace: str, sid: str, data: Any) -> None:
-        self._run("keep", namespace, sid, _pickle(data), repr(self.clock()), "save")
+        try:
+            self._run("keep", namespace, sid, _pickle(data), repr(self.clock()), "save",
+                      self.recovery.max_kept_sessions)
+        except _Unavailable:
+            pass  # the session dict is written again when the session drops
 
     def forget(self, namespace: str, sid: str) -> None:
-        self._run("keep", namespace, sid, b"", repr(self.clock()), "forget")
+        self._end(namespace, sid, b"", "forget")
 
     def restore(self, namespace: str, pid: Any, offset: Any) -> RestoreResult:
         if not isinstance(pid, str) or not pid or len(pid) > 256:
             return RestoreFailure.UNKNOWN_PID
-        reply = self._run("restore", namespace, pid, _offset_argument(offset), repr(self.clock()),
-                          self.recovery.max_disconnection_duration, self.server_id,
-                          self.dead_after)
+        try:
+            reply = self._run("restore", namespace, pid, _offset_argument(offset),
+                              repr(self.clock()), self.recovery.max_disconnection_duration,
+                              self.server_id, self.dead_after)
+        except _Unavailable:
+            return RestoreFailure.STORE_UNAVAILABLE
         status = _text(reply[0])
         if status != "OK":
             return RestoreFailure[status]
@@ -192,16 +412,22 @@ class RedisStore(RecoveryStore):
         session = Session(namespace, sid, pid, 0)
         session.joined = joined
         session.start = joined[sid]
-        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2])))
+        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
                    for entry_id, flat in entries]
-        missed = [record.payload for record in records if session.is_target(record)]
+        missed = [record.payload for record in records
+                  if record.payload is not None and session.is_target(record)]
         rooms = tuple(room for room in joined if room != sid)
+        self._mine[(namespace, sid)] = (pid, set(rooms))
+        self._high = max(self._high, int(head))
         return Restored(sid, pid, rooms, pickle.loads(data) if data else {}, missed, int(head))
 
     def missed(self, namespace: str, sid: str,
                offset: Optional[str] = None) -> list[dict[str, Any]]:
-        reply = self._run("missed", namespace, sid, _offset_argument(offset), repr(self.clock()),
-                          self.recovery.max_disconnection_duration)
+        try:
+            reply = self._run("missed", namespace, sid, _offset_argument(offset), repr(self.clock()),
+                              self.recovery.max_disconnection_duration)
+        except _Unavailable:
+            return []  # inspection during an outage shows nothing rather than raise
         if not reply:
             return []
         pid, joined, entries = _text(reply[0]), json.loads(reply[1]), reply[2]
@@ -210,21 +436,42 @@ class RedisStore(RecoveryStore):
         now = self.clock()
         records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
                    for entry_id, flat in entries]
+        # as restore: a gap entry (packets another server could not store) is no packet;
+        # the eviction marks it left make missed.lua answer nothing where it matters
         return [packet_row(record, now, self.describe)
-                for record in records if session.is_target(record)]
+                for record in records if record.payload is not None and session.is_target(record)]
 
     # -- expiry and inspection -------------------------------------------
 
     def expire(self, limit: Optional[int] = None) -> int:
-        return int(self._run("expire", repr(self.clock()), self.recovery.max_disconnection_duration,
-                             limit or 1_000_000_000, self.server_id, self.dead_after))
+        try:
+            return int(self._run("expire", repr(self.clock()),
+                                 self.recovery.max_disconnection_duration, limit or 1_000_000_000,
+                                 self.server_id, self.dead_after, self.recovery.max_kept_sessions))
+        except _Unavailable:
+            return 0
+
+    # Inspection reads Redis directly; during an outage it shows nothing rather than raise.
 
     def packets(self) -> list[dict]:
         now = self.clock()
-        return [packet_row(self._record(entry_id, fields), now, self.describe)
-                for entry_id, fields in self._redis.xrange(self.prefix + "stream")]
+        try:
+            entries = self._redis.xrange(self.prefix + "stream") if self._ready() else []
+        except self._errors as exc:
+            self._outage_begins(exc)
+            entries = []
+        records = (self._record(entry_id, fields) for entry_id, fields in entries)
+        return [packet_row(record, now, self.describe) for record in records
+                if record.payload is not None]
 
     def sessions(self) -> list[dict]:
+        try:
+            return self._session_rows() if self._ready() else []
+        except self._errors as exc:
+            self._outage_begins(exc)
+            return []
+
+    def _session_rows(self) -> list[dict]:
         now = self.clock()
         limit = self.recovery.max_disconnection_duration
         rows = []
@@ -241,9 +488,22 @@ class RedisStore(RecoveryStore):
     def stats(self) -> dict:
         """Counts for monitoring, as MemoryStore.stats gives them."""
         sessions = self.sessions()
-        return {"packets": self._redis.xlen(self.prefix + "stream"), "sessions": len(sessions),
+        try:
+            packets = self._redis.xlen(self.prefix + "stream") if self._ready() else 0
+            marks = self._redis.hlen(self.prefix + "marks") if self._ready() else 0
+        except self._errors as exc:
+            self._outage_begins(exc)
+            packets = marks = 0
+        return {"packets": packets, "sessions": len(sessions),
                 "kept_sessions": sum(1 for row in sessions if not row["connected"]),
-                "marks": self._redis.hlen(self.prefix + "marks")}
+                "marks": marks}
+
+
+async def _close_quietly(client: Any) -> None:
+    try:
+        await client.aclose()
+    except Exception:  # closing a connection to a Redis that is gone may fail too
+        pass
 
 
 def _pickle(data: Any) -> bytes:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
+import random
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -49,6 +51,54 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 
+# Disk full, a read-only file or file system, an I/O error: the file cannot be written.
+_WRITE_ERRORS = (sqlite3.Error, OSError)
+# Retrying the file after a write error: the first retry soon, then doubling up to a ceiling.
+_RETRY_FIRST = 0.1
+_RETRY_MAX = 2.0
+
+
+class _UnwrittenMark:
+    """A small side file (``<db>-unwritten``) that says up to which sequence number packets
+    were given out that the database file could not take.
+
+    It is created (20 bytes) when the store opens, and then only overwritten in place, which
+    needs no new disk space and works on a file descriptor opened before the database file
+    turned read-only. It lets a server killed during a write outage find out, when started
+    again, that its file misses packets its clients may have been counting on.
+    """
+
+    _WIDTH = 20
+
+    def __init__(self, path: str) -> None:
+        try:
+            self._fd: Optional[int] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            if len(os.pread(self._fd, self._WIDTH, 0)) < self._WIDTH:
+                self.write(0)
+        except OSError:
+            logger.warning("%s cannot be written: a crash during a write outage of the "
+                           "database would go unnoticed at the next start", path)
+            self._fd = None
+
+    def read(self) -> int:
+        if self._fd is None:
+            return 0
+        text = os.pread(self._fd, self._WIDTH, 0).decode("ascii", "replace")
+        return int(text) if text.isdigit() else 0
+
+    def write(self, seq: int) -> None:
+        if self._fd is not None:
+            try:
+                os.pwrite(self._fd, f"{seq:0{self._WIDTH}d}".encode(), 0)
+            except OSError:
+                pass  # best effort: the database file is failing too
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 def _key_text(key: tuple) -> str:
     return json.dumps(list(key))
 
@@ -88,6 +138,16 @@ class SQLiteStore(MemoryStore):
 
     Session dicts are pickled: keep in them what pickle can store.
 
+    When the file cannot be written (disk full, read-only file or file system),
+    no call raises: the store goes on in memory, so live delivery and recovery
+    within this process lose nothing; one WARNING says so. It retries with
+    backoff (0.1 s doubling to 2 s) and, once the file takes writes again,
+    writes the whole state in one transaction. A server killed during such an
+    outage finds, at its next start, that packets were given out that the file
+    never got (``<db>-unwritten`` says up to which offset): it then restores no
+    session from before, since each might have missed one of them, and numbers
+    new packets above them.
+
     Example::
 
         >>> import tempfile, os
@@ -116,25 +176,38 @@ class SQLiteStore(MemoryStore):
         self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(_SCHEMA)
         self._depth = 0
+        self._unwritten_since: Optional[float] = None  # monotonic time of the first failed write
+        self._retrying = False
+        self._retry_at = 0.0
+        self._retry_delay = _RETRY_FIRST
+        self._unwritten = _UnwrittenMark(path + "-unwritten")
         self._load()
 
     def maintain(self) -> None:
         """Copy the WAL into the database file, on a connection of the calling (worker) thread."""
-        checkpointer = sqlite3.connect(self.path, timeout=1.0)
         try:
-            checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            checkpointer.close()
+            checkpointer = sqlite3.connect(self.path, timeout=1.0)
+            try:
+                checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                checkpointer.close()
+        except _WRITE_ERRORS as exc:
+            logger.debug("WAL checkpoint failed: %s", exc)  # the next sweep tries again
 
     def close(self) -> None:
         """Close the database file (the store must not be used afterwards)."""
         self._db.close()
+        self._unwritten.close()
 
     # -- transactions ----------------------------------------------------
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One transaction per public call; nested calls join the outer one."""
+        """One transaction per public call; nested calls join the outer one.
+
+        The memory side always completes the call; a write that fails only
+        stops the writing (see ``_write_failed``), never the call.
+        """
         if self._depth:
             self._depth += 1
             try:
@@ -143,16 +216,105 @@ class SQLiteStore(MemoryStore):
                 self._depth -= 1
             return
         self._depth = 1
-        self._db.execute("BEGIN IMMEDIATE")
+        began = self._writable() and self._begin()
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if began:
+                self._rollback()
             raise
         else:
-            self._db.execute("COMMIT")
+            if began:
+                self._finish()
         finally:
             self._depth = 0
+
+    def _begin(self) -> bool:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            return True
+        except _WRITE_ERRORS as exc:
+            self._write_failed(exc)
+            return False
+
+    def _finish(self) -> None:
+        if self._unwritten_since is not None:
+            self._rollback()  # a write failed midway: none of this call's writes stay
+            return
+        try:
+            self._db.execute("COMMIT")
+        except _WRITE_ERRORS as exc:
+            self._write_failed(exc)
+            self._rollback()
+
+    def _rollback(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except _WRITE_ERRORS:
+            pass  # no transaction left to roll back
+
+    def _write(self, sql: str, params: Any = (), many: bool = False) -> None:
+        """Run one statement of the current transaction, unless the file stopped taking writes."""
+        if self._unwritten_since is not None:
+            return
+        try:
+            (self._db.executemany if many else self._db.execute)(sql, params)
+        except _WRITE_ERRORS as exc:
+            self._write_failed(exc)
+
+    def _write_failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if self._unwritten_since is None and not self._retrying:
+            self._retry_delay = _RETRY_FIRST
+            self._unwritten.write(self._log.last_seq)
+            logger.warning("%s cannot be written (%s): recovery goes on in memory until it "
+                           "can; what it holds then is written", self.path, exc)
+        else:
+            self._retry_delay = min(self._retry_delay * 2, _RETRY_MAX)
+        self._unwritten_since = self._unwritten_since or now
+        self._retry_at = now + self._retry_delay * random.uniform(0.5, 1.0)
+
+    def _writable(self) -> bool:
+        """Whether this call may write: yes, unless in an outage that a retry does not end."""
+        if self._unwritten_since is None:
+            return True
+        if time.monotonic() < self._retry_at:
+            return False
+        since, self._unwritten_since = self._unwritten_since, None
+        self._retrying = True
+        try:
+            if self._begin():
+                self._write_everything()
+                self._finish()
+        finally:
+            self._retrying = False
+        if self._unwritten_since is not None:
+            self._unwritten_since = since  # still failing: the outage goes on
+            return False
+        self._unwritten.write(0)
+        logger.info("%s takes writes again after %.1f s; the state kept in memory meanwhile "
+                    "is written", self.path, time.monotonic() - since)
+        return True
+
+    def _write_everything(self) -> None:
+        """Bring the file up to the memory side after an outage, in one transaction."""
+        try:
+            row = self._db.execute("SELECT MAX(seq) FROM packets").fetchone()
+        except _WRITE_ERRORS as exc:  # an I/O error fails reads too
+            self._write_failed(exc)
+            return
+        written = row[0] if row and row[0] is not None else 0
+        self._write("DELETE FROM packets WHERE seq < ?", (self._log.first_seq,))
+        for record in self._log:
+            if record.seq > written:
+                self._packet_added(record)
+        self._write("DELETE FROM sessions")
+        for session in self._sessions:
+            self._session_changed(session)
+        self._write("DELETE FROM marks")
+        self._write("INSERT INTO marks VALUES (?, ?)",
+                    [(_key_text(key), high) for key, high in self._marks.items()], many=True)
+        self._write("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (self.clock(),))
 
     def append(self, *args: Any, **kwargs: Any):
         with self._transaction():
@@ -189,13 +351,15 @@ class SQLiteStore(MemoryStore):
 
     def expire(self, limit: Optional[int] = None) -> int:
         with self._transaction():
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (self.clock(),))
+            self._write("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (self.clock(),))
             return super().expire(limit)
 
     # -- writing ---------------------------------------------------------
 
     def _packet_added(self, record: PacketRecord) -> None:
-        self._db.execute(
+        if self._unwritten_since is not None:
+            self._unwritten.write(record.seq)
+        self._write(
             "INSERT INTO packets VALUES (?, ?, ?, ?, ?, ?)",
             (record.seq, record.namespace,
              None if record.rooms is None else json.dumps(list(record.rooms)),
@@ -203,18 +367,18 @@ class SQLiteStore(MemoryStore):
              record.created, _encode_payload(record.payload)))
 
     def _packet_evicted(self, record: PacketRecord) -> None:
-        self._db.execute("DELETE FROM packets WHERE seq = ?", (record.seq,))
+        self._write("DELETE FROM packets WHERE seq = ?", (record.seq,))
         for key in record.room_keys():
             high = self._marks.high(key)
             if high is not None:
-                self._db.execute("INSERT OR REPLACE INTO marks VALUES (?, ?)", (_key_text(key), high))
+                self._write("INSERT OR REPLACE INTO marks VALUES (?, ?)", (_key_text(key), high))
         for sid in record.exclude or ():
             session = self._sessions.get(record.namespace, sid)
             if session is not None:
                 self._session_changed(session)
 
     def _session_changed(self, session: Session) -> None:
-        self._db.execute(
+        self._write(
             "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (session.namespace, session.sid, session.pid, session.start,
              json.dumps([[room, seq] for room, seq in session.joined.items()]),
@@ -222,24 +386,38 @@ class SQLiteStore(MemoryStore):
              _encode_data(session.data), int(session.connected), session.disconnected_at))
 
     def _session_removed(self, session: Session) -> None:
-        self._db.execute("DELETE FROM sessions WHERE namespace = ? AND sid = ?",
+        self._write("DELETE FROM sessions WHERE namespace = ? AND sid = ?",
                          (session.namespace, session.sid))
         self._forget_unused_marks(key for key, _ in session.room_keys())
 
     def _forget_unused_marks(self, keys: Any) -> None:
         """Delete the rows of marks the memory side let go (their room has no member left)."""
-        self._db.executemany("DELETE FROM marks WHERE key = ?",
-                             [(_key_text(key),) for key in keys if self._marks.high(key) is None])
+        self._write("DELETE FROM marks WHERE key = ?",
+                    [(_key_text(key),) for key in keys if self._marks.high(key) is None], many=True)
 
     # -- start-up --------------------------------------------------------
 
     def _load(self) -> None:
         row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'packets'").fetchone()
         last_seq = row[0] if row else 0
-        first = self._db.execute("SELECT MIN(seq) FROM packets").fetchone()[0]
+        given_out = self._unwritten.read()
+        stale = given_out > last_seq
+        if stale:
+            # Killed while the file took no writes: packets up to ``given_out`` reached
+            # clients but not the file, so no session kept here can be restored without
+            # a possible gap; start again above them.
+            logger.warning("%s misses packets up to offset %d (written while it could not be): "
+                           "its sessions are not recovered", self.path, given_out)
+            with self._transaction():
+                for table in ("packets", "sessions", "marks"):
+                    self._write(f"DELETE FROM {table}")
+            last_seq = given_out
+        # (if the file could not even take those deletes, its rows are ignored all the same)
+        ignore = " WHERE 0" if stale else ""
+        first = self._db.execute("SELECT MIN(seq) FROM packets" + ignore).fetchone()[0]
         self._log = PacketLog(last_seq=(first - 1) if first is not None else last_seq)
         for seq, namespace, rooms, exclude, created, payload in self._db.execute(
-                "SELECT * FROM packets ORDER BY seq"):
+                "SELECT * FROM packets" + ignore + " ORDER BY seq"):
             record = PacketRecord(
                 seq, namespace, None if rooms is None else frozenset(json.loads(rooms)),
                 None if exclude is None else frozenset(json.loads(exclude)),
@@ -250,7 +428,7 @@ class SQLiteStore(MemoryStore):
         crashed_at = heartbeat[0] if heartbeat else self.clock()
         dropped = []
         for (namespace, sid, pid, start, joined, shadow, data, connected,
-             disconnected_at) in self._db.execute("SELECT * FROM sessions"):
+             disconnected_at) in self._db.execute("SELECT * FROM sessions" + ignore):
             session = Session(namespace, sid, pid, start)
             session.joined = {room: seq for room, seq in json.loads(joined)}
             session.shadow = {tuple(key): (mark, seen) for key, mark, seen in json.loads(shadow)}
@@ -260,11 +438,14 @@ class SQLiteStore(MemoryStore):
             dropped.append((disconnected_at if not connected else crashed_at, session))
         for when, session in sorted(dropped, key=lambda item: item[0]):
             self._sessions.mark_dropped(session, when)
-        for key_text, high in self._db.execute("SELECT key, high FROM marks").fetchall():
+        for key_text, high in self._db.execute("SELECT key, high FROM marks" + ignore).fetchall():
             self._marks.load(_key_from_text(key_text), high)
         with self._transaction():
             for session in self._sessions:
                 self._session_changed(session)
-            self._db.execute("DELETE FROM marks")
-            self._db.executemany("INSERT INTO marks VALUES (?, ?)",
-                                 [(_key_text(key), high) for key, high in self._marks.items()])
+            self._write("DELETE FROM marks")
+            self._write("INSERT INTO marks VALUES (?, ?)",
+                        [(_key_text(key), high) for key, high in self._marks.items()], many=True)
+            self._bound_kept_sessions()
+        if given_out and self._unwritten_since is None:
+            self._unwritten.write(0)

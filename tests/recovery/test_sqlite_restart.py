@@ -82,7 +82,7 @@ def test_an_unpicklable_session_dict_is_kept_in_memory_and_does_not_break_writes
 
 def test_the_wal_is_checkpointed_by_maintain_not_by_commits(tmp_path, clock):
     store = open_store(tmp_path, clock)
-    for n in range(3000):
+    for _ in range(3000):
         store.append("/", None, None, lambda o: "x" * 200)
     wal = tmp_path / "r.db-wal"
     grown = wal.stat().st_size

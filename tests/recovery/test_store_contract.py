@@ -271,9 +271,59 @@ def test_eviction_marks_are_dropped_with_the_last_member_of_a_room(make_store, c
     assert store.stats()["marks"] == 0
 
 
+def test_past_max_kept_sessions_the_oldest_drop_goes_first(make_store, clock):
+    store = make_store(clock, max_kept_sessions=2)
+    for name in ("alice", "bob", "carol"):
+        store.open_session("/", name, f"pid-{name}")
+    store.keep("/", "alice", {})
+    clock.now += 1
+    store.keep("/", "bob", {})
+    clock.now += 1
+    store.keep("/", "carol", {})
+    emit(store, "missed by all three")
+    assert store.restore("/", "pid-alice", None) is RestoreFailure.UNKNOWN_PID
+    assert texts(store.restore("/", "pid-bob", None)) == ["missed by all three"]
+    assert texts(store.restore("/", "pid-carol", None)) == ["missed by all three"]
+    assert store.stats()["kept_sessions"] == 0
+
+
+def test_a_session_dropped_again_counts_from_its_latest_drop(make_store, clock):
+    store = make_store(clock, max_kept_sessions=2)
+    for name in ("alice", "bob", "carol"):
+        store.open_session("/", name, f"pid-{name}")
+    store.keep("/", "alice", {})
+    clock.now += 1
+    store.keep("/", "bob", {})
+    clock.now += 1
+    assert isinstance(store.restore("/", "pid-alice", None), Restored)
+    store.keep("/", "alice", {})   # alice's drop is now the newest
+    clock.now += 1
+    store.keep("/", "carol", {})
+    assert store.restore("/", "pid-bob", None) is RestoreFailure.UNKNOWN_PID
+    assert isinstance(store.restore("/", "pid-alice", None), Restored)
+    assert isinstance(store.restore("/", "pid-carol", None), Restored)
+
+
+def test_a_flood_of_vanishing_clients_leaves_the_newest_drop_recoverable(make_store, clock):
+    store = make_store(clock, max_kept_sessions=50)
+    store.open_session("/", "alice", "pid-alice")
+    for n in range(500):
+        store.open_session("/", f"flood{n}", f"pid-flood{n}")
+        store.keep("/", f"flood{n}", {})
+        clock.now += 0.001
+    store.keep("/", "alice", {"name": "Alice"})
+    emit(store, "for alice")
+    assert store.stats()["kept_sessions"] == 50
+    assert len(store.sessions()) == 50
+    restored = store.restore("/", "pid-alice", None)
+    assert restored.data == {"name": "Alice"} and texts(restored) == ["for alice"]
+    assert store.restore("/", "pid-flood0", None) is RestoreFailure.UNKNOWN_PID
+
+
 @pytest.mark.parametrize("field, value", [
     ("max_disconnection_duration", 0), ("max_disconnection_duration", float("inf")),
     ("max_buffered_packets", 0), ("max_buffered_packets", 2.5), ("sweep_interval", -1),
+    ("max_kept_sessions", 0), ("max_kept_sessions", 1.5),
 ])
 def test_recovery_limits_are_checked(field, value):
     with pytest.raises(ValueError):

@@ -9,7 +9,8 @@
 // Commands, one JSON per line on stdin, answered by {"type": "done", "seq", ...}:
 //   drop        the network fails: engine.close(); the Manager reconnects by itself
 //   mute        stop answering the server's pings (until this connection ends): a ping timeout
-//   arm {after} after the next connect, drop again once `after` more events arrived
+//   arm {after, mute}  after the next connect, once `after` more events arrived: drop again,
+//               or with `mute` stop answering pings (a ping timeout in the middle of a replay)
 //   state       {connected, id, recovered, count}
 //   received    {numbers}: every number received, in arrival order
 // The socket.io-client package is the one installed for tests/interop.
@@ -24,8 +25,9 @@ const socket = io(url, {
   reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0,
 });
 const numbers = [];
-let armed = null;      // {after}: waiting for the next connect
+let armed = null;      // {after, mute}: waiting for the next connect
 let countdown = null;  // events left before the armed drop
+let muteAtZero = false;
 
 function report(message) {
   process.stdout.write(JSON.stringify(message) + "\n");
@@ -35,6 +37,7 @@ socket.on("connect", () => {
   report({ type: "connect", id: socket.id, recovered: Boolean(socket.recovered) });
   if (armed !== null) {
     countdown = armed.after;
+    muteAtZero = Boolean(armed.mute);
     armed = null;
   }
 });
@@ -44,7 +47,8 @@ socket.on("m", (n) => {
   numbers.push(n);
   if (countdown !== null && --countdown <= 0) {
     countdown = null;
-    socket.io.engine.close();
+    if (muteAtZero) commands.mute();
+    else socket.io.engine.close();
   }
 });
 
@@ -62,8 +66,8 @@ const commands = {
     };
     return {};
   },
-  arm: ({ after }) => {
-    armed = { after };
+  arm: ({ after, mute }) => {
+    armed = { after, mute };
     return {};
   },
   state: () => ({ connected: socket.connected, id: socket.id,

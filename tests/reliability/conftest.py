@@ -43,12 +43,16 @@ class Profile:
     store_steps: int
     # bounds
     bounds_seconds: float
+    # chaos on the SQLite and Redis stores (servers in processes of their own)
+    store_chaos_seconds: float = 12.0
+    flood_clients: int = 600
 
 
 FAST = Profile("fast", chaos_messages=5000, chaos_faults=50, chaos_rate=250.0,
                fuzz_examples=60, store_examples=60, store_steps=50, bounds_seconds=6.0)
 LONG = Profile("long", chaos_messages=20000, chaos_faults=300, chaos_rate=250.0,
-               fuzz_examples=1000, store_examples=1000, store_steps=80, bounds_seconds=180.0)
+               fuzz_examples=1000, store_examples=1000, store_steps=80, bounds_seconds=180.0,
+               store_chaos_seconds=150.0, flood_clients=5000)
 LONG_TIMEOUT = 1800  # seconds per test, instead of the project's 120
 
 

@@ -194,7 +194,7 @@ def server_footprint(sio: chatlib.RecoveryServer) -> dict:
 
 
 def first_difference(expected: list, got: list) -> Optional[str]:
-    for index, (a, b) in enumerate(zip(expected, got)):
+    for index, (a, b) in enumerate(zip(expected, got, strict=False)):
         if a != b:
             context = got[max(0, index - 3):index + 4]
             return f"at {index}: expected {a!r}, got {b!r} (context {context})"
@@ -206,7 +206,7 @@ def first_difference(expected: list, got: list) -> Optional[str]:
 def delivery_figures(expected_count: int, numbers: list) -> dict:
     """Duplicates, losses and out-of-order arrivals of one client's numbered messages."""
     seen = set(numbers)
-    out_of_order = sum(1 for a, b in zip(numbers, numbers[1:]) if b <= a)
+    out_of_order = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b <= a)
     return {"duplicates": len(numbers) - len(seen),
             "losses": len(set(range(expected_count)) - seen),
             "out_of_order": out_of_order}

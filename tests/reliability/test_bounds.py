@@ -126,12 +126,12 @@ async def test_store_and_memory_stay_bounded_under_a_sustained_broadcast(
     assert not over_limit, over_limit[:3]
     assert worst_excess <= 0, f"kept sessions exceeded the drops of the window by {worst_excess}"
     # every listener is still fine: live (recovered if it was dropped) and receiving
-    for client, inbox in listeners:
-        await eventually(lambda: client.connected, 30, "a listener to be connected")
+    for client, _ in listeners:
+        await eventually(lambda client=client: client.connected, 30, "a listener to be connected")
     assert [client.get_sid() for client, _ in listeners] == listener_sids
     await sio.emit("m", "last")
-    for client, inbox in listeners:
-        await eventually(lambda: inbox.last == "last", 10, "the last message")
+    for _, inbox in listeners:
+        await eventually(lambda inbox=inbox: inbox.last == "last", 10, "the last message")
     # and once everything expired, the store is empty but for the listeners
     await eventually(lambda: sio.store.stats()["kept_sessions"] == 0, 10,
                      "the kept sessions to expire")

@@ -66,7 +66,7 @@ def plan_faults(rng: random.Random, messages: int, count: int, clients: int) -> 
     rng.shuffle(kinds)
     # Leave the last tenth of the stream fault-free so the final reconnections catch up live.
     spots = sorted(rng.randrange(messages // 50, messages * 9 // 10) for _ in kinds)
-    return [Fault(at, client, kind) for at, (kind, client) in zip(spots, kinds)]
+    return [Fault(at, client, kind) for at, (kind, client) in zip(spots, kinds, strict=True)]
 
 
 @dataclass

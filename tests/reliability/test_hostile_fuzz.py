@@ -196,7 +196,7 @@ async def settle_and_compare(sio, baseline: dict) -> dict:
     try:
         await eventually(back, 30, "the server's footprint to return to its baseline")
     except AssertionError:
-        raise AssertionError(f"left behind: now {server_footprint(sio)}, baseline {baseline}")
+        raise AssertionError(f"left behind: now {server_footprint(sio)}, baseline {baseline}") from None
     return server_footprint(sio)
 
 

@@ -108,7 +108,7 @@ async def test_the_pid_reaches_no_other_client_no_inspection_data_and_no_log(
     await thief.close(clean=True)
     await sio.emit("chat", {"from": "server", "text": "the end"}, to="lobby")
     for observer in observers:
-        await eventually(lambda: contains(observer.frames, "the end"), 5,
+        await eventually(lambda observer=observer: contains(observer.frames, "the end"), 5,
                          "the observers' last frame")
     for observer in observers:
         await observer.close()

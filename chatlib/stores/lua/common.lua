@@ -79,6 +79,15 @@ local function mark_dropped(s, when)
   redis.call("SREM", P .. "owned:" .. s.owner, s.pid)
 end
 
+-- Past max_kept_sessions the session that dropped longest ago goes first.
+local function bound_kept(max_kept)
+  while redis.call("ZCARD", P .. "dropped") > max_kept do
+    local pid = redis.call("ZRANGE", P .. "dropped", 0, 0)[1]
+    local s = session_get(pid)
+    if s then drop_session(s) else redis.call("ZREM", P .. "dropped", pid) end
+  end
+end
+
 -- Evict one stream entry, remembering per room the newest evicted sequence
 -- number (and, for excluded sessions, the mark as it stood for them).
 local function evict(entry)

@@ -1,4 +1,6 @@
--- ARGV: prefix, now, max disconnection duration, limit, server id, dead after (seconds)
+-- ARGV: prefix, now, max disconnection duration, limit, server id, dead after (seconds),
+--       max kept sessions, generation
+if redis.call("GET", P .. "gen") ~= ARGV[8] then return -1 end  -- Redis lost its data
 local now, duration, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local me, dead_after = ARGV[5], tonumber(ARGV[6])
 local cutoff = now - duration
@@ -28,4 +30,5 @@ for i = 1, #servers, 2 do
     redis.call("HDEL", P .. "servers", server)
   end
 end
+bound_kept(tonumber(ARGV[7]))
 return count + sessions

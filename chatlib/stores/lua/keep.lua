@@ -1,4 +1,5 @@
--- ARGV: prefix, namespace, sid, session dict (pickled), now, "keep" / "save" / "forget"
+-- ARGV: prefix, namespace, sid, session dict (pickled), now, "keep" / "save" / "forget",
+--       max kept sessions
 local s = session_by_sid(ARGV[2], ARGV[3])
 if not s or s.connected ~= "1" then return 0 end
 if ARGV[6] == "forget" then
@@ -6,5 +7,8 @@ if ARGV[6] == "forget" then
   return 1
 end
 redis.call("HSET", P .. "s:" .. s.pid, "data", ARGV[4])
-if ARGV[6] == "keep" then mark_dropped(s, tonumber(ARGV[5])) end
+if ARGV[6] == "keep" then
+  mark_dropped(s, tonumber(ARGV[5]))
+  bound_kept(tonumber(ARGV[7]))
+end
 return 1
