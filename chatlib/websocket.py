@@ -8,9 +8,9 @@ call) per frame: most of a broadcasting server's CPU (bench/README.md).
 
 - every write a connection makes during one pass of the event loop goes out
   as one ``transport.write``, at the end of that pass, in the order made;
-- a text frame is built once per text and reused for every connection that
-  sends the same text soon after (frames from server to client are not
-  masked, so they are the same bytes for everyone).
+- a broadcast's text frame is built once and reused for every connection
+  that sends it (frames from server to client are not masked, so they are
+  the same bytes for everyone).
 
 Handshake, close, ping/pong, back-pressure and permessage-deflate (when it is
 negotiated, frames are built the stock way) stay uvicorn's. :func:`chatlib.serving.serve`
@@ -43,11 +43,12 @@ class _FrameCache:
     def __init__(self) -> None:
         self._frames: dict[str, bytes] = {}
 
-    def text_frame(self, text: str) -> bytes:
+    def text_frame(self, text: str, keep: bool) -> bytes:
+        """The frame of ``text``, kept for reuse if ``keep`` (only broadcasts are worth it)."""
         frame = self._frames.get(text)
         if frame is None:
             frame = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
-            if len(text) <= _CACHED_TEXT_CHARS:
+            if keep and len(text) <= _CACHED_TEXT_CHARS:
                 if len(self._frames) >= _CACHED_FRAMES:
                     self._frames.pop(next(iter(self._frames)), None)
                 self._frames[text] = frame
@@ -99,8 +100,12 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     @classmethod
     def text_frame(cls, text: str) -> bytes:
-        """The unmasked, final text frame carrying ``text`` (shared by every connection)."""
-        return cls._frames.text_frame(text)
+        """The unmasked, final text frame of a broadcast's ``text``, kept for every connection.
+
+        Frames the protocol builds for its own ``send`` (CONNECT replies with
+        their pid, acks, pings) are reused when a broadcast left one, never kept.
+        """
+        return cls._frames.text_frame(text, keep=True)
 
     def write_frame(self, frame: bytes) -> bool:
         """Write a ready frame after everything written so far; False if this connection can't now.
@@ -122,7 +127,7 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: Any) -> None:
         if (message["type"] == "websocket.send" and message.get("bytes") is None
                 and message.get("text") is not None
-                and self.write_frame(self.text_frame(message["text"]))):
+                and self.write_frame(self._frames.text_frame(message["text"], keep=False))):
             return
         await super().send(message)
         if message["type"] == "websocket.accept":
