@@ -603,6 +603,7 @@ def chart(data: dict, summary: dict, path: pathlib.Path) -> None:
     ax.set_xticklabels([f"N = {g}" for g in groups])
     ax.set_ylabel("deliveries / s (median)")
     ax.set_title(f"1. Broadcast throughput, M = {data['config']['messages']}")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # room for the legend above the bars
     ax.legend(fontsize=8)
 
     ax = axes[0][1]
