@@ -2,6 +2,7 @@
 //
 //   node loadgen.js throughput --url http://127.0.0.1:PORT --clients 200 --messages 2000
 //   node loadgen.js storm      --url http://127.0.0.1:PORT --clients 500 --buffered 50000 --missed 10
+//   node loadgen.js paths      --url URL1 [--url2 URL2] --clients 40 --messages 1000 [--missed 10]
 //
 // Prints one JSON line with the measurement. Talks to the servers in bench/servers/ through
 // these events: "go" (broadcast M messages to everyone), "fill" (store packets for an empty
@@ -9,6 +10,8 @@
 // the last "stall", then reset) and "stats" (what the server buffers and keeps).
 "use strict";
 const { io } = require("socket.io-client");
+const { fork } = require("child_process");
+const path = require("path");
 
 function parseArgs(argv) {
   const args = { mode: argv[0] };
@@ -152,6 +155,116 @@ async function storm(args) {
   return result;
 }
 
+// One broadcast of M emits from server 1's handler, seen by every client: whether each got all M
+// exactly once and in order, when the last one had them all, when a probe client on each server
+// (probe.js, its own process) got its first packet, and the longest event-loop stall and the CPU
+// of each server meanwhile. With --url2 the clients are split
+// between two servers (one store, one adapter), and then server 1's clients drop (a network
+// failure: transports closed, sessions kept), server 2 broadcasts --missed packets, and they
+// come back to server 2: how many are recovered with exactly the packets they missed.
+async function paths(args) {
+  const n = Number(args.clients), m = Number(args.messages), missed = Number(args.missed || 10);
+  const deadlineMs = Number(args.deadline || 120) * 1000;
+  const urls = args.url2 ? [args.url, args.url2] : [args.url];
+  const groups = [];
+  for (let k = 0; k < urls.length; k++) {
+    const count = Math.floor(n / urls.length) + (k < n % urls.length ? 1 : 0);
+    groups.push(await connectAll(urls[k], count));
+  }
+  const sockets = groups.flat();
+  const controls = groups.map((g) => g[0]);
+  const probe = await startProbe(urls);
+  const clients = sockets.map((s, i) => ({ s, group: groups.findIndex((g) => g.includes(s)),
+                                           got: 0, bad: 0, done: null, prefix: "" }));
+  let t0 = 0, left = 0, target = 0, resolveDone = null;
+  clients.forEach((c) => c.s.on(EVENT, (text) => {
+    if (!text.startsWith(c.prefix)) return;
+    // the i-th packet of a round must say "<prefix>i": anything else is lost, doubled or reordered
+    if (Number(text.slice(c.prefix.length)) !== c.got) c.bad++;
+    c.got++;
+    if (c.got === target) {
+      c.done = now() - t0;
+      if (--left === 0) resolveDone();
+    }
+  }));
+  async function round(event, count, prefix, who, from) {
+    who.forEach((c) => { c.got = 0; c.bad = 0; c.done = null; c.prefix = prefix; });
+    target = count; left = who.length;
+    const done = new Promise((r) => { resolveDone = r; });
+    t0 = now();
+    from.emit(event, count);
+    const ok = await Promise.race([done.then(() => true), sleep(deadlineMs).then(() => false)]);
+    if (!ok) throw new Error(`${who.filter((c) => c.got < count).length} of ${who.length} clients short of ${count}`);
+  }
+  await round("go", 100, "message ", clients, controls[0]); // warm-up
+  const cpu0 = await Promise.all(controls.map(async (c) => { await ask(c, "stall", null); return (await ask(c, "stats", null)).cpu_s; }));
+  await probe.ask({ watch: "message " });
+  const emittedAt = performance.timeOrigin + performance.now();
+  await round("go", m, "message ", clients, controls[0]);
+  const seconds = Math.max(...clients.map((c) => c.done)) / 1000;
+  const probeFirst = (await probe.ask({ report: true })).first;
+  probe.stop();
+  const perServer = [];
+  for (let k = 0; k < urls.length; k++) {
+    const stall = await ask(controls[k], "stall", null);
+    const stats = await ask(controls[k], "stats", null);
+    const mine = clients.filter((c) => c.group === k);
+    perServer.push({
+      clients: mine.length, max_stall_ms: stall.max_ms, max_stall_cpu_ms: stall.max_cpu_ms,
+      cpu_s: stats.cpu_s - cpu0[k],
+      first_packet_ms: probeFirst[k] === null ? null : probeFirst[k] - emittedAt,
+      all_done_ms: Math.max(...mine.map((c) => c.done)),
+    });
+  }
+  const result = {
+    clients: n, messages: m, servers: urls.length, deliveries: n * m, seconds,
+    deliveries_per_s: (n * m) / seconds,
+    server_cpu_us_per_delivery: perServer.reduce((a, p) => a + p.cpu_s, 0) / (n * m) * 1e6,
+    broadcast_bad_packets: clients.reduce((a, c) => a + c.bad + Math.abs(c.got - m), 0),
+    per_server: perServer,
+  };
+  if (urls.length === 2) result.cross_server_recovery = await crossServer(groups, clients, missed, round, urls[1]);
+  sockets.forEach((s) => s.disconnect());
+  return result;
+}
+
+async function startProbe(urls) {
+  const child = fork(path.join(__dirname, "probe.js"), urls);
+  const next = () => new Promise((resolve) => child.once("message", resolve));
+  await next(); // connected
+  return {
+    ask: (msg) => { const reply = next(); child.send(msg); return reply; },
+    stop: () => child.send({ stop: true }),
+  };
+}
+
+async function crossServer(groups, clients, missed, round, url2) {
+  const leaving = clients.filter((c) => c.group === 0), staying = clients.filter((c) => c.group === 1);
+  const control = groups[1][0];
+  const keptBefore = (await ask(control, "stats", null)).kept_sessions;
+  leaving.forEach((c) => c.s.io.engine.close());
+  await waitFor(async () => (await ask(control, "stats", null)).kept_sessions >= keptBefore + leaving.length,
+                30000, "kept sessions");
+  // the packets are out (stored, and delivered to server 2's clients) before anyone comes back
+  await round("miss", missed, "missed ", staying, control);
+  let connected = 0, recovered = 0;
+  const back = new Promise((resolve) => leaving.forEach((c) => {
+    c.got = 0; c.bad = 0; c.prefix = "missed ";
+    c.s.once("connect", () => { if (c.s.recovered) recovered++; if (++connected === leaving.length) resolve(); });
+    c.s.io.uri = url2; // the Manager opens its next engine on server 2
+    c.s.connect();
+  }));
+  await Promise.race([back, sleep(30000)]);
+  const end = Date.now() + 10000; // a client short of packets is counted as losing them, not an error
+  while (Date.now() < end && !leaving.every((c) => c.got >= missed)) await sleep(20);
+  await sleep(200); // a late duplicate would arrive within this
+  return {
+    clients: leaving.length, recovered, connected,
+    lost: leaving.reduce((a, c) => a + Math.max(0, missed - c.got), 0),
+    duplicated_or_reordered: leaving.reduce((a, c) => a + c.bad + Math.max(0, c.got - missed), 0),
+  };
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(check, timeoutMs, what) {
@@ -164,8 +277,8 @@ async function waitFor(check, timeoutMs, what) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const run = { throughput, storm }[args.mode];
-if (!run) { console.error("usage: node loadgen.js throughput|storm --url URL ..."); process.exit(2); }
+const run = { throughput, storm, paths }[args.mode];
+if (!run) { console.error("usage: node loadgen.js throughput|storm|paths --url URL ..."); process.exit(2); }
 run(args).then((result) => {
   console.log(JSON.stringify(result));
   process.exit(0);

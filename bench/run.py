@@ -44,12 +44,26 @@ STORM_SERVERS = {
     "node": ("socket.io 4.8.4, CSR on", [NODE, "servers/node_server.js"]),
 }
 
+# The delivery paths (part 5): one server per store, and two servers on one Redis.
+# name: (label, [(command, extra arguments)...]); "{redis}" and "{sqlite}" are filled in per run.
+PATH_SETUPS = {
+    "memory": ("chatlib, MemoryStore", [[PY, "servers/py_server.py", "on"]]),
+    "sqlite": ("chatlib, SQLiteStore", [[PY, "servers/py_server.py", "on", "--sqlite", "{sqlite}"]]),
+    "node": ("socket.io 4.8.4, CSR, in-memory adapter", [[NODE, "servers/node_server.js"]]),
+    "redis": ("chatlib, 2 servers: RedisStore + AsyncRedisManager",
+              [[PY, "servers/py_server.py", "on", "--redis", "{redis}/0"]] * 2),
+    "node-redis": ("socket.io 4.8.4, 2 servers: CSR + @socket.io/redis-streams-adapter 0.3.1",
+                   [[NODE, "servers/node_server.js", "--redis", "{redis}/1"]] * 2),
+}
+
 FULL = dict(clients=[50, 200], messages=2000, reps=3, sizes=[1000, 10_000, 100_000, 1_000_000],
             restore_rounds=7, behind_max=100_000, memory_packets=100_000, memory_reps=3,
-            storm_clients=500, storm_buffered=50_000, storm_reps=3)
+            storm_clients=500, storm_buffered=50_000, storm_reps=3,
+            paths_clients=40, paths_messages=1000, paths_reps=3)
 QUICK = dict(clients=[50, 200], messages=500, reps=1, sizes=[1000, 10_000, 100_000, 1_000_000],
              restore_rounds=3, behind_max=100_000, memory_packets=100_000, memory_reps=1,
-             storm_clients=500, storm_buffered=50_000, storm_reps=1)
+             storm_clients=500, storm_buffered=50_000, storm_reps=1,
+             paths_clients=40, paths_messages=1000, paths_reps=1)
 
 
 failures: list[dict] = []  # trials that did not finish, kept in the results
@@ -207,6 +221,85 @@ def storm(cfg: dict) -> list[dict]:
     return rows
 
 
+class RedisServer:
+    """A redis-server without persistence on a free loopback port, for the Redis paths."""
+
+    def __init__(self) -> None:
+        import socket
+        executable = shutil.which("redis-server")
+        if executable is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([executable, "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not self.ping():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+
+    def ping(self) -> bool:
+        import socket
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def paths(cfg: dict) -> list[dict]:
+    """A broadcast of M emits through each store: event-loop stalls, first packet, two servers."""
+    import tempfile
+    redis = RedisServer()
+    scratch = tempfile.TemporaryDirectory(prefix="chatlib-bench-")
+    fill = {"redis": redis.url, "sqlite": os.path.join(scratch.name, "recovery.db")}
+    setups: dict[str, list[Server]] = {}
+    rows = []
+    try:
+        for name, (_, commands) in PATH_SETUPS.items():
+            setups[name] = [Server([part.format(**fill) for part in cmd]) for cmd in commands]
+        for rep in range(cfg["paths_reps"]):
+            for name, servers in setups.items():
+                args = ["paths", "--url", servers[0].url, "--clients", str(cfg["paths_clients"]),
+                        "--messages", str(cfg["paths_messages"])]
+                if len(servers) > 1:
+                    args += ["--url2", servers[1].url]
+                before = load()
+                try:
+                    result = loadgen(args, timeout=240)
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    failures.append({"part": "paths", "server": name, "rep": rep,
+                                     "error": str(exc)[-500:]})
+                    log(f"paths rep {rep} {name}: FAILED {str(exc)[-200:]}")
+                    continue
+                result.update(setup=name, rep=rep, load_before=before, load_after=load())
+                rows.append(result)
+                own = result["per_server"][0]
+                log(f"paths rep {rep} {name}: {result['deliveries_per_s']:.0f} deliveries/s, "
+                    f"stall {max(p['max_stall_ms'] for p in result['per_server']):.0f} ms, "
+                    f"first packet {own['first_packet_ms']:.1f} ms"
+                    + (f", recovered {result['cross_server_recovery']['recovered']}"
+                       if "cross_server_recovery" in result else ""))
+    finally:
+        for servers in setups.values():
+            for server in servers:
+                server.stop()
+        redis.stop()
+        scratch.cleanup()
+    return rows
+
+
 def environment() -> dict:
     def version(cmd: list[str]) -> str:
         try:
@@ -238,7 +331,9 @@ def median(values: list[float]) -> Optional[float]:
 
 
 def summarise(data: dict) -> dict:
-    summary: dict = {"throughput": {}, "restore": {}, "memory": {}, "storm": {}, "targets": []}
+    summary: dict = {"throughput": {}, "restore": {}, "memory": {}, "storm": {}, "paths": {},
+                     "targets": []}
+    summarise_paths(data.get("paths", []), summary)
     tp = data["throughput"]
     for clients in sorted({r["clients"] for r in tp}):
         per = {}
@@ -256,7 +351,7 @@ def summarise(data: dict) -> dict:
                     "median_server_max_stall_ms": median([r["server_max_stall_ms"] for r in rows]),
                 }
 
-        def paired(a: str, b: str) -> Optional[float]:
+        def paired(a: str, b: str, clients: int = clients) -> Optional[float]:
             reps = sorted({r["rep"] for r in tp if r["clients"] == clients})
             ratios = []
             for rep in reps:
@@ -269,7 +364,7 @@ def summarise(data: dict) -> dict:
                                                         ("on", "node"), ("off", "stock"))
                   if a in per and b in per}
 
-        def cpu_ratio(a: str, b: str) -> Optional[float]:
+        def cpu_ratio(a: str, b: str, per: dict = per) -> Optional[float]:
             """How many times fewer server CPU seconds a spends per delivery than b."""
             if a in per and b in per:
                 return (per[b]["median_server_cpu_us_per_delivery"]
@@ -286,9 +381,13 @@ def summarise(data: dict) -> dict:
         summary["throughput"][clients] = {"servers": per, "ratios": ratios, "cpu_ratios": cpu_ratios}
         for key, text, bound in (("on/off", "recovery on >= 0.95x recovery off", 0.95),
                                  ("on/stock", "chatlib (on) >= 1.5x stock python-socketio", 1.5),
-                                 ("on/node", "chatlib (on) >= 0.5x Node with CSR", 0.5)):
+                                 ("on/node", "chatlib (on) >= 1.3x Node with CSR", 1.3)):
             if ratios.get(key) is not None:
                 summary["targets"].append((f"N={clients}: {text}", ratios[key], ratios[key] >= bound))
+        if cpu_ratios.get("on/node") is not None:
+            share = 1 / cpu_ratios["on/node"]
+            summary["targets"].append((f"N={clients}: chatlib (on) server CPU per delivery <= 0.75x "
+                                       "Node's (ratio)", share, share <= 0.75))
     for impl in ("chatlib", "js"):
         summary["restore"][impl] = {r["nominal"]: r["restore_us"] for r in data["restore"]
                                     if r["impl"] == impl and not r.get("behind")}
@@ -305,7 +404,8 @@ def summarise(data: dict) -> dict:
         summary["memory"][impl] = median(rows)
     if summary["memory"].get("chatlib") and summary["memory"].get("js"):
         ratio = summary["memory"]["chatlib"] / summary["memory"]["js"]
-        summary["targets"].append(("memory per buffered packet <= the JS adapter's (ratio)", ratio, ratio <= 1))
+        summary["targets"].append(("memory per buffered packet <= the JS adapter's (ratio)", ratio,
+                                   ratio <= 1))
     for behind in (False, True):
         key = "offset behind the buffer" if behind else "offset at the head"
         summary["storm"][key] = {}
@@ -321,6 +421,57 @@ def summarise(data: dict) -> dict:
     return summary
 
 
+def summarise_paths(rows: list[dict], summary: dict) -> None:
+    per = summary["paths"]
+    for name in dict.fromkeys(r["setup"] for r in rows):
+        mine = [r for r in rows if r["setup"] == name]
+        servers = len(mine[0]["per_server"])
+        per[name] = {
+            "median_deliveries_per_s": median([r["deliveries_per_s"] for r in mine]),
+            "median_server_cpu_us_per_delivery": median([r["server_cpu_us_per_delivery"] for r in mine]),
+            "bad_packets": sum(r["broadcast_bad_packets"] for r in mine),
+            "load": [r["load_before"][0] for r in mine],
+            "servers": [{
+                "median_max_stall_ms": median([r["per_server"][k]["max_stall_ms"] for r in mine]),
+                "median_max_stall_cpu_ms": median([r["per_server"][k]["max_stall_cpu_ms"] for r in mine]),
+                "median_first_packet_ms": median([r["per_server"][k]["first_packet_ms"] for r in mine]),
+                "median_all_done_ms": median([r["per_server"][k]["all_done_ms"] for r in mine]),
+            } for k in range(servers)],
+        }
+        recovery = [r["cross_server_recovery"] for r in mine if "cross_server_recovery" in r]
+        if recovery:
+            per[name]["recovery"] = {key: [x[key] for x in recovery]
+                                     for key in ("clients", "recovered", "lost", "duplicated_or_reordered")}
+
+    def paired(a: str, b: str) -> Optional[float]:
+        ratios = []
+        for rep in sorted({r["rep"] for r in rows}):
+            x = [r for r in rows if r["rep"] == rep and r["setup"] == a]
+            y = [r for r in rows if r["rep"] == rep and r["setup"] == b]
+            if x and y:
+                ratios.append(x[0]["deliveries_per_s"] / y[0]["deliveries_per_s"])
+        return median(ratios)
+    targets = summary["targets"]
+    if "redis" in per and "node-redis" in per:
+        ratio = paired("redis", "node-redis")
+        targets.append(("two servers on Redis: chatlib >= 1.2x Node + redis-streams adapter", ratio,
+                        ratio is not None and ratio >= 1.2))
+        rec = per["redis"].get("recovery")
+        if rec:
+            ok = (all(x == c for x, c in zip(rec["recovered"], rec["clients"], strict=True))
+                  and not any(rec["lost"]) and not any(rec["duplicated_or_reordered"]))
+            targets.append(("two servers on Redis: all recovered across servers, 0 lost, 0 duplicated "
+                            "(recovered count, median)", median(rec["recovered"]), ok))
+    for name in ("memory", "sqlite", "redis"):
+        if name in per:
+            stall = max(s["median_max_stall_ms"] for s in per[name]["servers"])
+            first = per[name]["servers"][0]["median_first_packet_ms"]
+            targets.append((f"{name}: longest event-loop stall during the broadcast <= 50 ms",
+                            stall, stall <= 50))
+            targets.append((f"{name}: first packet to the emitting server's clients <= 20 ms (probe)",
+                            first, first <= 20))
+
+
 def fmt(value: Optional[float], digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -332,12 +483,15 @@ def markdown(data: dict, summary: dict) -> str:
            f"uvicorn {env['uvicorn']}, Node {env['node']}; chatlib {env['chatlib_commit']}; "
            f"{'--quick' if data['quick'] else 'full run'}.",
            f"Load at start: `{env['uptime']}`; at end: `{data['uptime_end']}`.", "",
-           f"## 1. Broadcast throughput (M = {cfg['messages']} messages, {cfg['reps']} interleaved runs each)", "",
-           "| N | server | median deliveries/s | runs | server CPU | server CPU us/delivery | generator CPU | longest stall ms |",
+           f"## 1. Broadcast throughput (M = {cfg['messages']} messages, {cfg['reps']} interleaved "
+           "runs each)", "",
+           "| N | server | median deliveries/s | runs | server CPU | server CPU us/delivery "
+           "| generator CPU | longest stall ms |",
            "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
     for clients, block in summary["throughput"].items():
         for name, row in block["servers"].items():
-            out.append(f"| {clients} | {data['labels'].get(name, name)} | {fmt(row['median_deliveries_per_s'])} "
+            out.append(f"| {clients} | {data['labels'].get(name, name)} "
+                       f"| {fmt(row['median_deliveries_per_s'])} "
                        f"| {', '.join(f'{x:,}' for x in row['runs'])} "
                        f"| {fmt(100 * row['median_server_cpu_share'])}% "
                        f"| {fmt(row['median_server_cpu_us_per_delivery'], 1)} "
@@ -360,33 +514,66 @@ def markdown(data: dict, summary: dict) -> str:
                 "| --- | --- | ---: | ---: |"]
         out += [f"| {clients} | {key} | {fmt(value, 2)} | {fmt(cpu, 2)} |"
                 for clients, key, value, cpu in extra]
-    out += ["", "## 2. Restore cost, 10 packets missed (median us per restore)", "",
-            "Offset at the head: the client missed the newest 10 of the packets buffered. Offset "
-            "behind the buffer: its last packet is the oldest; after it come packets for a room it "
-            "is not in, then the 10 it missed.", "",
-            "| case | buffered | chatlib MemoryStore.restore | JS SessionAwareAdapter.restoreSession | JS / chatlib |",
-            "| --- | ---: | ---: | ---: | ---: |"]
-    for suffix, case in (("", "offset at the head"), (" behind", "offset behind the buffer")):
-        for size in cfg["sizes"]:
-            py = summary["restore"].get("chatlib" + suffix, {}).get(size)
-            js = summary["restore"].get("js" + suffix, {}).get(size)
-            if py is None and js is None:
-                continue
-            out.append(f"| {case} | {size:,} | {fmt(py, 1)} | {fmt(js, 1)} "
-                       f"| {fmt(js / py if py and js else None, 1)} |")
+    if data["restore"]:
+        out += ["", "## 2. Restore cost, 10 packets missed (median us per restore)", "",
+                "Offset at the head: the client missed the newest 10 of the packets buffered. Offset "
+                "behind the buffer: its last packet is the oldest; after it come packets for a room "
+                "it is not in, then the 10 it missed.", "",
+                "| case | buffered | chatlib MemoryStore.restore | JS SessionAwareAdapter.restoreSession "
+                "| JS / chatlib |",
+                "| --- | ---: | ---: | ---: | ---: |"]
+        for suffix, case in (("", "offset at the head"), (" behind", "offset behind the buffer")):
+            for size in cfg["sizes"]:
+                py = summary["restore"].get("chatlib" + suffix, {}).get(size)
+                js = summary["restore"].get("js" + suffix, {}).get(size)
+                if py is None and js is None:
+                    continue
+                out.append(f"| {case} | {size:,} | {fmt(py, 1)} | {fmt(js, 1)} "
+                           f"| {fmt(js / py if py and js else None, 1)} |")
     mem = summary["memory"]
-    out += ["", f"## 3. Memory per buffered packet at {cfg['memory_packets']:,} packets", "",
-            "| store | bytes/packet (median) | how |", "| --- | ---: | --- |",
-            f"| chatlib MemoryStore | {fmt(mem.get('chatlib'))} | tracemalloc, traced-bytes delta after gc.collect() |",
-            f"| JS SessionAwareAdapter | {fmt(mem.get('js'))} | process.memoryUsage().heapUsed delta after gc() (--expose-gc) |",
-            "", f"## 4. Reconnect storm ({cfg['storm_clients']} clients, {cfg['storm_buffered']:,} packets "
-            f"buffered, 10 missed; Node load generator; {cfg['storm_reps']} runs)", "",
-            "| case | server | median s until all recovered | median longest stall ms | recovered | all 10 missed delivered |",
-            "| --- | --- | ---: | ---: | --- | --- |"]
-    for case, block in summary["storm"].items():
-        for name, row in block.items():
-            out.append(f"| {case} | {STORM_SERVERS[name][0]} | {fmt(row['median_seconds'], 2)} "
-                       f"| {fmt(row['median_max_stall_ms'])} | {row['recovered']} | {row['all_missed_delivered']} |")
+    if data["memory"]:
+        out += ["", f"## 3. Memory per buffered packet at {cfg['memory_packets']:,} packets", "",
+                "| store | bytes/packet (median) | how |", "| --- | ---: | --- |",
+                f"| chatlib MemoryStore | {fmt(mem.get('chatlib'))} "
+                "| tracemalloc, traced-bytes delta after gc.collect() |",
+                f"| JS SessionAwareAdapter | {fmt(mem.get('js'))} "
+                "| process.memoryUsage().heapUsed delta after gc() (--expose-gc) |"]
+    if data["storm"]:
+        out += ["", f"## 4. Reconnect storm ({cfg['storm_clients']} clients, {cfg['storm_buffered']:,} "
+                f"packets buffered, 10 missed; Node load generator; {cfg['storm_reps']} runs)", "",
+                "| case | server | median s until all recovered | median longest stall ms | recovered "
+                "| all 10 missed delivered |",
+                "| --- | --- | ---: | ---: | --- | --- |"]
+        for case, block in summary["storm"].items():
+            for name, row in block.items():
+                out.append(f"| {case} | {STORM_SERVERS[name][0]} | {fmt(row['median_seconds'], 2)} "
+                           f"| {fmt(row['median_max_stall_ms'])} | {row['recovered']} "
+                           f"| {row['all_missed_delivered']} |")
+    if summary["paths"]:
+        out += ["", f"## 5. Delivery paths: one broadcast of M = {cfg['paths_messages']} emits, "
+                f"N = {cfg['paths_clients']} clients ({cfg['paths_reps']} interleaved runs, medians)", "",
+                "Two-server setups: the clients split half and half, server 1 emits; then server 1's "
+                "clients drop, server 2 broadcasts 10 packets, and they reconnect to server 2. First "
+                "packet: ms from the `go` emit until a probe client (its own process, connected last "
+                "to each server) has its first packet; all done: until every client of that server "
+                "has all M. Longest stall: how late a 10 ms tick in the server woke, in wall ms "
+                "(and in the server's CPU ms: the stall on a core of its own, which other "
+                "processes' load does not inflate).", "",
+                "| setup | deliveries/s | server CPU us/delivery | server | longest stall ms (CPU ms) "
+                "| first packet ms | all done ms | bad packets | recovered on server 2 (lost, dup) | load |",
+                "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |"]
+        for name, row in summary["paths"].items():
+            rec = row.get("recovery")
+            rec_text = (f"{rec['recovered']} of {rec['clients']} "
+                        f"({rec['lost']}, {rec['duplicated_or_reordered']})" if rec else "-")
+            for k, srv in enumerate(row["servers"]):
+                head = (f"| {PATH_SETUPS[name][0]} | {fmt(row['median_deliveries_per_s'])} "
+                        f"| {fmt(row['median_server_cpu_us_per_delivery'], 1)}" if k == 0 else "| | |")
+                out.append(f"{head} | {k + 1} | {fmt(srv['median_max_stall_ms'])} "
+                           f"({fmt(srv['median_max_stall_cpu_ms'])}) "
+                           f"| {fmt(srv['median_first_packet_ms'], 1)} | {fmt(srv['median_all_done_ms'])} "
+                           f"| {row['bad_packets'] if k == 0 else ''} | {rec_text if k == 0 else ''} "
+                           f"| {', '.join(map(str, row['load'])) if k == 0 else ''} |")
     if data.get("failures"):
         out += ["", f"**{len(data['failures'])} trial(s) did not finish** (see `failures` in the JSON):", ""]
         out += [f"- {f['part']} {f['server']} rep {f['rep']}: {f['error'].strip().splitlines()[-1]}"
@@ -404,7 +591,7 @@ def chart(data: dict, summary: dict, path: pathlib.Path) -> None:
 
     fig, axes = plt.subplots(2, 2, figsize=(12, 9))
     ax = axes[0][0]
-    names = list(dict.fromkeys(r["server"] for r in data["throughput"]))
+    names = list(dict.fromkeys(r["server"] for r in data["throughput"])) or ["-"]
     groups = list(summary["throughput"])
     width = 0.8 / len(names)
     for i, name in enumerate(names):
@@ -416,6 +603,7 @@ def chart(data: dict, summary: dict, path: pathlib.Path) -> None:
     ax.set_xticklabels([f"N = {g}" for g in groups])
     ax.set_ylabel("deliveries / s (median)")
     ax.set_title(f"1. Broadcast throughput, M = {data['config']['messages']}")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # room for the legend above the bars
     ax.legend(fontsize=8)
 
     ax = axes[0][1]
@@ -457,8 +645,9 @@ def chart(data: dict, summary: dict, path: pathlib.Path) -> None:
     ax.set_ylabel("seconds")
     ax.set_title(f"4. Reconnect storm, {data['config']['storm_clients']} clients")
     ax.legend(fontsize=7)
+    started_load = data['environment']['uptime'].split('load average:')[-1].strip()
     fig.suptitle(f"chatlib benchmarks, {data['environment']['utc']} "
-                 f"({'quick' if data['quick'] else 'full'}; load {data['environment']['uptime'].split('load average:')[-1].strip()})")
+                 f"({'quick' if data['quick'] else 'full'}; load {started_load})")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -473,7 +662,8 @@ def report(data: dict, stem: pathlib.Path) -> str:
 
 
 def ensure_node_modules() -> None:
-    if not (BENCH / "node_modules" / "socket.io").is_dir():
+    if not all((BENCH / "node_modules" / name).is_dir()
+               for name in ("socket.io", "socket.io-client", "@socket.io/redis-streams-adapter", "redis")):
         log("installing the pinned Node packages (npm ci)")
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BENCH, check=True)
 
@@ -481,8 +671,8 @@ def ensure_node_modules() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller and once: a smoke run")
-    parser.add_argument("--only", default="throughput,restore,memory,storm",
-                        help="comma-separated subset of: throughput,restore,memory,storm")
+    parser.add_argument("--only", default="throughput,restore,memory,storm,paths",
+                        help="comma-separated subset of: throughput,restore,memory,storm,paths")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME,MODE[,ROOT[,FLAG...]]",
                         help="add a Python server to the throughput comparison (see add_variant)")
     parser.add_argument("--servers", help="throughput: only these of stock,off,on,node (variants still run)")
@@ -499,7 +689,7 @@ def main() -> None:
     ensure_node_modules()
     cfg = dict(QUICK if args.quick else FULL)
     if args.reps:
-        cfg["reps"] = cfg["storm_reps"] = cfg["memory_reps"] = args.reps
+        cfg["reps"] = cfg["storm_reps"] = cfg["memory_reps"] = cfg["paths_reps"] = args.reps
     if args.clients:
         cfg["clients"] = [int(n) for n in args.clients.split(",")]
     if args.messages:
@@ -513,10 +703,10 @@ def main() -> None:
     wanted = set(args.only.split(","))
     data: dict = {"quick": args.quick, "config": cfg, "environment": environment(),
                   "labels": {name: spec[0] for name, spec in THROUGHPUT_SERVERS.items()},
-                  "throughput": [], "restore": [], "memory": [], "storm": []}
+                  "throughput": [], "restore": [], "memory": [], "storm": [], "paths": []}
     started = time.monotonic()
     for part, measure in (("throughput", throughput), ("restore", restore),
-                          ("memory", memory), ("storm", storm)):
+                          ("memory", memory), ("storm", storm), ("paths", paths)):
         if part in wanted:
             log(f"--- {part}")
             data[part] = measure(cfg)
@@ -527,8 +717,7 @@ def main() -> None:
     text = json.dumps(data, indent=1)
     (RESULTS / f"run-{stamp}.json").write_text(text)
     (RESULTS / "latest.json").write_text(text)
-    if wanted == {"throughput", "restore", "memory", "storm"}:
-        print(report(data, RESULTS / "latest"))
+    print(report(data, RESULTS / "latest"))
     log(f"done in {data['seconds']} s: {RESULTS / 'latest.json'}")
 
 

@@ -46,7 +46,7 @@ def restore_behind(buffered: int, missed: int, restores: int, rounds: int) -> di
     count = min(restores, max(3, round(5e6 / buffered)))
     store = MemoryStore(Recovery(max_buffered_packets=buffered + 1))
     pids = [[f"p{r}-{k}" for k in range(count)] for r in range(rounds)]
-    for r, batch in enumerate(pids):
+    for batch in pids:
         for pid in batch:
             store.open_session(NAMESPACE, "s" + pid, pid)
     offset, _ = store.append(NAMESPACE, None, None, encoder(0))

@@ -9,6 +9,7 @@ from typing import Any
 
 import uvicorn
 
+from .websocket import CoalescingWebSocketProtocol
 
 class _QuietServer(uvicorn.Server):
     """A uvicorn server that leaves SIGINT/SIGTERM alone (a Jupyter kernel needs its SIGINT)."""
@@ -68,13 +69,16 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 0,
     """Start uvicorn for ``app`` as a task on the running loop and return once it accepts.
 
     ``port=0`` picks a free port. The socket is bound here, so a taken address
-    raises ``OSError`` in the caller instead of exiting the process.
+    raises ``OSError`` in the caller instead of exiting the process. WebSocket
+    connections use :class:`chatlib.websocket.CoalescingWebSocketProtocol`
+    (``ws="auto"`` for uvicorn's own).
     """
     sock = _listen(host, port)
     # permessage-deflate off, as in the JS server: with uvicorn's default (on),
     # compressing every frame cut broadcast throughput about 4x (bench/README.md)
     settings = dict(host=host, port=port, log_level=log_level, lifespan="off",
-                    timeout_graceful_shutdown=1, ws_per_message_deflate=False)
+                    timeout_graceful_shutdown=1, ws_per_message_deflate=False,
+                    ws=CoalescingWebSocketProtocol)
     settings.update(config)
     server = _QuietServer(uvicorn.Config(app, **settings))
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))

@@ -96,7 +96,7 @@ def test_each_undocumented_socket_attribute_is_on_a_fresh_socket():
 
 
 @pytest.mark.parametrize("module", ["server.py", "client.py", "manager.py", "observe.py",
-                                    "silence.py"])
+                                    "silence.py", "direct.py"])
 def test_the_integration_reaches_upstream_internals_only_through_compat(module):
     path = SIO / module
     assert not private_uses(path), f"{module} uses {sorted(private_uses(path))} without chatlib.sio.compat"

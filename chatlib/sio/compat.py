@@ -83,12 +83,15 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
                              "connection_auth", "connection_transports",
                              "connection_namespaces", "socketio_path", "namespaces", "eio"),
     "engineio.AsyncServer": ("sockets",),
+    # engineio's writer waits in ``queue.get()``: a registered getter says it does
+    "asyncio.Queue": ("_getters",),
     "engineio.AsyncClient": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
                              "current_transport", "state"),
 }
 
 #: Undocumented attributes of a python-engineio server socket (one per connection).
-SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping", "queue", "closed", "closing", "session")
+SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping", "queue", "closed", "closing", "session",
+                                      "upgraded", "upgrading")
 
 _OWNERS: dict[str, type] = {
     "socketio.AsyncServer": socketio.AsyncServer,
@@ -98,6 +101,7 @@ _OWNERS: dict[str, type] = {
     "engineio.AsyncServer": engineio.AsyncServer,
     "engineio.AsyncClient": engineio.AsyncClient,
     "engineio.AsyncSocket": AsyncSocket,
+    "asyncio.Queue": asyncio.Queue,
 }
 
 
@@ -156,6 +160,28 @@ def in_binary_packet(server: Any, eio_sid: str) -> bool:
 def engineio_socket(server: Any, eio_sid: str) -> Optional[Any]:
     """The python-engineio socket of a connection, or None once it is gone."""
     return server.eio.sockets.get(eio_sid)
+
+
+def asgi_connection(server: Any, eio_sid: str) -> Any:
+    """The server-side object behind the ASGI ``send`` of a connection's first request.
+
+    For a connection that opened straight on WebSocket it is uvicorn's
+    WebSocket protocol instance (engineio's ASGI environ keeps ``send`` as
+    ``asgi.send``); for one that began with long-polling, that HTTP request's.
+    """
+    return getattr(environ_of(server, eio_sid).get("asgi.send"), "__self__", None)
+
+
+def writer_is_idle(socket: Any) -> bool:
+    """Whether engineio's WebSocket writer for this socket has written all it was given.
+
+    Its queue is empty and its task waits in ``queue.get()``: a packet that
+    was taken from the queue but not yet written leaves no getter waiting, so
+    a write made now cannot overtake one engineio still holds.
+    """
+    queue = socket.queue
+    return bool(socket.upgraded and not socket.upgrading and not socket.closed
+                and not socket.closing and queue.empty() and queue._getters)
 
 
 def socket_is_closing(socket: Optional[Any]) -> bool:

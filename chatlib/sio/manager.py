@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import time
 from typing import Any, AsyncIterator, Callable, Optional
 
 from bidict import ValueDuplicationError
@@ -32,8 +33,12 @@ from socketio.async_manager import AsyncManager
 
 from ..core.store import UNSTORED, Payload, RecoveryStore
 from . import compat
+from .direct import DirectWriter
 
-_YIELD_EVERY = 4096  # packets written between two yields to the event loop (bench/README.md)
+# The longest run of stores and writes between two turns of the event loop: a
+# handler that emits in a loop, or a feed batch of 1,000 packets, lets the
+# writers and every other task run at least this often (bench/README.md, part 5).
+_SLICE_S = 0.002
 
 
 def _as_args(data: Any) -> list:
@@ -89,7 +94,8 @@ class RecoveryRouter:
         self._held: dict[str, list[Payload]] = {}
         self._floors: dict[str, int] = {}
         self._feed_task: Optional[asyncio.Task] = None
-        self._written_since_yield = 0
+        self._direct = DirectWriter(server)
+        self._slice_start = time.perf_counter()
 
     # -- connection bookkeeping -----------------------------------------
 
@@ -126,6 +132,7 @@ class RecoveryRouter:
 
     def forget(self, sid: str, namespace: str) -> None:
         """A connection ends: its store session (if connected) and everything held for it go."""
+        self._direct.forget(self.manager.eio_sid_from_sid(sid, namespace))
         self.store.forget(namespace, sid)
         self._held.pop(sid, None)
         self._floors.pop(sid, None)
@@ -166,14 +173,23 @@ class RecoveryRouter:
         offset, payload = self.store.append(namespace, rooms, skip, encode_with)
         # a packet a shared store could not keep (an outage) still reaches this server's clients
         if not self.store.shared or offset == UNSTORED:
-            written = await self.send_payload(namespace, room, skip, payload)
-            # Writing never suspends, so a handler that emits in a loop would hold
-            # the loop until it ends; let it breathe every few thousand writes, and
-            # only between packets, never in the middle of one (order matters).
-            self._written_since_yield += written
-            if self._written_since_yield >= _YIELD_EVERY:
-                self._written_since_yield = 0
-                await asyncio.sleep(0)
+            await self.send_payload(namespace, room, skip, payload)
+        await self._take_turn()
+
+    async def _take_turn(self) -> None:
+        """Let the event loop run once this server has stored and written for a slice.
+
+        Neither a store nor a write suspends, so a handler that emits in a loop
+        (or a large feed batch) would hold the loop, and the writers that put
+        the packets on the wire, until it ends. Called between packets only,
+        never in the middle of one, so every client still gets them in order.
+        """
+        if time.perf_counter() - self._slice_start >= _SLICE_S:
+            # two turns: in the first the engineio writers take what was queued,
+            # in the second their (coalesced) writes reach the sockets
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            self._slice_start = time.perf_counter()
 
     def start_feed(self) -> None:
         """Start delivering a shared store's packets to this server's clients (once)."""
@@ -197,6 +213,7 @@ class RecoveryRouter:
                     continue
                 await self.send_payload(record.namespace, room, record.exclude or frozenset(),
                                         record.payload, record.seq)
+                await self._take_turn()
 
     async def _cut_off(self, namespace: str, room: Any, seq: int) -> None:
         """Another server could not store packets for these clients (a store outage): they
@@ -210,17 +227,21 @@ class RecoveryRouter:
                 await compat.cut_transport(self.server, eio_sid)
 
     async def send_payload(self, namespace: str, room: Any, skip: frozenset,
-                           payload: Payload, seq: Optional[int] = None) -> int:
+                           payload: Payload, seq: Optional[int] = None) -> None:
         """Write one stored payload to every live participant, or to its holding list.
 
-        Returns how many participants it was written to.
+        Straight onto the WebSocket where ``DirectWriter`` can, else through
+        engineio's queue. It does not yield to the loop (engineio's queues are
+        unbounded), so no later packet overtakes this one for some recipients.
         """
         parts = payload if isinstance(payload, list) else [payload]
         packets = [compat.message_packet(part) for part in parts]
+        # packet observers see what goes through engineio's send_packet: no direct writes then
+        frame = None if self.server.packet_observers else self._direct.frame(payload)
+        direct = self._direct.write
         held = self._held
         floors = self._floors
         send = compat.eio_packet_sender(self.server)
-        written = 0
         for sid, eio_sid in self.manager.get_participants(namespace, room):
             if sid in skip:
                 continue
@@ -229,10 +250,10 @@ class RecoveryRouter:
             if held and sid in held:
                 held[sid].append(payload)
                 continue
+            if frame is not None and direct(eio_sid, frame):
+                continue
             for pkt in packets:
                 await send(eio_sid, pkt)
-            written += 1
-        return written
 
 
 def attach(manager: AsyncManager, router: RecoveryRouter) -> None:

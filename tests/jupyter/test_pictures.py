@@ -44,8 +44,11 @@ async def test_a_silent_client_is_noticed_at_the_ping_timeout_and_recovers(serve
     await alice.connect()
     await alice.wait_for_message("while silent")
     await bob.wait_for_message("typed while silent")
+    await alice.wait_for_message("typed while silent")  # everyone's copy, hers too
     assert alice.client.recovered and alice.sid == sid
-    assert alice.history[-1] == {"text": "while silent", "offset": "1", "replay": True}
+    # the replay first, then her own message live
+    assert alice.history[-2:] == [{"text": "while silent", "offset": "1", "replay": True},
+                                  {"text": "typed while silent", "offset": "2", "replay": False}]
     assert "↻" in alice.message_list.value and alice.pending == []
 
 

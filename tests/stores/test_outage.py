@@ -105,7 +105,7 @@ async def test_a_redis_restart_mid_broadcast_loses_nothing_silently(
         await lee.drop()
         await server_saw_drop(running.sio, lee_sid)
         await alice.emit("say", 30)
-        await eventually(lambda: 30 in on_alice.items, 10, "message 30")
+        await eventually(lambda: 30 in on_alice.items and 30 in on_bob.items, 10, "message 30")
         await lee.reconnect()
         assert lee.recovered      # registered again after the outage: a normal recovery
         await eventually(lambda: 30 in on_lee.items, 10, "message 30 replayed to lee")
