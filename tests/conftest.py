@@ -1,4 +1,6 @@
 import itertools
+import subprocess
+import sys
 
 import pytest
 
@@ -52,3 +54,23 @@ async def clients():
         await client.shutdown()
         if client.eio.state != "disconnected":
             await client.eio.disconnect(abort=True)
+
+
+@pytest.fixture
+def chat_process():
+    """Start ``python -m chatlib ARGS`` processes (stdout and stderr piped); all end with the test."""
+    processes = []
+
+    def start(*args: str) -> subprocess.Popen:
+        process = subprocess.Popen([sys.executable, "-m", "chatlib", *args],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        process.stdout.close()
+        process.stderr.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import urllib.request
 
 import pytest
@@ -16,25 +15,15 @@ from tests.services import free_port
 
 
 @pytest.fixture
-def chat_process():
-    processes = []
-
+def running_chat(chat_process):
     async def start(*args: str) -> tuple[str, subprocess.Popen]:
         """Start ``python -m chatlib ARGS``; its URL, once it accepts connections, and it."""
-        process = subprocess.Popen([sys.executable, "-m", "chatlib", *args],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        processes.append(process)
+        process = chat_process(*args)
         line = await asyncio.to_thread(process.stdout.readline)
         assert line.startswith("server running at "), process.stderr.read()
         return line.split()[-1], process
 
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        process.stdout.close()
-        process.stderr.close()
+    return start
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -57,10 +46,10 @@ async def receive_all(url: str) -> list[str]:
 
 
 @pytest.mark.parametrize("step", ["7", "8"])
-async def test_step_7_keeps_messages_in_sqlite_across_restarts(chat_process, tmp_path, step):
+async def test_step_7_keeps_messages_in_sqlite_across_restarts(running_chat, tmp_path, step):
     port = str(free_port())
     db = str(tmp_path / "chat.db")
-    url, process = await chat_process("--step", step, "--port", port, "--db", db)
+    url, process = await running_chat("--step", step, "--port", port, "--db", db)
     with urllib.request.urlopen(url + "/", timeout=5) as response:
         assert f'<body data-step="{step}">'.encode() in response.read()
 
@@ -71,5 +60,5 @@ async def test_step_7_keeps_messages_in_sqlite_across_restarts(chat_process, tmp
     assert await receive_all(url) == ["hello"]
     stop(process)
 
-    url, _ = await chat_process("--step", step, "--port", port, "--db", db)
+    url, _ = await running_chat("--step", step, "--port", port, "--db", db)
     assert await receive_all(url) == ["hello"]  # from chat.db: the new process had no memory of it

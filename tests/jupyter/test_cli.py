@@ -1,32 +1,11 @@
 """``python -m chatlib --port N``: prints its URL, serves the page, stops on SIGTERM."""
 
 import socket
-import subprocess
-import sys
 import urllib.request
 
 import pytest
 
 from tests.services import free_port
-
-
-@pytest.fixture
-def chat_process():
-    processes = []
-
-    def start(*args):
-        process = subprocess.Popen([sys.executable, "-m", "chatlib", *args],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        process.stdout.close()
-        process.stderr.close()
 
 
 def test_runs_on_the_given_port_prints_the_url_and_serves_the_page(chat_process):
