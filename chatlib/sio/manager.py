@@ -259,9 +259,10 @@ class RecoveryRouter:
 def attach(manager: AsyncManager, router: RecoveryRouter) -> None:
     """Route a manager instance's stored emits and room changes through ``router``.
 
-    The instance's own ``emit``, ``enter_room``, ``leave_room``, ``close_room``
-    and ``disconnect`` are wrapped (and, for a pub/sub manager, its handlers of
-    what other servers publish: ``compat.PUBSUB_WRAPPED``); everything else,
+    The instance's own ``emit``, ``enter_room``, ``leave_room`` and ``disconnect``
+    are wrapped, and ``close_room`` (or, on a pub/sub manager, which closes rooms
+    through it, ``_handle_close_room``, among its handlers of what other servers
+    publish: ``compat.PUBSUB_WRAPPED``); everything else,
     acks and remote disconnects included, stays the manager's.
     """
     if not isinstance(manager, AsyncManager):
@@ -315,10 +316,12 @@ def attach(manager: AsyncManager, router: RecoveryRouter) -> None:
     manager.emit = emit  # type: ignore[method-assign]
     manager.enter_room = enter_room  # type: ignore[method-assign]
     manager.leave_room = leave_room  # type: ignore[method-assign]
-    manager.close_room = close_room  # type: ignore[method-assign]
     manager.disconnect = disconnect  # type: ignore[method-assign]
     if pubsub:
+        # a pub/sub manager closes rooms through _handle_close_room, here and elsewhere
         _attach_pubsub(manager, router)
+    else:
+        manager.close_room = close_room  # type: ignore[method-assign]
 
 
 def _attach_pubsub(manager: AsyncManager, router: RecoveryRouter) -> None:
