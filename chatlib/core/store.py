@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence, Union
 
+from .log import PacketRecord
 from .policy import Recovery
 
 #: What the integration stores for one packet: the encoded Socket.IO packet
@@ -147,6 +148,53 @@ class RecoveryStore(ABC):
     @abstractmethod
     def sessions(self) -> list[dict[str, Any]]:
         """The tracked sessions as plain dicts, with the pid masked."""
+
+
+
+class SharedStore(RecoveryStore):
+    """A store several servers share: packets reach every server's clients through ``feed()``.
+
+    The emitting server does not write a stored packet to its own clients: every
+    server, the emitting one included, delivers the feed in offset order. Since a
+    packet then needs no offset at once, the integration stores packets in
+    batches, many per round trip: ``prepare_append`` encodes a packet when it is
+    emitted (later changes to its arguments do not reach it), and
+    ``append_prepared`` stores a batch of them in the order given. The
+    synchronous ``append`` stays for callers that need the offset at once.
+
+    Example (what ``chatlib.sio.appends.AppendQueue`` does for a server)::
+
+        batch = [store.prepare_append("/", None, None, encode) for encode in encoders]
+        results = await store.append_prepared(batch)   # [(offset, payload), ...] in order
+        # an offset UNSTORED (an outage): deliver that payload live to this server's clients
+    """
+
+    shared = True
+
+    @abstractmethod
+    def prepare_append(self, namespace: str, rooms: Optional[Iterable[Any]],
+                       exclude: Optional[Iterable[str]],
+                       make_payload: Callable[[str], Payload]) -> Any:
+        """Encode one packet now, for a later ``append_prepared``; nothing is stored yet."""
+
+    @abstractmethod
+    async def append_prepared(self, batch: Sequence[Any]) -> list[tuple[str, Payload]]:
+        """Store prepared packets in order (consecutive offsets); never raises for an outage.
+
+        Returns ``(offset, payload)`` per packet, as ``append`` does; during an
+        outage every offset is ``UNSTORED``.
+        """
+
+    @abstractmethod
+    def head(self) -> int:
+        """The sequence number of the newest packet any server stored."""
+
+    @abstractmethod
+    def feed(self, after: int) -> AsyncIterator[list[PacketRecord]]:
+        """Every packet any server stores after ``after``, in offset order, in batches."""
+
+    async def aclose(self) -> None:  # noqa: B027 (optional: a store may hold no async connection)
+        """Close the connections this event loop holds; the store stays usable."""
 
 
 def mask_pid(pid: str) -> str:

@@ -15,8 +15,9 @@ Delivery paths, by manager and store:
   usual; every chatlib server that receives the emit (the emitting one
   included) stores it in its own store and writes it to its own clients, so
   recovery works on the server that kept the session;
-- shared store (Redis): store only; every server, the emitting one included,
-  writes the store's feed to its own clients in offset order.
+- shared store (Redis): store only, in batches (``appends.AppendQueue``: the
+  emit returns once its packet is queued); every server, the emitting one
+  included, writes the store's feed to its own clients in offset order.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from bidict import ValueDuplicationError
 from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
-from ..core.store import UNSTORED, Payload, RecoveryStore
+from ..core.store import Payload, RecoveryStore, SharedStore
 from . import compat
+from .appends import AppendQueue
 from .direct import DirectWriter
 
 # The longest run of stores and writes between two turns of the event loop: a
@@ -96,6 +98,8 @@ class RecoveryRouter:
         self._feed_task: Optional[asyncio.Task] = None
         self._direct = DirectWriter(server)
         self._slice_start = time.perf_counter()
+        self._appends = (AppendQueue(store, self._deliver_unstored)
+                         if isinstance(store, SharedStore) else None)
 
     # -- connection bookkeeping -----------------------------------------
 
@@ -170,11 +174,28 @@ class RecoveryRouter:
             return packet_class(sio_packet.EVENT, namespace=namespace,
                                 data=head + args + [offset]).encode()
 
-        offset, payload = self.store.append(namespace, rooms, skip, encode_with)
-        # a packet a shared store could not keep (an outage) still reaches this server's clients
-        if not self.store.shared or offset == UNSTORED:
+        if self._appends is not None:
+            await self._appends.wait_for_room()
+            self._appends.put((namespace, room, skip),
+                              self.store.prepare_append(namespace, rooms, skip, encode_with))
+        else:
+            _, payload = self.store.append(namespace, rooms, skip, encode_with)
             await self.send_payload(namespace, room, skip, payload)
         await self._take_turn()
+
+    async def _deliver_unstored(self, route: tuple, payload: Payload) -> None:
+        """A packet the shared store could not keep (an outage) still reaches this server's clients."""
+        namespace, room, skip = route
+        await self.send_payload(namespace, room, skip, payload)
+
+    async def settle(self) -> None:
+        """Wait until this server's emits so far are in the shared store (no-op otherwise).
+
+        A CONNECT waits for it, so that a new session starts after every packet
+        emitted before it, and a restore sees them, as with a private store.
+        """
+        if self._appends is not None:
+            await self._appends.drain()
 
     async def _take_turn(self) -> None:
         """Let the event loop run once this server has stored and written for a slice.
@@ -198,6 +219,10 @@ class RecoveryRouter:
                 self._deliver(self.store.feed(after=self.store.head())))
 
     async def stop_feed(self) -> None:
+        """Store what is still queued, stop the feed, close this loop's store connections."""
+        if self._appends is not None:
+            await self._appends.drain()
+            await self._appends.store.aclose()
         if self._feed_task is not None:
             self._feed_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -138,6 +138,22 @@ class RecoveryServer(socketio.AsyncServer):
         if self.store is not None:
             self.store.save_data(namespace or "/", sid, session)
 
+    async def wait_stored(self) -> None:
+        """Return once every event this server emitted so far is in its store.
+
+        With a private store (memory, SQLite) that is so when ``emit`` returns.
+        With a shared one (Redis) ``emit`` returns once the event is queued, as
+        the JS server's ``io.emit`` does, and a writer stores the queue in
+        batches, in emit order; this waits for it. Await it to order an emit on
+        this server before one on another server::
+
+            await sio_a.emit("chat message", "first")
+            await sio_a.wait_stored()
+            await sio_b.emit("chat message", "second")  # every client gets "first" first
+        """
+        if self.store is not None:
+            await self.router.settle()
+
     async def shutdown(self) -> None:
         """Stop the expiry sweep and python-engineio's own background tasks (again is a no-op)."""
         if self._shut_down:
@@ -202,6 +218,7 @@ class RecoveryServer(socketio.AsyncServer):
                 sio_packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace))
             return
         auth, asks, pid, offset = _split_auth(data)
+        await self.router.settle()  # this server's emits so far are stored (shared stores)
         # From the restore to the hold nothing awaits: no packet falls between them.
         restored = await self._try_restore(namespace, pid, offset) if asks else None
         sid = self.router.register(eio_sid, namespace, restored.sid if restored else None)

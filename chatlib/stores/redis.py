@@ -10,12 +10,13 @@ import random
 import secrets
 import time
 from importlib import resources
-from typing import Any, AsyncIterator, Callable, Iterable, Optional
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence
 
 from ..core.log import PacketRecord
 from ..core.policy import Recovery
 from ..core.sessions import Session
-from ..core.store import (UNSTORED, Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored,
+from ..core.store import (UNSTORED, Payload, RestoreFailure, RestoreResult, Restored, SharedStore,
                           packet_row, session_row)
 
 logger = logging.getLogger("chatlib.stores.redis")
@@ -38,6 +39,19 @@ _FEED_BLOCK_MS = 1000
 _FEED_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 3.0}
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """One packet encoded for append.lua: its script arguments, and what rebuilds its payload."""
+
+    namespace: str
+    rooms: Optional[list[str]]
+    now: float
+    fields: tuple[Any, ...]  # namespace, rooms, excluded, now, prefix, suffix, attachments
+    before: str
+    after: str
+    attachments: bytes
+
+
 class _Unavailable(Exception):
     """Redis could not be reached for this call (the store is in an outage)."""
 
@@ -57,7 +71,7 @@ def _split_payload(payload: Payload) -> tuple[str, str, bytes]:
     return text[:at], text[at + len(_MARKER_JSON):], attachments
 
 
-def _join_payload(before: str, after: str, attachments: bytes, seq: int) -> Payload:
+def _join_payload(before: str, after: str, attachments: bytes, seq: Any) -> Payload:
     text = f'{before}"{seq}"{after}'
     return [text] + pickle.loads(attachments) if attachments else text
 
@@ -74,7 +88,7 @@ def _offset_argument(offset: Any) -> str:
     return "x"
 
 
-class RedisStore(RecoveryStore):
+class RedisStore(SharedStore):
     """A recovery store in Redis, shared by every server that points at the same Redis.
 
     Packets go into one Redis Stream (trimmed by ``max_disconnection_duration``
@@ -100,8 +114,11 @@ class RedisStore(RecoveryStore):
         sio = chatlib.RecoveryServer(async_mode="asgi", store=store,
                                      client_manager=socketio.AsyncRedisManager("redis://127.0.0.1:6379/0"))
 
-    Each call is one round trip to Redis made from the event loop (tens of
-    microseconds on the same host): put Redis close to the servers.
+    A server's emits are stored in batches: ``emit`` returns once the packet is
+    queued, and one writer per server stores what was queued meanwhile in one
+    script call, in emit order (``chatlib.sio.appends``). Every other call is one
+    round trip to Redis made from the event loop (tens of microseconds on the
+    same host): put Redis close to the servers.
 
     When Redis cannot be reached (killed, restarting, network), no call raises:
     packets are delivered live to this server's own clients, marked ``UNSTORED``,
@@ -115,8 +132,6 @@ class RedisStore(RecoveryStore):
     again. A Redis that lost its data gets a new generation of sequence numbers,
     above the old ones; the sessions it lost are not recovered.
     """
-
-    shared = True
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", recovery: Optional[Recovery] = None,
                  clock: Callable[[], float] = time.time, prefix: str = "chatlib:",
@@ -135,8 +150,13 @@ class RedisStore(RecoveryStore):
         self._errors = (redis.exceptions.RedisError, OSError)
         # one immediate retry: a pooled connection that Redis closed is replaced at once
         self._redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 1), **_CONNECTION_OPTIONS)
+        self._sources = _load_scripts()
         self._scripts = {name: self._redis.register_script(source)
-                         for name, source in _load_scripts().items()}
+                         for name, source in self._sources.items()}
+        # batched appends go through an asyncio client of the loop that makes them
+        self._aio: Any = None
+        self._aio_loop: Optional[asyncio.AbstractEventLoop] = None
+        self._aio_append: Any = None
         self._generation: Optional[str] = None  # learnt on first contact (resync.lua)
         self._high = 0  # the highest sequence number this server has seen
         self._outage_since: Optional[float] = None
@@ -152,6 +172,12 @@ class RedisStore(RecoveryStore):
 
     def close(self) -> None:
         self._redis.close()
+
+    async def aclose(self) -> None:
+        """Close the asyncio connection of batched appends (a later batch opens a new one)."""
+        client, self._aio, self._aio_loop, self._aio_append = self._aio, None, None, None
+        if client is not None:
+            await _close_quietly(client)
 
     # -- outages ---------------------------------------------------------
 
@@ -234,22 +260,86 @@ class RedisStore(RecoveryStore):
 
     # -- packets ---------------------------------------------------------
 
-    def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
-               make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
+    def prepare_append(self, namespace: str, rooms: Optional[Iterable[Any]],
+                       exclude: Optional[Iterable[str]],
+                       make_payload: Callable[[str], Payload]) -> _Prepared:
         before, after, attachments = _split_payload(make_payload(_MARKER))
         now = self.clock()
         names = None if rooms is None else [str(room) for room in rooms]
+        fields = (namespace, "*" if names is None else json.dumps(names),
+                  json.dumps(sorted(exclude)) if exclude else "",
+                  repr(now), before, after, attachments)
+        return _Prepared(namespace, names, now, fields, before, after, attachments)
+
+    def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
+               make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
+        """Store one packet now, in one round trip (a server's emits use ``append_prepared``)."""
+        batch = [self.prepare_append(namespace, rooms, exclude, make_payload)]
         try:
-            seq = self._run("append", namespace, "*" if names is None else json.dumps(names),
-                            json.dumps(sorted(exclude)) if exclude else "",
-                            repr(now), before, after, attachments,
-                            self.recovery.max_buffered_packets,
-                            repr(now - self.recovery.max_disconnection_duration))
+            first = self._run("append", *self._append_arguments(batch))
         except _Unavailable:
-            self._not_stored(namespace, names)
-            return UNSTORED, _join_payload(before, after, attachments, UNSTORED)
-        self._high = max(self._high, seq)
-        return str(seq), _join_payload(before, after, attachments, seq)
+            return self._results_unstored(batch)[0]
+        return self._results_stored(batch, int(first))[0]
+
+    async def append_prepared(self, batch: Sequence[_Prepared]) -> list[tuple[str, Payload]]:
+        """Store a batch of packets in one script call, in order, on this loop's asyncio client.
+
+        As the other calls, it never raises for an outage: the whole batch is
+        then ``UNSTORED`` (a script runs whole or not at all), and noted for the
+        gap written when Redis is back.
+        """
+        if not batch:
+            return []
+        if not self._ready():
+            return self._results_unstored(batch)
+        arguments = [self.prefix, *self._append_arguments(batch)]
+        script = self._async_append()
+        try:
+            first = await script(args=[*arguments, self._generation])
+            if first == _STALE_GENERATION:
+                self._generation = None  # Redis restarted empty: catch up, then once more
+                if not self._ready():
+                    return self._results_unstored(batch)
+                first = await script(args=[*arguments, self._generation])
+        except self._errors as exc:
+            self._outage_begins(exc)
+            return self._results_unstored(batch)
+        return self._results_stored(batch, int(first))
+
+    def _async_append(self) -> Any:
+        """append.lua on an asyncio client of the running loop (made on first use per loop)."""
+        import redis.asyncio
+        from redis.asyncio.retry import Retry  # an asyncio client needs the asyncio Retry
+        from redis.backoff import NoBackoff
+
+        loop = asyncio.get_running_loop()
+        if self._aio is None or self._aio_loop is not loop:
+            # a client of an earlier loop cannot be closed from this one: it is left to go
+            # one immediate retry, as the synchronous client's: a pooled connection that
+            # Redis closed (during an outage) is replaced at once
+            self._aio = redis.asyncio.Redis.from_url(self.url, retry=Retry(NoBackoff(), 1),
+                                                     **_CONNECTION_OPTIONS)
+            self._aio_loop = loop
+            self._aio_append = self._aio.register_script(self._sources["append"])
+        return self._aio_append
+
+    def _append_arguments(self, batch: Sequence[_Prepared]) -> list[Any]:
+        """append.lua's arguments after the prefix, the generation left out."""
+        cutoff = batch[-1].now - self.recovery.max_disconnection_duration
+        arguments: list[Any] = [self.recovery.max_buffered_packets, repr(cutoff)]
+        for prepared in batch:
+            arguments.extend(prepared.fields)
+        return arguments
+
+    def _results_stored(self, batch: Sequence[_Prepared], first: int) -> list[tuple[str, Payload]]:
+        self._high = max(self._high, first + len(batch) - 1)
+        return [(str(seq), _join_payload(p.before, p.after, p.attachments, seq))
+                for seq, p in enumerate(batch, start=first)]
+
+    def _results_unstored(self, batch: Sequence[_Prepared]) -> list[tuple[str, Payload]]:
+        for prepared in batch:
+            self._not_stored(prepared.namespace, prepared.rooms)
+        return [(UNSTORED, _join_payload(p.before, p.after, p.attachments, UNSTORED)) for p in batch]
 
     def _record(self, entry_id: Any, fields: dict) -> PacketRecord:
         get = lambda name: fields[name.encode()]  # noqa: E731
@@ -287,8 +377,8 @@ class RedisStore(RecoveryStore):
         then reads the new stream from its start.
         """
         import redis.asyncio
+        from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
-        from redis.retry import Retry
 
         client = None
         last = after

@@ -3,6 +3,7 @@ turns read-only. Live messages keep flowing, nothing raises into a handler, and 
 not be stored is never restored as if nothing was missed."""
 
 import logging
+import signal
 
 import pytest
 import socketio
@@ -154,6 +155,46 @@ async def test_clients_of_another_server_that_missed_unstored_packets_are_told(
     assert on_alice.items == list(range(15))
     assert on_bea.items == list(range(5)) + list(range(10, 15))
     assert not handler_errors(caplog), handler_errors(caplog)
+
+
+async def test_a_server_goes_on_serving_while_redis_does_not_answer(launch, clients):
+    """Redis frozen (SIGSTOP) for less than a call's timeout while a handler emits: the
+    server answers another client meanwhile (the emit waits for Redis off the event loop),
+    and once Redis answers the packet is stored: it comes with an offset, not "unstored"."""
+    redis_server = RedisServer()
+    store = RedisStore(redis_server.url, prefix="frozen:")
+    try:
+        # the expiry sweep makes synchronous calls: keep it out of this test's few seconds
+        sio = chatlib.RecoveryServer(async_mode="asgi", store=store,
+                                     recovery=chatlib.Recovery(sweep_interval=60))
+
+        @sio.on("say")
+        async def say(sid, n):
+            await sio.emit("m", n)
+
+        @sio.on("ping")
+        async def ping(sid):
+            return "pong"
+
+        running = await launch(sio)
+        on_alice, on_bob = Inbox(), Inbox()
+        alice = await connect(clients, running.url, on_alice)
+        bob = await connect(clients, running.url, on_bob)
+        await say_all(alice, [0], [on_alice, on_bob])
+        redis_server.process.send_signal(signal.SIGSTOP)
+        try:
+            await alice.emit("say", 1)
+            assert await bob.call("ping", timeout=0.5) == "pong"
+            assert 1 not in on_bob.items  # delivered from the store's feed: not yet
+        finally:
+            redis_server.process.send_signal(signal.SIGCONT)
+        await eventually(lambda: 1 in on_bob.items, 5, "message 1 once Redis answers")
+        assert bob.last_offset.isdigit(), bob.last_offset
+        assert [row["args"] for row in store.packets()] == [[0], [1]]
+    finally:
+        store.close()
+        redis_server.stop()
+    assert on_alice.items == on_bob.items == [0, 1]
 
 
 # -- SQLite: the file stops taking writes ------------------------------------------------

@@ -53,6 +53,7 @@ async def test_every_server_delivers_every_broadcast_once(launch, clients, make_
     await connect(clients, a.url, on_a)
     await connect(clients, b.url, on_b)
     await a.sio.emit("m", "from A")
+    await a.sio.wait_stored()  # an emit returns once queued: this orders A's before B's
     await b.sio.emit("m", "from B")
     await on_a.wait_for(2)
     await on_b.wait_for(2)

@@ -1,14 +1,22 @@
--- ARGV: prefix, namespace, rooms ("*" or JSON list), excluded (JSON list or ""),
---       now, prefix text, suffix text, attachments, max packets, cutoff time, generation
-if redis.call("GET", P .. "gen") ~= ARGV[11] then return -1 end  -- Redis lost its data
-local seq = redis.call("INCR", P .. "seq")
-redis.call("XADD", STREAM, seq .. "-0", "ns", ARGV[2], "rooms", ARGV[3], "ex", ARGV[4],
-  "t", ARGV[5], "pre", ARGV[6], "suf", ARGV[7], "att", ARGV[8])
-local max_packets, cutoff = tonumber(ARGV[9]), tonumber(ARGV[10])
-if redis.call("XLEN", STREAM) > max_packets then evict(oldest()) end
-for _ = 1, 2 do
+-- Store one or more packets, in the order given, with consecutive sequence numbers.
+-- ARGV: prefix, max packets, cutoff time, then seven per packet (namespace, rooms ("*" or
+--       a JSON list), excluded (a JSON list or ""), now, prefix text, suffix text,
+--       attachments), and last the generation. Returns the first packet's sequence number.
+if redis.call("GET", P .. "gen") ~= ARGV[#ARGV] then return -1 end  -- Redis lost its data
+local max_packets, cutoff = tonumber(ARGV[2]), tonumber(ARGV[3])
+local count = (#ARGV - 4) / 7
+local first = redis.call("INCRBY", P .. "seq", count) - count + 1
+for i = 0, count - 1 do
+  local at = 4 + 7 * i
+  redis.call("XADD", STREAM, (first + i) .. "-0", "ns", ARGV[at], "rooms", ARGV[at + 1],
+    "ex", ARGV[at + 2], "t", ARGV[at + 3], "pre", ARGV[at + 4], "suf", ARGV[at + 5],
+    "att", ARGV[at + 6])
+end
+-- the oldest go past max packets; the expired, two per packet stored (the sweep takes the rest)
+for _ = 1, redis.call("XLEN", STREAM) - max_packets do evict(oldest()) end
+for _ = 1, 2 * count do
   local entry = oldest()
   if not entry or tonumber(fields_of(entry[2]).t) > cutoff then break end
   evict(entry)
 end
-return seq
+return first
