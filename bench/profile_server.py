@@ -2,11 +2,15 @@
 
     pip install py-spy
     python3 bench/profile_server.py on --clients 200 --messages 2000 --rounds 3
+    python3 bench/profile_server.py on --redis --clients 40 --messages 2000   # two servers on Redis
 
 Starts ``servers/py_server.py MODE``, attaches ``py-spy record`` (sampling, so the server runs
 at full speed), drives it with the same load generator as run.py, then prints the share of
 samples per layer and the top functions, self and inclusive. The raw folded stacks are kept
-in bench/results/profile-MODE.txt.
+in bench/results/profile-MODE.txt. With ``--redis`` it starts a redis-server and two servers
+on it (RedisStore + AsyncRedisManager), drives them as part 5 of run.py does (``loadgen.js
+paths``: half the clients on each, server 1 emits) and profiles both
+(profile-MODE-redis-1.txt and -2.txt).
 """
 
 from __future__ import annotations
@@ -75,6 +79,18 @@ def summarise(path: pathlib.Path, top: int = 15) -> str:
     return "\n".join(lines)
 
 
+def record(pid: int, out: pathlib.Path, rate: int) -> subprocess.Popen:
+    return subprocess.Popen(["py-spy", "record", "-p", str(pid), "-r", str(rate),
+                             "-f", "raw", "-o", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start(mode: str, *options: str) -> tuple[subprocess.Popen, str]:
+    server = subprocess.Popen([sys.executable, "servers/py_server.py", mode, *options], cwd=BENCH,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return server, f"http://127.0.0.1:{json.loads(server.stdout.readline())['port']}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["stock", "off", "on"])
@@ -82,32 +98,47 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
+    parser.add_argument("--redis", action="store_true",
+                        help="two servers on one redis-server (mode on), as run.py's part 5")
     args = parser.parse_args()
     if shutil.which("py-spy") is None:
         sys.exit("py-spy is not installed: pip install py-spy")
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"profile-{args.mode}.txt"
-    server = subprocess.Popen([sys.executable, "servers/py_server.py", args.mode], cwd=BENCH,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    redis = None
+    servers: list[subprocess.Popen] = []
     try:
-        url = f"http://127.0.0.1:{json.loads(server.stdout.readline())['port']}"
-        spy = subprocess.Popen(["py-spy", "record", "-p", str(server.pid), "-r", str(args.rate),
-                                "-f", "raw", "-o", str(out), "--nonblocking"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if args.redis:
+            from run import RedisServer  # bench/run.py: redis-server on a free loopback port
+            redis = RedisServer()
+            outs = [RESULTS / f"profile-{args.mode}-redis-{k}.txt" for k in (1, 2)]
+            started = [start(args.mode, "--redis", f"{redis.url}/0") for _ in outs]
+            command = ["paths", "--url", started[0][1], "--url2", started[1][1]]
+        else:
+            outs = [RESULTS / f"profile-{args.mode}.txt"]
+            started = [start(args.mode)]
+            command = ["throughput", "--url", started[0][1]]
+        servers = [server for server, _ in started]
+        spies = [record(server.pid, out, args.rate) for server, out in zip(servers, outs)]
         time.sleep(1)
         for _ in range(args.rounds):
-            result = subprocess.run(["node", "loadgen.js", "throughput", "--url", url,
-                                     "--clients", str(args.clients),
+            result = subprocess.run(["node", "loadgen.js", *command, "--clients", str(args.clients),
                                      "--messages", str(args.messages)],
                                     cwd=BENCH, capture_output=True, text=True, check=True)
             rate = json.loads(result.stdout)["deliveries_per_s"]
             print(f"round: {rate:,.0f} deliveries/s", file=sys.stderr)
-        spy.send_signal(2)  # SIGINT: py-spy writes what it has and exits
-        spy.wait(timeout=60)
+        for spy in spies:
+            spy.send_signal(2)  # SIGINT: py-spy writes what it has and exits
+            spy.wait(timeout=60)
     finally:
-        server.terminate()
-        server.wait()
-    print(summarise(out))
+        for server in servers:
+            server.terminate()
+            server.wait()
+        if redis is not None:
+            redis.stop()
+    for k, out in enumerate(outs, start=1):
+        if len(outs) > 1:
+            print(f"\n## server {k}{' (emits)' if k == 1 else ''}\n")
+        print(summarise(out))
 
 
 if __name__ == "__main__":

@@ -117,7 +117,8 @@ def add_variant(spec: str) -> None:
     MODE is stock, off or on; ROOT a tree to import chatlib from (a scratch copy
     with a change to measure), empty for this one; each FLAG is a py_server.py
     option: ``uvloop``, ``deflate``, ``ws=wsproto`` (a uvicorn ws protocol name or
-    ``module:Class`` importable from ROOT).
+    ``module:Class`` importable from ROOT), ``no-hiredis`` (redis-py's pure-Python
+    parser). With MODE on, part 5 also runs two of them on Redis (``NAME-redis``).
     """
     name, mode, *rest = spec.split(",")
     root = rest[0] if rest else ""
@@ -127,7 +128,13 @@ def add_variant(spec: str) -> None:
         key, _, value = flag.partition("=")
         cmd += ["--" + key] + ([value] if value else [])
     label = f"{name} ({mode}{', ' + root if root else ''}{', ' + ', '.join(flags) if flags else ''})"
-    THROUGHPUT_SERVERS[name] = (label, cmd, {"CHATLIB_ROOT": root} if root else {})
+    env = {"CHATLIB_ROOT": root} if root else {}
+    THROUGHPUT_SERVERS[name] = (label, cmd, env)
+    if mode == "on":
+        # part 5 too: two such servers on Redis, on a database of their own (0 and 1 are taken)
+        db = 2 + sum(1 for key in PATH_SETUPS if key.endswith("-redis") and key != "node-redis")
+        PATH_SETUPS[f"{name}-redis"] = (f"{label}, 2 servers: RedisStore + AsyncRedisManager",
+                                        [[*cmd, "--redis", f"{{redis}}/{db}"]] * 2, env)
 
 
 def throughput(cfg: dict) -> list[dict]:
@@ -267,8 +274,8 @@ def paths(cfg: dict) -> list[dict]:
     setups: dict[str, list[Server]] = {}
     rows = []
     try:
-        for name, (_, commands) in PATH_SETUPS.items():
-            setups[name] = [Server([part.format(**fill) for part in cmd]) for cmd in commands]
+        for name, (_, commands, *env) in PATH_SETUPS.items():
+            setups[name] = [Server([part.format(**fill) for part in cmd], *env) for cmd in commands]
         for rep in range(cfg["paths_reps"]):
             for name, servers in setups.items():
                 args = ["paths", "--url", servers[0].url, "--clients", str(cfg["paths_clients"]),
@@ -567,7 +574,7 @@ def markdown(data: dict, summary: dict) -> str:
             rec_text = (f"{rec['recovered']} of {rec['clients']} "
                         f"({rec['lost']}, {rec['duplicated_or_reordered']})" if rec else "-")
             for k, srv in enumerate(row["servers"]):
-                head = (f"| {PATH_SETUPS[name][0]} | {fmt(row['median_deliveries_per_s'])} "
+                head = (f"| {PATH_SETUPS.get(name, (name,))[0]} | {fmt(row['median_deliveries_per_s'])} "
                         f"| {fmt(row['median_server_cpu_us_per_delivery'], 1)}" if k == 0 else "| | |")
                 out.append(f"{head} | {k + 1} | {fmt(srv['median_max_stall_ms'])} "
                            f"({fmt(srv['median_max_stall_cpu_ms'])}) "

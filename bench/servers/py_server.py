@@ -5,6 +5,7 @@
     python3 servers/py_server.py on        # chatlib.RecoveryServer(), recovery on (MemoryStore)
     python3 servers/py_server.py on --sqlite /tmp/x.db          # recovery on, SQLiteStore
     python3 servers/py_server.py on --redis redis://127.0.0.1:P/0  # RedisStore + AsyncRedisManager
+    python3 servers/py_server.py on --redis URL --no-hiredis       # ... without redis-py's C parser
 
 Each runs on uvicorn (chatlib.serving.serve) on a default asyncio loop (``--uvloop`` for uvloop),
 without permessage-deflate like the JS server (``--deflate`` for uvicorn's default, on), bound
@@ -24,6 +25,9 @@ import time
 
 # CHATLIB_ROOT: import chatlib from another tree (a scratch copy with an optimisation to measure)
 sys.path.insert(0, os.environ.get("CHATLIB_ROOT") or str(pathlib.Path(__file__).resolve().parents[2]))
+
+if "--no-hiredis" in sys.argv:  # redis-py's pure-Python reply parser, as without hiredis installed
+    sys.modules["hiredis"] = None  # type: ignore[assignment]
 
 import socketio  # noqa: E402
 
@@ -107,6 +111,8 @@ async def main() -> None:
                         help="a Redis URL: AsyncRedisManager, and with mode on a RedisStore")
     parser.add_argument("--ws", default="",
                         help="uvicorn's ws protocol, a name or module:Class (default: serve()'s)")
+    parser.add_argument("--no-hiredis", action="store_true",
+                        help="redis-py's pure-Python reply parser (read before the imports)")
     parser.add_argument("--deflate", action="store_true",
                         help="let uvicorn negotiate permessage-deflate (its default; the JS server's is off)")
     args = parser.parse_args()

@@ -84,7 +84,11 @@ class AppendQueue:
                 batch = [self._queue.popleft() for _ in range(count)]
                 if len(self._queue) <= LOW_WATER:
                     self._room.set()
-                results = await self.store.append_prepared([prepared for _, prepared in batch])
+                try:
+                    results = await self.store.append_prepared([prepared for _, prepared in batch])
+                except Exception:  # a store's bug (an outage never raises): say so, go on
+                    logger.exception("%d packets were lost: the store failed to take them", count)
+                    continue
                 for (route, _), (offset, payload) in zip(batch, results, strict=True):
                     if offset == UNSTORED:
                         await self._deliver(route, payload)
