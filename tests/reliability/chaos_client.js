@@ -1,11 +1,13 @@
 // A socket.io-client 4.8 client for the chaos test (tests/reliability/test_chaos.py).
 //
-//   node chaos_client.js URL
+//   node chaos_client.js URL[,URL...]
 //
-// It connects over WebSocket with fast automatic reconnection, records the number carried by
+// With several URLs (servers sharing a RedisStore) it moves to the next one at every
+// reconnection attempt, as a load balancer might send it (the Manager's uri is what its next
+// Engine connects to). It connects over WebSocket with fast automatic reconnection, records the number carried by
 // every "m" event (the offset, the last argument, is what the JS client keeps for recovery),
 // and reports one JSON object per line on stdout:
-//   {"type": "connect", "id", "recovered"}   {"type": "disconnect", "reason"}
+//   {"type": "connect", "id", "recovered", "uri"}   {"type": "disconnect", "reason"}
 // Commands, one JSON per line on stdin, answered by {"type": "done", "seq", ...}:
 //   drop        the network fails: engine.close(); the Manager reconnects by itself
 //   mute        stop answering the server's pings (until this connection ends): a ping timeout
@@ -19,11 +21,18 @@ const path = require("node:path");
 const readline = require("node:readline");
 const { io } = require(path.join(__dirname, "..", "interop", "node_modules", "socket.io-client"));
 
-const url = process.argv[2];
-const socket = io(url, {
+const urls = process.argv[2].split(",");
+const socket = io(urls[0], {
   forceNew: true, transports: ["websocket"],
   reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0,
 });
+let turn = 0;
+if (urls.length > 1) {
+  socket.io.on("reconnect_attempt", () => {
+    turn += 1;
+    socket.io.uri = urls[turn % urls.length];
+  });
+}
 const numbers = [];
 let armed = null;      // {after, mute}: waiting for the next connect
 let countdown = null;  // events left before the armed drop
@@ -34,7 +43,7 @@ function report(message) {
 }
 
 socket.on("connect", () => {
-  report({ type: "connect", id: socket.id, recovered: Boolean(socket.recovered) });
+  report({ type: "connect", id: socket.id, recovered: Boolean(socket.recovered), uri: socket.io.uri });
   if (armed !== null) {
     countdown = armed.after;
     muteAtZero = Boolean(armed.mute);

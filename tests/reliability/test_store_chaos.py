@@ -3,7 +3,7 @@
 - SQLiteStore: one server broadcasting numbered messages, SIGKILLed mid-chaos and started
   again on the same file and port.
 - RedisStore: two servers sharing a Redis, each broadcasting its own numbered messages;
-  Python clients move from one server to the other at every reconnection; server A is
+  Python and Node clients move from one server to the other at every reconnection; server A is
   SIGKILLed and started again; redis-server itself is killed and started again (empty) once.
 
 Meanwhile a seeded schedule drops RecoveryClients and Node socket.io-client 4.8 clients:
@@ -289,7 +289,10 @@ async def run_chaos(profile, servers: list[ServerProcess], node: str, events: di
     for server in servers:
         await server.start()
     python = [PythonClient(i, servers) for i in range(PYTHON_CLIENTS)]
-    nodes = [NodeParticipant(PYTHON_CLIENTS + i, servers[i % len(servers)].url, node)
+    # Node clients move too: at every reconnection attempt to the next server (chaos_client.js)
+    nodes = [NodeParticipant(PYTHON_CLIENTS + i, ",".join(
+                 server.url for server in servers[i % len(servers):] + servers[:i % len(servers)]),
+                 node)
              for i in range(NODE_CLIENTS)]
     faults: Counter = Counter()
     started = time.monotonic()
@@ -353,6 +356,8 @@ async def run_chaos(profile, servers: list[ServerProcess], node: str, events: di
         await asyncio.sleep(0.5)
         for client in nodes:
             await client.collect()
+        node_servers = {client.index: len({connect["uri"] for connect in client.connects})
+                        for client in nodes}
     finally:
         await asyncio.gather(*(client.stop() for client in python + nodes), return_exceptions=True)
         for server in servers:
@@ -374,7 +379,8 @@ async def run_chaos(profile, servers: list[ServerProcess], node: str, events: di
             "longest_store_call_ms": max(server.longest_store_call_ms for server in servers),
             "longest_call": max(servers, key=lambda s: s.longest_store_call_ms).longest_call,
             "longest_store_call_cpu_ms": max(s.longest_store_call_cpu_ms for s in servers),
-            "store_calls_over_100ms": sum(s.store_calls_over_100ms for s in servers)}
+            "store_calls_over_100ms": sum(s.store_calls_over_100ms for s in servers),
+            "node_clients_servers": node_servers}
 
 
 def assert_invariants(result: dict, profile, every_drop_recovered: bool) -> None:
@@ -389,6 +395,11 @@ def assert_invariants(result: dict, profile, every_drop_recovered: bool) -> None
         assert totals["not_recovered"] == len(result["per_client"]) - NODE_CLIENTS, \
             f"only the first connection of each Python client may be unrecovered: {totals}"
         assert totals["told_gaps"] == 0, totals
+    # every Node client reconnected at least once (the schedule, the kill, the Redis restart)
+    # and so, with two servers, was on both
+    servers = len(result["sent"])
+    assert all(count == servers for count in result["node_clients_servers"].values()), \
+        f"servers each Node client was on: {result['node_clients_servers']}"
     fired = {(kind, fault) for kind, fault in result["faults"]}
     assert fired == {(kind, fault) for kind in ("python", "node") for fault in KINDS}, fired
     if profile.name == "fast":
@@ -410,7 +421,8 @@ def figures_of(result: dict) -> dict:
             "longest_store_call_ms": result["longest_store_call_ms"],
             "longest_call": result["longest_call"],
             "longest_store_call_cpu_ms": result["longest_store_call_cpu_ms"],
-            "store_calls_over_100ms": result["store_calls_over_100ms"]}
+            "store_calls_over_100ms": result["store_calls_over_100ms"],
+            "node_clients_servers": result["node_clients_servers"]}
 
 
 async def test_sqlite_store_chaos_with_the_server_killed_and_restarted(
