@@ -33,7 +33,10 @@ class WireView(widgets.VBox):
     Replayed packets (written by a restore) are orange, dashed and marked ↻.
     Hover a packet to read its encoded text, e.g.
     ``42["chat message","realtime","2"]``. The server's ping interval and
-    timeout are shown above the picture. The picture shows the last
+    timeout are shown above the picture; a row's time is since the view was
+    made (milliseconds below a second). The picture is as wide as its
+    container and its text is never scaled down: below about 540 px it
+    scrolls sideways. The picture shows the last
     ``max_drawn`` packets; :attr:`rows` keeps them all.
 
     The data comes from ``server.io.add_packet_observer``: no widget is
@@ -135,10 +138,12 @@ class WireView(widgets.VBox):
                                     timeout=number(self.server.ping_timeout, label),
                                     total=number(self.server.ping_interval + self.server.ping_timeout,
                                                  label))
-        legend = "".join(
+        # spaces between the entries: the line may wrap there (never inside one)
+        legend = " ".join(
             f"<span style='color:{COLORS[key]}'>{html.escape(label[text])}</span>"
             for key, text in (("in", "legend_in"), ("out", "legend_out"),
-                              ("replay", "legend_replay"), ("drop", "legend_drop")))
+                              ("replay", "legend_replay"), ("drop", "legend_drop"),
+                              ("muted", "legend_time")))
         stopped = (f" · <b style='color:{COLORS['drop']}'>{html.escape(label['server_stopped'])}"
                    f"</b>" if self._stopped else "")
         self.title.value = (f"{STYLE}<div class='chatlib-wire'><b>{html.escape(label['wire_title'])}"
@@ -154,8 +159,10 @@ class WireView(widgets.VBox):
         else:
             body = draw(shown, label, self._uid, self._drawn_silences)
         opacity = "opacity:0.55;filter:grayscale(1);" if self._stopped else ""
-        self.picture.value = (f"<div class='chatlib-wire' style='{opacity}overflow-x:auto'>"
-                              f"{note}{body}</div>")
+        # the picture fills its container's width; only below its narrowest it scrolls,
+        # in this box (contain: the picture's width never widens the column around it)
+        self.picture.value = (f"<div class='chatlib-wire' style='{opacity}overflow-x:auto;"
+                              f"contain:inline-size'>{note}{body}</div>")
 
     def _silent_now(self) -> dict:
         """Clients gone silent that the server has not taken as gone yet: name -> t."""
