@@ -116,7 +116,8 @@ def _color(row: dict) -> str:
     return COLORS[row["direction"]]
 
 
-def _tooltip(row: dict, label: dict) -> str:
+def describe(row: dict, label: dict) -> str:
+    """A packet in words: its time, direction, type and details, then its whole encoded text."""
     arrow = f"{row['client']} → {label['server']}" if row["direction"] == "in" else \
         f"{label['server']} → {row['client']}"
     parts = [f"t = {number(row['t'], label, digits=3)} s", arrow, row["type"]]
@@ -234,7 +235,7 @@ def _stretch(x: str, top: float, bottom: float) -> str:
 def _packet(row: dict, y: float, lane: _Lane, label: dict, uid: str, room: float,
             unheard: bool = False) -> str:
     color = _color(row)
-    tip_text = _tooltip(row, label) + (f"\n{label['unheard']}" if unheard else "")
+    tip_text = describe(row, label) + (f"\n{label['unheard']}" if unheard else "")
     tip = f"<title>{html.escape(tip_text)}</title>"
     # the hover area: the label's whole line, from the server's lane to the edge
     area = (f"<rect x='{_SERVER_X}' y='{y - 11}' width='100%' height='14' "

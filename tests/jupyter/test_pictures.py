@@ -2,6 +2,7 @@
 rooms, moving between servers, and the launcher's helpers."""
 
 import asyncio
+import html
 import re
 
 import pytest
@@ -143,6 +144,33 @@ async def test_the_wire_view_names_lanes_and_greys_out_when_the_server_stops(ser
     await server.stop()
     assert "servidor detenido" in wire.title.value and "grayscale" in wire.picture.value
     await page.shutdown()
+
+
+async def test_a_packet_chosen_below_the_picture_is_shown_whole_and_stays_chosen(server):
+    wire = chatlib.WireView(server)
+    alice = chatlib.ChatWidget(server, "Alice")
+    await alice.connect()
+    long_text = "a message much longer than what a line of the picture has room for " * 2
+    await alice.send(long_text)
+    await alice.wait_for_message(long_text)
+    wire.refresh()
+    [sent] = [i for i, row in enumerate(wire.rows)
+              if row["direction"] == "in" and row["type"] == "EVENT"]
+    drawn = [html.unescape(text) for text in
+             re.findall(r"<text class='label'[^>]*>([^<]*)</text>", wire.picture.value)]
+    assert not [text for text in drawn if long_text in text]   # cut (…) in the picture
+    assert [text for text in drawn if text.endswith("…")]
+    labels = [text for text, _ in wire.inspector.options]
+    assert len(labels) == len(wire.rows) and "Alice → server" in labels[sent]
+    assert wire.detail.value == ""                       # nothing chosen yet
+    wire.inspector.value = sent                          # what the reader's choice sets
+    assert long_text.strip() in html.unescape(wire.detail.value)
+    assert "Alice → server · EVENT" in html.unescape(wire.detail.value)
+    await alice.send("and one more")                     # new packets: the choice stays
+    await alice.wait_for_message("and one more")
+    wire.refresh()
+    assert len(wire.inspector.options) > len(labels) and wire.inspector.value == sent
+    assert long_text.strip() in html.unescape(wire.detail.value)
 
 
 async def test_the_launcher_helpers(server, monkeypatch):
