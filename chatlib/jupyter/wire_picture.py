@@ -32,6 +32,7 @@ _MIN_LANE_GAP = 80  # between two lanes at the narrowest: a lane name's box
 _TOP = 46           # below the lane names
 _ROW = 22
 _GAP_ROW = 14       # a pause in the traffic
+_LINE = 16          # from a label's first line to its second (below the arrow)
 _PAUSE = 1.0        # seconds without packets drawn as a pause
 _CHAR = 7.0         # width of one character of the 12 px monospace labels
 
@@ -106,6 +107,22 @@ def _fit(text: str, width: float) -> str:
     return text if len(text) <= room else text[:room - 1] + "…"
 
 
+def _two_lines(text: str, width: float) -> list[str]:
+    """``text`` on one line, or on two split at its last " · " that fits (the rest cut)."""
+    room = max(6, int(width / _CHAR))
+    split = text.rfind(" · ", 0, room)
+    if len(text) <= room or split <= 0:
+        return [_fit(text, width)]
+    return [text[:split], _fit(text[split + 1:], width)]
+
+
+def _drop_text(row: dict, label: dict) -> str:
+    text = f"✕ {label['drop']} · {label['noticed']}: {row.get('reason') or '?'}"
+    if row.get("silent_for") is not None:
+        text += f" · {label['silent_for']} {seconds(row['silent_for'], label)}"
+    return text
+
+
 def _color(row: dict) -> str:
     if row["type"] == "DROP":
         return COLORS["drop"]
@@ -171,12 +188,16 @@ def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] =
     row_y: dict[int, float] = {}
     silence_y: dict[int, float] = {}
     y, previous = _TOP, None
+    # a DROP says how the server noticed: rather than cut, its label takes a second line
+    drop_lines = {i: _two_lines(_drop_text(row, label), room)
+                  for i, row in enumerate(rows) if row["type"] == "DROP"}
     for t, _, i, k in lines:
         if previous is not None and t - previous > _PAUSE:
             y += _GAP_ROW
         previous = t
         if k is None:
             row_y[i] = y
+            y += _LINE * (len(drop_lines.get(i, [""])) - 1)
         else:
             silence_y[k] = y
         y += _ROW
@@ -222,7 +243,7 @@ def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] =
                      f"fill='{COLORS['muted']}'>{elapsed(row['t'], label)}</text>")
         # one packet per line: its label may run past its client's lane, to the edge
         parts.append(_packet(row, y, lanes[row["client"]], label, uid, room,
-                             unheard=i in unheard))
+                             unheard=i in unheard, lines=drop_lines.get(i)))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -233,24 +254,25 @@ def _stretch(x: str, top: float, bottom: float) -> str:
 
 
 def _packet(row: dict, y: float, lane: _Lane, label: dict, uid: str, room: float,
-            unheard: bool = False) -> str:
+            unheard: bool = False, lines: Optional[list[str]] = None) -> str:
+    """One packet's arrow and label; a DROP's label is ``lines`` (the second below its line)."""
     color = _color(row)
     tip_text = describe(row, label) + (f"\n{label['unheard']}" if unheard else "")
     tip = f"<title>{html.escape(tip_text)}</title>"
     # the hover area: the label's whole line, from the server's lane to the edge
-    area = (f"<rect x='{_SERVER_X}' y='{y - 11}' width='100%' height='14' "
+    extra = _LINE * (len(lines) - 1) if lines else 0
+    area = (f"<rect x='{_SERVER_X}' y='{y - 11}' width='100%' height='{14 + extra}' "
             f"fill='transparent'/>")
     if row["type"] == "DROP":
-        text = f"✕ {label['drop']} · {label['noticed']}: {row.get('reason') or '?'}"
-        if row.get("silent_for") is not None:
-            text += f" · {label['silent_for']} {seconds(row['silent_for'], label)}"
+        text = "".join(f"<tspan x='{_SERVER_X + 8}' y='{y - 4 + _LINE * n}'>"
+                       f"{html.escape(line)}</tspan>"
+                       for n, line in enumerate(lines or [_fit(_drop_text(row, label), room)]))
         return (f"<g class='pkt'>{tip}{area}" + lane.group(
                 f"<line x1='{lane.x}' y1='{y}' x2='{lane.server_x}' y2='{y}' "
                 f"stroke='{color}' stroke-width='1.5' stroke-dasharray='3 3'/>"
                 f"<text x='{lane.x}' y='{y + 5}' text-anchor='middle' font-size='16' "
                 f"font-weight='bold' fill='{color}'>✕</text>")
-                + f"<text class='label' x='{_SERVER_X + 8}' y='{y - 4}' fill='{color}'>"
-                f"{html.escape(_fit(text, room))}</text></g>")
+                + f"<text class='label' fill='{color}'>{text}</text></g>")
     ends = (lane.x, lane.server_x) if row["direction"] == "in" else (lane.server_x, lane.x)
     marker = next(key for key, value in COLORS.items() if value == color)
     dash = " stroke-dasharray='7 4'" if row["replay"] else ""

@@ -41,6 +41,10 @@ async def test_a_silent_client_is_noticed_at_the_ping_timeout_and_recovers(serve
     assert drop["silent_for"] >= server.ping_interval  # noticed seconds later, not at once
     wire.refresh()
     assert "goes silent" in wire.picture.value and "never taken in" in wire.picture.value
+    # how the server noticed, and after how long, drawn whole (on two lines, not cut)
+    silent_for = f"silent for {drop['silent_for']:.1f} s"
+    assert "server notices: ping timeout</tspan>" in wire.picture.value
+    assert f"· {silent_for}</tspan>" in wire.picture.value
     assert alice.client.last_offset is None            # she took nothing in: "0" stands for that
     assert [row["args"] for row in server.store.missed("/", sid, "0")] == [["while silent"]]
     await alice.connect()
