@@ -108,18 +108,27 @@ def _fit(text: str, width: float) -> str:
 
 
 def _two_lines(text: str, width: float) -> list[str]:
-    """``text`` on one line, or on two split at its last " · " that fits (the rest cut)."""
+    """``text`` on one line, or on two split at its last " · " or double space that fits.
+
+    What does not fit on the second line either is cut (…).
+    """
     room = max(6, int(width / _CHAR))
-    split = text.rfind(" · ", 0, room)
+    split = max(text.rfind(" · ", 0, room), text.rfind("  ", 0, room))
     if len(text) <= room or split <= 0:
         return [_fit(text, width)]
-    return [text[:split], _fit(text[split + 1:], width)]
+    return [text[:split], _fit(text[split:].lstrip(), width)]
 
 
-def _drop_text(row: dict, label: dict) -> str:
-    text = f"✕ {label['drop']} · {label['noticed']}: {row.get('reason') or '?'}"
-    if row.get("silent_for") is not None:
-        text += f" · {label['silent_for']} {seconds(row['silent_for'], label)}"
+def _label_text(row: dict, label: dict) -> str:
+    """What a packet's label says: its encoded text, or for a DROP how it was noticed."""
+    if row["type"] == "DROP":
+        text = f"✕ {label['drop']} · {label['noticed']}: {row.get('reason') or '?'}"
+        if row.get("silent_for") is not None:
+            text += f" · {label['silent_for']} {seconds(row['silent_for'], label)}"
+        return text
+    text = ("↻ " if row["replay"] else "") + row["text"]
+    if row.get("recovered"):
+        text += f"  ({label['recovered']})"
     return text
 
 
@@ -188,16 +197,16 @@ def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] =
     row_y: dict[int, float] = {}
     silence_y: dict[int, float] = {}
     y, previous = _TOP, None
-    # a DROP says how the server noticed: rather than cut, its label takes a second line
-    drop_lines = {i: _two_lines(_drop_text(row, label), room)
-                  for i, row in enumerate(rows) if row["type"] == "DROP"}
+    # rather than cut how a DROP was noticed or a CONNECT's "recovered", a label takes a
+    # second line (the row is one line taller)
+    label_lines = {i: _two_lines(_label_text(row, label), room) for i, row in enumerate(rows)}
     for t, _, i, k in lines:
         if previous is not None and t - previous > _PAUSE:
             y += _GAP_ROW
         previous = t
         if k is None:
             row_y[i] = y
-            y += _LINE * (len(drop_lines.get(i, [""])) - 1)
+            y += _LINE * (len(label_lines[i]) - 1)
         else:
             silence_y[k] = y
         y += _ROW
@@ -242,8 +251,8 @@ def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] =
         parts.append(f"<text x='{_GUTTER - 8}' y='{y + 4}' text-anchor='end' "
                      f"fill='{COLORS['muted']}'>{elapsed(row['t'], label)}</text>")
         # one packet per line: its label may run past its client's lane, to the edge
-        parts.append(_packet(row, y, lanes[row["client"]], label, uid, room,
-                             unheard=i in unheard, lines=drop_lines.get(i)))
+        parts.append(_packet(row, y, lanes[row["client"]], label, uid, label_lines[i],
+                             unheard=i in unheard))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -253,35 +262,29 @@ def _stretch(x: str, top: float, bottom: float) -> str:
             f"stroke-width='5' stroke-dasharray='2 4' opacity='0.7'/>")
 
 
-def _packet(row: dict, y: float, lane: _Lane, label: dict, uid: str, room: float,
-            unheard: bool = False, lines: Optional[list[str]] = None) -> str:
-    """One packet's arrow and label; a DROP's label is ``lines`` (the second below its line)."""
+def _packet(row: dict, y: float, lane: _Lane, label: dict, uid: str, lines: list[str],
+            unheard: bool = False) -> str:
+    """One packet's arrow, and its label: ``lines``, the first above the arrow, a second below."""
     color = _color(row)
     tip_text = describe(row, label) + (f"\n{label['unheard']}" if unheard else "")
     tip = f"<title>{html.escape(tip_text)}</title>"
-    # the hover area: the label's whole line, from the server's lane to the edge
-    extra = _LINE * (len(lines) - 1) if lines else 0
-    area = (f"<rect x='{_SERVER_X}' y='{y - 11}' width='100%' height='{14 + extra}' "
-            f"fill='transparent'/>")
+    # the hover area: the label's lines, from the server's lane to the edge
+    area = (f"<rect x='{_SERVER_X}' y='{y - 11}' width='100%' "
+            f"height='{14 + _LINE * (len(lines) - 1)}' fill='transparent'/>")
+    text = (f"<text class='label' fill='{color}'>"
+            + "".join(f"<tspan x='{_SERVER_X + 8}' y='{y - 4 + _LINE * n}'>{html.escape(line)}"
+                      f"</tspan>" for n, line in enumerate(lines)) + "</text>")
     if row["type"] == "DROP":
-        text = "".join(f"<tspan x='{_SERVER_X + 8}' y='{y - 4 + _LINE * n}'>"
-                       f"{html.escape(line)}</tspan>"
-                       for n, line in enumerate(lines or [_fit(_drop_text(row, label), room)]))
         return (f"<g class='pkt'>{tip}{area}" + lane.group(
                 f"<line x1='{lane.x}' y1='{y}' x2='{lane.server_x}' y2='{y}' "
                 f"stroke='{color}' stroke-width='1.5' stroke-dasharray='3 3'/>"
                 f"<text x='{lane.x}' y='{y + 5}' text-anchor='middle' font-size='16' "
-                f"font-weight='bold' fill='{color}'>✕</text>")
-                + f"<text class='label' fill='{color}'>{text}</text></g>")
+                f"font-weight='bold' fill='{color}'>✕</text>") + f"{text}</g>")
     ends = (lane.x, lane.server_x) if row["direction"] == "in" else (lane.server_x, lane.x)
     marker = next(key for key, value in COLORS.items() if value == color)
     dash = " stroke-dasharray='7 4'" if row["replay"] else ""
-    text = ("↻ " if row["replay"] else "") + row["text"]
-    if row.get("recovered"):
-        text += f"  ({label['recovered']})"
     faded = " opacity='0.4'" if unheard else ""
     return (f"<g class='pkt'{faded}>{tip}{area}" + lane.group(
             f"<line x1='{ends[0]}' y1='{y}' x2='{ends[1]}' y2='{y}' "
             f"stroke='{color}' stroke-width='2'{dash} marker-end='url(#{uid}-{marker})'/>")
-            + f"<text class='label' x='{_SERVER_X + 8}' y='{y - 4}' fill='{color}'>"
-            f"{html.escape(_fit(text, room))}</text></g>")
+            + f"{text}</g>")

@@ -54,7 +54,7 @@ WORDS = {
         "back": "recovered: True; same id as before: yes",
         "presented": "CONNECT presented offset 1",
         "replayed": "Replayed to Alice (↻ in the widget and on the wire): “realtime”.",
-        "rooms": "Alice is in: ['#general']",
+        "rooms": "Alice is in: ['#general']", "recovered": "(recovered)",
         "clean_up": "Stop every server", "left": "Server tasks left behind: 0.",
     },
     "es": {
@@ -69,7 +69,7 @@ WORDS = {
         "back": "recovered: True; el mismo id que antes: sí",
         "presented": "CONNECT de Alice presentó el offset 1",
         "replayed": "Reenviado a Alice (↻ en el widget y en la red): «realtime».",
-        "rooms": "Alice está en: ['#general']",
+        "rooms": "Alice está en: ['#general']", "recovered": "(recuperado)",
         "clean_up": "Detener todos los servidores", "left": "Tareas de servidor que quedan: 0.",
     },
 }
@@ -230,6 +230,8 @@ def test_the_reader_clicks_the_story_then_runs_the_rest(chromium, lab, language)
         # Run All plays the room demo in milliseconds: the times still tell its packets apart
         times = wire_times(rooms)
         assert len(times) >= 10 and times == sorted(times) and len(set(times)) > 1, times
+        # the server's answer to Alice's CONNECT says "recovered", never cut off
+        expect(rooms.locator(".chatlib-wire svg text", has_text=words["recovered"])).to_have_count(1)
 
         # the first demo is still live: Alice can leave and come back again
         alice = chat_widget(first, "Alice")

@@ -161,7 +161,7 @@ async def test_a_packet_chosen_below_the_picture_is_shown_whole_and_stays_chosen
     [sent] = [i for i, row in enumerate(wire.rows)
               if row["direction"] == "in" and row["type"] == "EVENT"]
     drawn = [html.unescape(text) for text in
-             re.findall(r"<text class='label'[^>]*>([^<]*)</text>", wire.picture.value)]
+             re.findall(r"<tspan[^>]*>([^<]*)</tspan>", wire.picture.value)]
     assert not [text for text in drawn if long_text in text]   # cut (…) in the picture
     assert [text for text in drawn if text.endswith("…")]
     labels = [text for text, _ in wire.inspector.options]
