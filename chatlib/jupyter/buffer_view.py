@@ -12,22 +12,38 @@ from .labels import Labels, resolve_labels, seconds
 from .launcher import ChatServer
 from .tasks import TaskGroup
 
-_TABLE = "border-collapse:collapse;font-size:0.9em;margin:2px 0 8px 0"
-_CELL = "border:1px solid #ddd;padding:1px 6px;text-align:left;vertical-align:top"
+_TABLE = "border-collapse:collapse;font-size:0.9em;line-height:1.3;margin:2px 0 8px 0"
+_CELL = "border:1px solid #ddd;padding:1px 4px;text-align:left;vertical-align:top"
 _REPLAY_ROW = " style='background:#fff3e0;color:#bf360c;font-weight:bold'"
+# a sid (20 letters, monospace as in the chat widget) may break in two inside its cell,
+# so the table fits beside the chats
+_BREAKABLE = ("display:inline-block;min-width:10ch;word-break:break-all;"
+              "font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:0.9em")
+# a table still wider than its column scrolls right under itself, where the reader looks
+# (contain: the table's width never widens the column around it)
+_SCROLLER = "overflow-x:auto;contain:inline-size"
 
 
 def _table(headings: Iterable[str], rows: list[list[str]], empty: str,
-           marked: Optional[int] = None) -> str:
-    """An HTML table; a non-empty cell in column ``marked`` highlights its row (a replay)."""
+           marked: Optional[int] = None, breakable: Optional[int] = None) -> str:
+    """An HTML table; a non-empty cell in column ``marked`` highlights its row (a replay).
+
+    The text of column ``breakable`` may break anywhere (a sid), down to 10 letters a line.
+    """
     head = "".join(f"<th style='{_CELL}'>{html.escape(h)}</th>" for h in headings)
     if not rows:
         return f"<div style='color:#888'>{html.escape(empty)}</div>"
+
+    def cell(i: int, text: str) -> str:
+        text = html.escape(text)
+        return text if i != breakable else f"<span style='{_BREAKABLE}'>{text}</span>"
+
     body = "".join(
         f"<tr{_REPLAY_ROW if marked is not None and row[marked] else ''}>"
-        + "".join(f"<td style='{_CELL}'>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+        + "".join(f"<td style='{_CELL}'>{cell(i, text)}</td>" for i, text in enumerate(row))
+        + "</tr>"
         for row in rows)
-    return f"<table style='{_TABLE}'><tr>{head}</tr>{body}</table>"
+    return f"<div style='{_SCROLLER}'><table style='{_TABLE}'><tr>{head}</tr>{body}</table></div>"
 
 
 class BufferView(widgets.VBox):
@@ -110,7 +126,7 @@ class BufferView(widgets.VBox):
             + _table([label[key] for key in ("name", "sid", "state", "rooms", "last_seen",
                                              "to_restore", "disconnected_for", "expires_in")],
                      [self._session_row(row, names, restores) for row in sessions],
-                     label["none"]))
+                     label["none"], breakable=1))
         self.packets_html.value = (
             self._heading("packets", len(packets))
             + _table([label[key] for key in ("offset", "age", "event", "arguments", "targets",

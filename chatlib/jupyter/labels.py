@@ -31,6 +31,8 @@ LABELS: dict[str, dict[str, str]] = {
         "noticed": "server notices", "silent_for": "silent for", "no_packets": "no packets yet",
         "legend_in": "client → server", "legend_out": "server → client",
         "legend_replay": "↻ replayed by a restore", "legend_drop": "✕ connection lost",
+        "legend_time": "t: time since this view started",
+        "inspect": "Packet in full",
         "earlier": "{count} earlier packets (all in view.rows)",
         "would_get": "a restore now would send", "last_seen": "last offset",
         "went_silent": "goes silent: answers nothing, closes nothing",
@@ -68,6 +70,8 @@ LABELS: dict[str, dict[str, str]] = {
         "no_packets": "aún no hay paquetes",
         "legend_in": "cliente → servidor", "legend_out": "servidor → cliente",
         "legend_replay": "↻ reenviado por una restauración", "legend_drop": "✕ conexión perdida",
+        "legend_time": "t: tiempo desde que se creó esta vista",
+        "inspect": "Paquete completo",
         "earlier": "{count} paquetes anteriores (todos en view.rows)",
         "would_get": "una restauración ahora enviaría", "last_seen": "último offset",
         "went_silent": "deja de responder: no contesta, no cierra nada",
@@ -99,6 +103,21 @@ def number(value: float, label: Mapping[str, str], digits: Optional[int] = None)
 def seconds(value: Optional[float], label: Mapping[str, str]) -> str:
     """Seconds with one decimal, ``"3,2 s"`` in Spanish; ``"–"`` for no value."""
     return "–" if value is None else number(value, label, digits=1) + " s"
+
+
+def elapsed(value: float, label: Mapping[str, str]) -> str:
+    """A time since a start: milliseconds below a second, else seconds with one decimal.
+
+    A scripted run sends its packets milliseconds apart; ``"0.0 s"`` on each would hide
+    their order.
+
+    Example::
+
+        >>> elapsed(0.0173, resolve_labels("en")), elapsed(2.25, resolve_labels("es"))
+        ('17 ms', '2,2 s')
+    """
+    milliseconds = round(value * 1000)
+    return f"{milliseconds} ms" if milliseconds < 1000 else seconds(value, label)
 
 
 def resolve_labels(labels: Labels = "en") -> dict[str, str]:

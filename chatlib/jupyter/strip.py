@@ -12,7 +12,7 @@ from typing import Any
 import ipywidgets as widgets
 
 #: A chat widget's width in a strip: its text box and both buttons on one line.
-CHAT_WIDTH = "360px"
+CHAT_WIDTH = "340px"
 
 
 def _name(child: Any) -> str:
@@ -59,9 +59,11 @@ class Strip(widgets.HBox):
         columns = [widgets.VBox(chats, layout=widgets.Layout(flex="0 0 auto",
                                                              margin="0 12px 0 0"))]
         if views:
-            # a table wider than the column scrolls inside it instead of being cut
+            # the views fit their column: their text wraps, the wire picture takes the
+            # column's width, a table too wide scrolls right under itself (a scrollbar of
+            # the column would sit at its foot, out of sight below the chats)
             columns.append(widgets.VBox(views, layout=widgets.Layout(
-                flex="1 1 420px", min_width="0", overflow="auto")))
+                flex="1 1 420px", min_width="0")))
         kwargs.setdefault("layout", widgets.Layout(flex_flow="row wrap",
                                                    align_items="flex-start", width="100%"))
         super().__init__(columns, **kwargs)

@@ -27,6 +27,11 @@ _LIST_STYLE = "list-style:none;margin:0;padding:0"
 _ROW_COLORS = ("#ffffff", "#efefef")
 _REPLAY_COLOR = "#fff3e0"
 _FIELD = "white-space:nowrap"
+# ipywidgets gives an HTML widget's lines the height of a text box (28 px), so a header or
+# status line that wraps looks like two paragraphs; a <style> applies page-wide, so the rule
+# names the widget's own class
+_CLASS = "chatlib-chat"
+_STYLE = f"<style>.{_CLASS} .widget-html-content {{line-height: 1.4}}</style>"
 _WAIT_MARGIN = 5.0  # seconds beyond the server's ping timeout for a silent client to be noticed
 
 #: every ChatWidget not yet closed, for stop_all()
@@ -163,6 +168,7 @@ class ChatWidget(widgets.VBox):
         controls = widgets.HBox([self.text, self.send_button, self.toggle_button])
         super().__init__([self.header, self.status, self.message_list, self.pending_list,
                           controls, self.error_line], **kwargs)
+        self.add_class(_CLASS)
         self._attach()
         _open_widgets.add(self)
         self._render()
@@ -437,8 +443,8 @@ class ChatWidget(widgets.VBox):
             f"{_REPLAY_COLOR if item['replay'] else _ROW_COLORS[i % 2]}'>"
             f"{self._mark(item)}{html.escape(str(item['text']))}</li>"
             for i, item in enumerate(self.history))
-        self.message_list.value = (f"<div style='{_MESSAGES_STYLE}'><ul style='{_LIST_STYLE}'>"
-                                   f"{rows}</ul></div>")
+        self.message_list.value = (f"{_STYLE}<div style='{_MESSAGES_STYLE}'>"
+                                   f"<ul style='{_LIST_STYLE}'>{rows}</ul></div>")
         self.pending_list.value = "".join(
             f"<div style='color:#888;font-style:italic'>{html.escape(str(data))} "
             f"({html.escape(label['pending'])})</div>" for data in self.pending)

@@ -11,10 +11,10 @@ from typing import Any, Optional
 import ipywidgets as widgets
 
 from ..sio.observe import ObservedPacket
-from .labels import Labels, number, resolve_labels
+from .labels import Labels, elapsed, number, resolve_labels
 from .launcher import ChatServer
 from .tasks import TaskGroup
-from .wire_picture import COLORS, STYLE, draw
+from .wire_picture import COLORS, STYLE, describe, draw
 
 _REDRAW_DELAY = 0.1   # seconds: packets that come together are drawn together
 _SILENCE_CHECK = 0.25  # seconds between looks at the widgets for a client gone silent
@@ -33,7 +33,11 @@ class WireView(widgets.VBox):
     Replayed packets (written by a restore) are orange, dashed and marked ↻.
     Hover a packet to read its encoded text, e.g.
     ``42["chat message","realtime","2"]``. The server's ping interval and
-    timeout are shown above the picture. The picture shows the last
+    timeout are shown above the picture; a row's time is since the view was
+    made (milliseconds below a second). The picture is as wide as its
+    container and its text is never scaled down: below about 540 px it
+    scrolls sideways. Choose a packet in the list below the picture
+    (:attr:`inspector`) to read it whole, with its details, in :attr:`detail`. The picture shows the last
     ``max_drawn`` packets; :attr:`rows` keeps them all.
 
     The data comes from ``server.io.add_packet_observer``: no widget is
@@ -68,7 +72,16 @@ class WireView(widgets.VBox):
         self._tasks = TaskGroup(server.loop, self._show_error)
         self.title = widgets.HTML()
         self.picture = widgets.HTML()
-        super().__init__([self.title, self.picture], **kwargs)
+        #: the drawn packets, to choose one and read it whole in :attr:`detail` (an HTML
+        #: widget runs no script, so a click in the picture cannot show it); value: its index
+        #: in :attr:`rows`
+        self.inspector = widgets.Dropdown(
+            options=[], value=None, description=self.labels["inspect"],
+            layout=widgets.Layout(width="auto"), style={"description_width": "initial"})
+        self.detail = widgets.HTML()
+        self._listing = False
+        self.inspector.observe(self._show_detail, names="value")
+        super().__init__([self.title, self.picture, self.inspector, self.detail], **kwargs)
         server.io.add_packet_observer(self._observe)
         server.attach(self)
         self.refresh()
@@ -135,10 +148,12 @@ class WireView(widgets.VBox):
                                     timeout=number(self.server.ping_timeout, label),
                                     total=number(self.server.ping_interval + self.server.ping_timeout,
                                                  label))
-        legend = "".join(
+        # spaces between the entries: the line may wrap there (never inside one)
+        legend = " ".join(
             f"<span style='color:{COLORS[key]}'>{html.escape(label[text])}</span>"
             for key, text in (("in", "legend_in"), ("out", "legend_out"),
-                              ("replay", "legend_replay"), ("drop", "legend_drop")))
+                              ("replay", "legend_replay"), ("drop", "legend_drop"),
+                              ("muted", "legend_time")))
         stopped = (f" · <b style='color:{COLORS['drop']}'>{html.escape(label['server_stopped'])}"
                    f"</b>" if self._stopped else "")
         self.title.value = (f"{STYLE}<div class='chatlib-wire'><b>{html.escape(label['wire_title'])}"
@@ -154,8 +169,44 @@ class WireView(widgets.VBox):
         else:
             body = draw(shown, label, self._uid, self._drawn_silences)
         opacity = "opacity:0.55;filter:grayscale(1);" if self._stopped else ""
-        self.picture.value = (f"<div class='chatlib-wire' style='{opacity}overflow-x:auto'>"
-                              f"{note}{body}</div>")
+        # the picture fills its container's width; only below its narrowest it scrolls,
+        # in this box (contain: the picture's width never widens the column around it)
+        self.picture.value = (f"<div class='chatlib-wire' style='{opacity}overflow-x:auto;"
+                              f"contain:inline-size'>{note}{body}</div>")
+        self._list_packets(shown, earlier)
+
+    def _list_packets(self, shown: list[dict], first: int) -> None:
+        """The inspector's choices: the drawn packets; the one chosen stays chosen."""
+        label = self.labels
+        options = []
+        for i, row in enumerate(shown, start=first):
+            arrow = (f"{row['client']} → {label['server']}" if row["direction"] == "in"
+                     else f"{label['server']} → {row['client']}")
+            options.append((f"{elapsed(row['t'], label)} · {arrow} · {row['text'] or row['type']}", i))
+        if tuple(options) == tuple(self.inspector.options):
+            return
+        chosen = self.inspector.value
+        self._listing = True  # new options would select the first one: not a reader's choice
+        try:
+            self.inspector.index = None
+            self.inspector.options = options
+            self.inspector.value = chosen if chosen in (value for _, value in options) else None
+        finally:
+            self._listing = False
+        self._show_detail()
+
+    def _show_detail(self, _change: Any = None) -> None:
+        if self._listing:
+            return
+        chosen = self.inspector.value
+        if chosen is None:
+            self.detail.value = ""
+            return
+        row = self.rows[chosen]
+        self.detail.value = (f"<div class='chatlib-wire'><pre style='white-space:pre-wrap;"
+                             f"word-break:break-all;margin:0;line-height:1.3;"
+                             f"color:{COLORS['text']}'>{html.escape(describe(row, self.labels))}"
+                             f"</pre></div>")
 
     def _silent_now(self) -> dict:
         """Clients gone silent that the server has not taken as gone yet: name -> t."""

@@ -196,3 +196,52 @@ def button(widget, label: str):
 def output_of(widget):
     """The output (of one cell) that shows ``widget``."""
     return widget.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')]")
+
+
+# -- what fits: measured in the browser, as the reader sees the outputs --
+
+# Every element of the cell's outputs whose right edge is past its output area's right
+# edge (which JupyterLab cuts), or past a scroll box's edge, which hides it until scrolled.
+# Inside an SVG only its text counts: a shape may run to the picture's edge, where the
+# picture clips it.
+_CUT_OFF = """(cell) => {
+    const cut = [];
+    for (const area of cell.querySelectorAll('.jp-OutputArea-output')) {
+        const right = area.getBoundingClientRect().right;
+        for (const element of area.querySelectorAll('*')) {
+            const svg = element.closest('svg');
+            if (svg && svg !== element && element.tagName !== 'text') continue;
+            const box = element.getBoundingClientRect();
+            if (box.width === 0) continue;
+            let edge = right;
+            for (let up = element.parentElement; up && up !== area; up = up.parentElement) {
+                if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(up).overflowX)) {
+                    edge = Math.min(edge, up.getBoundingClientRect().right);
+                }
+            }
+            if (box.right > edge + 1) {
+                cut.push(`${element.tagName}.${element.getAttribute('class') || ''} ` +
+                         `${Math.round(box.right)} > ${Math.round(edge)}: ` +
+                         element.textContent.slice(0, 60));
+            }
+        }
+    }
+    return cut;
+}"""
+
+# The height on screen of the smallest text of the cell's wire pictures (px), or null.
+_SMALLEST_SVG_TEXT = """(cell) => {
+    const heights = [...cell.querySelectorAll('.chatlib-wire svg text')]
+        .map((text) => text.getBoundingClientRect().height).filter((height) => height > 0);
+    return heights.length ? Math.min(...heights) : null;
+}"""
+
+
+def cut_off(cell) -> list[str]:
+    """What in the cell's outputs runs past the right edge the reader can see (empty: all fits)."""
+    return cell.evaluate(_CUT_OFF)
+
+
+def smallest_svg_text(cell):
+    """The smallest on-screen height (px) of a text in the cell's wire pictures; None: none."""
+    return cell.evaluate(_SMALLEST_SVG_TEXT)

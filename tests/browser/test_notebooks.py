@@ -7,7 +7,8 @@ Alice, send "realtime" from Bob, click Connect; after each action run the step's
 which must confirm the reader's action ("✓ You clicked…"), not make it. Then run every
 cell below: the room demo keeps Alice in #general, nothing shows an error, and the first
 demo's widgets are still live and clickable. Last, the clean-up button stops everything.
-A screenshot of every step goes to artifacts/browser/.
+A screenshot of every step goes to artifacts/browser/; at each, everything shown fits the
+output area's width and the wire picture's text keeps its size.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from .jupyterlab import (
     JupyterLab,
     button,
     code_cells,
+    cut_off,
     error_outputs,
     menu,
     messages,
     open_notebook,
     select_cell,
+    smallest_svg_text,
     status,
     text_box,
     wait_for_run,
@@ -51,7 +54,7 @@ WORDS = {
         "back": "recovered: True; same id as before: yes",
         "presented": "CONNECT presented offset 1",
         "replayed": "Replayed to Alice (↻ in the widget and on the wire): “realtime”.",
-        "rooms": "Alice is in: ['#general']",
+        "rooms": "Alice is in: ['#general']", "recovered": "(recovered)",
         "clean_up": "Stop every server", "left": "Server tasks left behind: 0.",
     },
     "es": {
@@ -66,7 +69,7 @@ WORDS = {
         "back": "recovered: True; el mismo id que antes: sí",
         "presented": "CONNECT de Alice presentó el offset 1",
         "replayed": "Reenviado a Alice (↻ en el widget y en la red): «realtime».",
-        "rooms": "Alice está en: ['#general']",
+        "rooms": "Alice está en: ['#general']", "recovered": "(recuperado)",
         "clean_up": "Detener todos los servidores", "left": "Tareas de servidor que quedan: 0.",
     },
 }
@@ -118,9 +121,29 @@ def run_cell(page, cell) -> None:
 
 
 def shot(page, cell, name: str) -> None:
-    """What the reader sees with ``cell`` at the top of the notebook: the whole window."""
+    """What the reader sees with ``cell`` at the top of the notebook: the whole window.
+
+    And all of it can be read at 1366 px: nothing in the cell's outputs runs past the
+    right edge of the output area (or of a scroll box), and the wire picture's text is
+    not scaled down (its 12 px font takes at least 12 px on screen).
+    """
     cell.evaluate("cell => cell.scrollIntoView({block: 'start'})")
     screenshot(page, name)
+    assert cut_off(cell) == [], name
+    smallest = smallest_svg_text(cell)
+    assert smallest is None or smallest >= 12, (name, smallest)
+
+
+def wire_times(cell) -> list[float]:
+    """The times (s) in the left column of the cell's last wire picture, top to bottom."""
+    texts = cell.locator(".chatlib-wire svg").last.locator("text").all_text_contents()
+    times = []
+    for text in texts:
+        if match := re.fullmatch(r"(\d+) ms", text):
+            times.append(int(match[1]) / 1000)
+        elif match := re.fullmatch(r"(\d+)[.,](\d) s", text):
+            times.append(float(f"{match[1]}.{match[2]}"))
+    return times
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -204,6 +227,11 @@ def test_the_reader_clicks_the_story_then_runs_the_rest(chromium, lab, language)
         rooms = cell_with(page, "await carol2.send(")
         expect(rooms.locator(".jp-OutputArea")).to_contain_text(words["rooms"])
         shot(page, rooms, f"notebook-{language}-5-rooms-restored")
+        # Run All plays the room demo in milliseconds: the times still tell its packets apart
+        times = wire_times(rooms)
+        assert len(times) >= 10 and times == sorted(times) and len(set(times)) > 1, times
+        # the server's answer to Alice's CONNECT says "recovered", never cut off
+        expect(rooms.locator(".chatlib-wire svg text", has_text=words["recovered"])).to_have_count(1)
 
         # the first demo is still live: Alice can leave and come back again
         alice = chat_widget(first, "Alice")

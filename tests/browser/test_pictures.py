@@ -4,8 +4,8 @@ A notebook written for the test (the lesson notebooks are tested in test_noteboo
 Alice and Bob in room #general, Bob says hello, Alice drops (network loss), Bob sends
 "realtime". Run All plays that; the BufferView then says a restore would send offset 2
 to Alice ("↻ Alice"). Then Alice's rendered Connect button is clicked: the WireView shows
-her DROP, her CONNECT presenting offset 1 (pid masked) and the replayed "realtime".
-Screenshots go to artifacts/browser/.
+her DROP, her CONNECT presenting offset 1 (pid masked) and the replayed "realtime", which
+the list under the picture shows whole with its details. Screenshots go to artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -106,6 +106,16 @@ def test_the_views_show_who_gets_what_and_the_replay(playwright, tmp_path, lab):
         wire_output.scroll_into_view_if_needed()
         replayed.hover()
         screenshot(wire_output, "pictures-wire-view-after-the-replay")
+        # the replay chosen in the list under the picture: its whole text and details
+        inspector = wire_output.locator(".widget-dropdown select")
+        # (ipywidgets writes the options' spaces as no-break spaces)
+        [choice] = [text for text in inspector.locator("option").all_text_contents()
+                    if "server → Alice" in text.replace("\xa0", " ") and '"realtime","2"' in text]
+        inspector.select_option(label=choice)
+        detail = wire_output.locator("pre")
+        expect(detail).to_contain_text('42["chat message","realtime","2"]')
+        expect(detail).to_contain_text("server → Alice · EVENT · offset 2 · replay")
+        screenshot(wire_output, "pictures-wire-view-replay-inspected")
         widgets_output = code_cells(page).nth(0).locator(".jp-OutputArea-output")
         screenshot(widgets_output, "pictures-widgets-after-the-replay")
 

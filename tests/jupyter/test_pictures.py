@@ -2,6 +2,8 @@
 rooms, moving between servers, and the launcher's helpers."""
 
 import asyncio
+import html
+import re
 
 import pytest
 
@@ -39,6 +41,10 @@ async def test_a_silent_client_is_noticed_at_the_ping_timeout_and_recovers(serve
     assert drop["silent_for"] >= server.ping_interval  # noticed seconds later, not at once
     wire.refresh()
     assert "goes silent" in wire.picture.value and "never taken in" in wire.picture.value
+    # how the server noticed, and after how long, drawn whole (on two lines, not cut)
+    silent_for = f"silent for {drop['silent_for']:.1f} s"
+    assert "server notices: ping timeout</tspan>" in wire.picture.value
+    assert f"· {silent_for}</tspan>" in wire.picture.value
     assert alice.client.last_offset is None            # she took nothing in: "0" stands for that
     assert [row["args"] for row in server.store.missed("/", sid, "0")] == [["while silent"]]
     await alice.connect()
@@ -111,8 +117,7 @@ async def test_the_buffer_view_names_sessions_and_says_who_a_restore_reaches(ser
         == {alice.sid: ["2"]}
     view.refresh()
     sessions, packets = view.sessions_html.value, view.packets_html.value
-    assert "<td style='border:1px solid #ddd;padding:1px 6px;text-align:left;" \
-           "vertical-align:top'>Alice</td>" in sessions
+    assert re.search(r"<td[^>]*>Alice</td>", sessions)   # a cell of its own: the name
     assert alice.sid in sessions and "#general" in sessions
     [realtime] = [row for row in packets.split("<tr") if "&#x27;realtime&#x27;" in row]
     [hello] = [row for row in packets.split("<tr") if "&#x27;hello&#x27;" in row]
@@ -143,6 +148,33 @@ async def test_the_wire_view_names_lanes_and_greys_out_when_the_server_stops(ser
     await server.stop()
     assert "servidor detenido" in wire.title.value and "grayscale" in wire.picture.value
     await page.shutdown()
+
+
+async def test_a_packet_chosen_below_the_picture_is_shown_whole_and_stays_chosen(server):
+    wire = chatlib.WireView(server)
+    alice = chatlib.ChatWidget(server, "Alice")
+    await alice.connect()
+    long_text = "a message much longer than what a line of the picture has room for " * 2
+    await alice.send(long_text)
+    await alice.wait_for_message(long_text)
+    wire.refresh()
+    [sent] = [i for i, row in enumerate(wire.rows)
+              if row["direction"] == "in" and row["type"] == "EVENT"]
+    drawn = [html.unescape(text) for text in
+             re.findall(r"<tspan[^>]*>([^<]*)</tspan>", wire.picture.value)]
+    assert not [text for text in drawn if long_text in text]   # cut (…) in the picture
+    assert [text for text in drawn if text.endswith("…")]
+    labels = [text for text, _ in wire.inspector.options]
+    assert len(labels) == len(wire.rows) and "Alice → server" in labels[sent]
+    assert wire.detail.value == ""                       # nothing chosen yet
+    wire.inspector.value = sent                          # what the reader's choice sets
+    assert long_text.strip() in html.unescape(wire.detail.value)
+    assert "Alice → server · EVENT" in html.unescape(wire.detail.value)
+    await alice.send("and one more")                     # new packets: the choice stays
+    await alice.wait_for_message("and one more")
+    wire.refresh()
+    assert len(wire.inspector.options) > len(labels) and wire.inspector.value == sent
+    assert long_text.strip() in html.unescape(wire.detail.value)
 
 
 async def test_the_launcher_helpers(server, monkeypatch):
