@@ -118,7 +118,7 @@ def main() -> None:
             started = [start(args.mode)]
             command = ["throughput", "--url", started[0][1]]
         servers = [server for server, _ in started]
-        spies = [record(server.pid, out, args.rate) for server, out in zip(servers, outs)]
+        spies = [record(server.pid, out, args.rate) for server, out in zip(servers, outs, strict=True)]
         time.sleep(1)
         for _ in range(args.rounds):
             result = subprocess.run(["node", "loadgen.js", *command, "--clients", str(args.clients),

@@ -68,7 +68,8 @@ class RecoveryStore(ABC):
     describe: Optional[Callable[[Payload], tuple[str, list[Any]]]] = None
 
     #: A shared store (several servers) delivers every packet through ``feed()``
-    #: instead of the emitting server writing it to its own clients.
+    #: instead of the emitting server writing it to its own clients. True for
+    #: ``SharedStore`` and its subclasses: a store shared by servers subclasses it.
     shared: bool = False
     #: How long a CONNECT waits for a session still connected to another server to be
     #: taken as gone (shared stores only; a private store never answers CONNECTED_ELSEWHERE).

@@ -44,10 +44,15 @@ class AppendQueue:
     """Prepared packets waiting for a shared store, and the task that stores them."""
 
     def __init__(self, store: SharedStore, deliver_unstored: Deliver,
+                 pace: Optional[Callable[[int], Awaitable[None]]] = None,
                  max_batch: int = MAX_BATCH) -> None:
         self.store = store
         self.deliver_unstored = deliver_unstored
+        #: awaited before each batch with the newest offset stored so far: may hold the writer
+        self.pace = pace
         self.max_batch = max_batch
+        #: the newest sequence number this queue has stored
+        self.stored = 0
         self._queue: collections.deque[tuple[Any, Any]] = collections.deque()
         self._writer: Optional[asyncio.Task] = None
         self._idle = asyncio.Event()
@@ -80,7 +85,11 @@ class AppendQueue:
     async def _write(self) -> None:
         try:
             while self._queue:
-                count = min(len(self._queue), self.max_batch)
+                if self.pace is not None:
+                    await self.pace(self.stored)
+                # a batch is a small part of the buffer, so that no reader misses it to the trim
+                limit = min(self.max_batch, max(1, self.store.recovery.max_buffered_packets // 4))
+                count = min(len(self._queue), limit)
                 batch = [self._queue.popleft() for _ in range(count)]
                 if len(self._queue) <= LOW_WATER:
                     self._room.set()
@@ -92,6 +101,8 @@ class AppendQueue:
                 for (route, _), (offset, payload) in zip(batch, results, strict=True):
                     if offset == UNSTORED:
                         await self._deliver(route, payload)
+                    else:
+                        self.stored = max(self.stored, int(offset))
         finally:
             self._writer = None
             self._room.set()

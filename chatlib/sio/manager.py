@@ -41,6 +41,9 @@ from .direct import DirectWriter
 # handler that emits in a loop, or a feed batch of 1,000 packets, lets the
 # writers and every other task run at least this often (bench/README.md, part 5).
 _SLICE_S = 0.002
+# How long a shared store's writer waits for this server's feed to catch up before
+# it stores on anyway (a feed that does not move is in an outage or stopped).
+_PACE_WAIT_S = 1.0
 
 
 def _as_args(data: Any) -> list:
@@ -98,8 +101,10 @@ class RecoveryRouter:
         self._feed_task: Optional[asyncio.Task] = None
         self._direct = DirectWriter(server)
         self._slice_start = time.perf_counter()
-        self._appends = (AppendQueue(store, self._deliver_unstored)
+        self._appends = (AppendQueue(store, self._deliver_unstored, self._pace)
                          if isinstance(store, SharedStore) else None)
+        self._fed_seq = 0  # the newest sequence number the feed has brought to this server
+        self._fed = asyncio.Event()
 
     # -- connection bookkeeping -----------------------------------------
 
@@ -188,6 +193,23 @@ class RecoveryRouter:
         namespace, room, skip = route
         await self.send_payload(namespace, room, skip, payload)
 
+    async def _pace(self, stored: int) -> None:
+        """Hold the store writer while this server's feed is half the buffer behind it.
+
+        A burst of emits would otherwise be stored faster than the feed writes it
+        to many clients, and the oldest packets would be trimmed before the feed
+        read them: the feed would then tell every client of a gap. Held, the
+        writer's queue grows instead, and past ``appends.HIGH_WATER`` the emits wait.
+        """
+        task = self._feed_task
+        limit = max(1, self.store.recovery.max_buffered_packets // 2)
+        while task is not None and not task.done() and stored - self._fed_seq > limit:
+            self._fed.clear()
+            try:
+                await asyncio.wait_for(self._fed.wait(), _PACE_WAIT_S)
+            except asyncio.TimeoutError:
+                return  # the feed does not move (an outage): store on; a gap will be told
+
     async def settle(self) -> None:
         """Wait until this server's emits so far are in the shared store (no-op otherwise).
 
@@ -214,9 +236,11 @@ class RecoveryRouter:
 
     def start_feed(self) -> None:
         """Start delivering a shared store's packets to this server's clients (once)."""
-        if self.store.shared and self._feed_task is None:
+        if self._appends is not None and self._feed_task is None:
+            shared = self._appends.store
+            self._fed_seq = shared.head()
             self._feed_task = asyncio.get_running_loop().create_task(
-                self._deliver(self.store.feed(after=self.store.head())))
+                self._deliver(shared.feed(after=self._fed_seq)))
 
     async def stop_feed(self) -> None:
         """Store what is still queued, stop the feed, close this loop's store connections."""
@@ -238,6 +262,9 @@ class RecoveryRouter:
                     continue
                 await self.send_payload(record.namespace, room, record.exclude or frozenset(),
                                         record.payload, record.seq)
+                self._fed_seq = record.seq
+                if not self._fed.is_set():
+                    self._fed.set()
                 await self._take_turn()
 
     async def _cut_off(self, namespace: str, room: Any, seq: int) -> None:

@@ -367,14 +367,15 @@ class RedisStore(SharedStore):
     async def feed(self, after: int) -> AsyncIterator[list[PacketRecord]]:
         """Every packet any server stores after ``after``, in offset order, in batches.
 
-        A reader that falls more than ``max_buffered_packets`` behind misses
-        the packets trimmed meanwhile; their recipients get them only by
-        recovering after a drop. When Redis goes away the feed reconnects with
-        backoff and goes on where it was. A gap comes as a record whose payload
-        is None: one written by another server (this server's own do not come:
-        its clients had those packets live), or one for everyone when Redis lost
-        its data (packets stored and not yet read were lost with it); the feed
-        then reads the new stream from its start.
+        When Redis goes away the feed reconnects with backoff and goes on where
+        it was. A gap comes as a record whose payload is None: one written by
+        another server (this server's own do not come: its clients had those
+        packets live); one for everyone when Redis lost its data (packets stored
+        and not yet read were lost with it; the feed then reads the new stream
+        from its start); and one for everyone when this reader fell more than
+        ``max_buffered_packets`` behind, so that packets were trimmed before it
+        read them. The server cuts off the clients a gap was meant for, and
+        they learn on reconnecting (``recovered`` false where they missed one).
         """
         import redis.asyncio
         from redis.asyncio.retry import Retry
@@ -382,6 +383,7 @@ class RedisStore(SharedStore):
 
         client = None
         last = after
+        new_stream = False
         generation = self._generation
         delay = _RETRY_FIRST
         try:
@@ -405,10 +407,8 @@ class RedisStore(SharedStore):
                             # above the floor of every session this server had before
                             head = max(int(await client.get(self.prefix + "seq") or 0),
                                        self._high + 1)
-                            last = 0
-                            namespaces = sorted({namespace for namespace, _ in self._mine})
-                            yield [PacketRecord(head, namespace, None, None, self.clock(), None)
-                                   for namespace in namespaces]
+                            last, new_stream = 0, True  # its first entry is above the old ones
+                            yield self._gaps_for_everyone(head)
                         generation = current
                     reply = await client.xread({self.prefix + "stream": f"{last}-0"},
                                                count=1000, block=_FEED_BLOCK_MS)
@@ -424,13 +424,25 @@ class RedisStore(SharedStore):
                 for _, entries in reply or []:
                     if entries:
                         records = [self._record(entry_id, fields) for entry_id, fields in entries]
+                        if not new_stream and records[0].seq > last + 1:
+                            # packets stored after the last one read were trimmed before this
+                            # server read them (it fell max_buffered_packets behind): every
+                            # client here may have missed some, as when Redis loses its data
+                            yield self._gaps_for_everyone(records[0].seq - 1)
                         last = records[-1].seq
+                        new_stream = False
                         self._high = max(self._high, last)
                         yield [record for record, (_, fields) in zip(records, entries, strict=True)
                                if fields.get(b"gap") != self.server_id.encode()]
         finally:
             if client is not None:
                 await _close_quietly(client)
+
+    def _gaps_for_everyone(self, seq: int) -> list[PacketRecord]:
+        """A gap at ``seq`` for every client of this server, in each of its namespaces."""
+        namespaces = sorted({namespace for namespace, _ in self._mine})
+        return [PacketRecord(seq, namespace, None, None, self.clock(), None)
+                for namespace in namespaces]
 
     # -- sessions --------------------------------------------------------
 

@@ -110,3 +110,71 @@ async def test_the_sessions_of_a_server_that_went_silent_recover_elsewhere(launc
     await alice_again.connect(b.url, **WS)
     assert alice_again.recovered and alice_again.get_sid() == sid
     assert await inbox.wait_for(1) == ["while A is silent"]
+
+
+async def test_a_server_that_fell_behind_the_trim_tells_its_clients(launch, clients, redis_server,
+                                                                    redis_prefix):
+    """Another server stores more packets than ``max_buffered_packets`` before this one reads
+    any (here: with this server's loop held): the oldest are trimmed unread. Its client is not
+    left with a silent gap: it is cut off, and reconnects told (``recovered`` false); what it
+    got before has no hole."""
+    recovery = chatlib.Recovery(max_buffered_packets=10)
+    store = RedisStore(redis_server.url, recovery=recovery, prefix=redis_prefix)
+    other = RedisStore(redis_server.url, recovery=recovery, prefix=redis_prefix)  # "server B"
+    try:
+        running = await launch(chatlib.RecoveryServer(async_mode="asgi", store=store,
+                                                      recovery=recovery))
+        inbox, connects = Inbox(), []
+        client = clients(chatlib.RecoveryClient(reconnection_delay=0.05, reconnection_delay_max=0.2,
+                                                randomization_factor=0))
+        client.on("m", inbox)
+        client.on("connect", lambda: connects.append(client.recovered))
+        await client.connect(running.url, **WS)
+        packet = running.sio.packet_class
+        for n in range(30):  # no await: this server's feed cannot read in between
+            other.append("/", None, None, lambda offset, n=n: packet(
+                2, namespace="/", data=["m", n, offset]).encode())
+        await eventually(lambda: connects == [False, False], 10,
+                         f"the client cut off and told, got {connects}")
+        before = list(inbox.items)
+        assert before == list(range(len(before)))  # no hole in what it got before it was told
+        other.append("/", None, None, lambda offset: packet(
+            2, namespace="/", data=["m", 30, offset]).encode())
+        await inbox.wait_for(len(before) + 1)
+        assert inbox.items == before + [30]  # live again in its new session
+    finally:
+        other.close()
+        store.close()
+
+
+async def test_a_burst_larger_than_the_buffer_reaches_every_client_of_the_emitting_server(
+        launch, clients, redis_server, redis_prefix):
+    """One handler emits 20 times the buffer to 40 clients: each batch is a small part of the
+    buffer and the server stores no faster than its own feed writes, so nothing is trimmed
+    unread and nobody is cut off (with 500-packet batches every client was cut off at once)."""
+    recovery = chatlib.Recovery(max_buffered_packets=200)
+    store = RedisStore(redis_server.url, recovery=recovery, prefix=redis_prefix)
+    try:
+        sio = chatlib.RecoveryServer(async_mode="asgi", store=store, recovery=recovery)
+
+        @sio.on("burst")
+        async def burst(sid, count):
+            for n in range(count):
+                await sio.emit("m", n)
+
+        running = await launch(sio)
+        inboxes, listeners = [], []
+        for _ in range(40):
+            inbox = Inbox()
+            listener = clients(chatlib.RecoveryClient(reconnection=False))
+            listener.on("m", inbox)
+            await listener.connect(running.url, **WS)
+            inboxes.append(inbox)
+            listeners.append(listener)
+        await listeners[0].emit("burst", 4000)
+        for inbox in inboxes:
+            await inbox.wait_for(4000, timeout=60)
+        assert all(inbox.items == list(range(4000)) for inbox in inboxes)
+        assert all(listener.connected for listener in listeners)  # none was cut off
+    finally:
+        store.close()
