@@ -44,13 +44,11 @@ class AppendQueue:
     """Prepared packets waiting for a shared store, and the task that stores them."""
 
     def __init__(self, store: SharedStore, deliver_unstored: Deliver,
-                 pace: Optional[Callable[[int], Awaitable[None]]] = None,
-                 max_batch: int = MAX_BATCH) -> None:
+                 pace: Optional[Callable[[int], Awaitable[None]]] = None) -> None:
         self.store = store
         self.deliver_unstored = deliver_unstored
         #: awaited before each batch with the newest offset stored so far: may hold the writer
         self.pace = pace
-        self.max_batch = max_batch
         #: the newest sequence number this queue has stored
         self.stored = 0
         self._queue: collections.deque[tuple[Any, Any]] = collections.deque()
@@ -59,9 +57,6 @@ class AppendQueue:
         self._idle.set()
         self._room = asyncio.Event()
         self._room.set()
-
-    def __len__(self) -> int:
-        return len(self._queue)
 
     def put(self, route: Any, prepared: Any) -> None:
         """Queue one prepared packet; ``route`` is what ``deliver_unstored`` gets with it."""
@@ -88,7 +83,7 @@ class AppendQueue:
                 if self.pace is not None:
                     await self.pace(self.stored)
                 # a batch is a small part of the buffer, so that no reader misses it to the trim
-                limit = min(self.max_batch, max(1, self.store.recovery.max_buffered_packets // 4))
+                limit = min(MAX_BATCH, max(1, self.store.recovery.max_buffered_packets // 4))
                 count = min(len(self._queue), limit)
                 batch = [self._queue.popleft() for _ in range(count)]
                 if len(self._queue) <= LOW_WATER:

@@ -41,15 +41,20 @@ _FEED_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 3.0}
 
 @dataclass(frozen=True)
 class _Prepared:
-    """One packet encoded for append.lua: its script arguments, and what rebuilds its payload."""
+    """One packet encoded for append.lua: its targets, its time, and its text around the offset."""
 
     namespace: str
-    rooms: Optional[list[str]]
+    rooms: Optional[list[str]]  # None: everyone
+    excluded: str  # JSON list of sids, or ""
     now: float
-    fields: tuple[Any, ...]  # namespace, rooms, excluded, now, prefix, suffix, attachments
     before: str
     after: str
     attachments: bytes
+
+    def fields(self) -> tuple[Any, ...]:
+        """Its seven arguments of append.lua."""
+        return (self.namespace, "*" if self.rooms is None else json.dumps(self.rooms),
+                self.excluded, repr(self.now), self.before, self.after, self.attachments)
 
 
 class _Unavailable(Exception):
@@ -264,12 +269,9 @@ class RedisStore(SharedStore):
                        exclude: Optional[Iterable[str]],
                        make_payload: Callable[[str], Payload]) -> _Prepared:
         before, after, attachments = _split_payload(make_payload(_MARKER))
-        now = self.clock()
-        names = None if rooms is None else [str(room) for room in rooms]
-        fields = (namespace, "*" if names is None else json.dumps(names),
-                  json.dumps(sorted(exclude)) if exclude else "",
-                  repr(now), before, after, attachments)
-        return _Prepared(namespace, names, now, fields, before, after, attachments)
+        return _Prepared(namespace, None if rooms is None else [str(room) for room in rooms],
+                         json.dumps(sorted(exclude)) if exclude else "", self.clock(),
+                         before, after, attachments)
 
     def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
                make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
@@ -328,7 +330,7 @@ class RedisStore(SharedStore):
         cutoff = batch[-1].now - self.recovery.max_disconnection_duration
         arguments: list[Any] = [self.recovery.max_buffered_packets, repr(cutoff)]
         for prepared in batch:
-            arguments.extend(prepared.fields)
+            arguments.extend(prepared.fields())
         return arguments
 
     def _results_stored(self, batch: Sequence[_Prepared], first: int) -> list[tuple[str, Payload]]:
