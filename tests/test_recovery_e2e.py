@@ -418,7 +418,13 @@ async def test_a_connect_larger_than_the_buffer_limit_is_rejected_and_loses_noth
     assert victim.recovered and victim.get_sid() == victim_sid
 
 
-async def test_a_malformed_packet_closes_that_connection_and_keeps_nothing(launch, caplog):
+@pytest.mark.parametrize("frames", [
+    ['42["chat message", unquoted]'],
+    # a binary event that announces no attachment, then a frame python-socketio would take
+    # as its attachment and raise on (found by tests/reliability/test_hostile_fuzz.py)
+    ['45["chat message"]', b"\x01"],
+], ids=["bad JSON", "binary event without attachments"])
+async def test_a_malformed_packet_closes_that_connection_and_keeps_nothing(launch, caplog, frames):
     import json as _json
 
     import websockets
@@ -432,7 +438,8 @@ async def test_a_malformed_packet_closes_that_connection_and_keeps_nothing(launc
         await ws.send("40")
         reply = await ws.recv()
         assert reply.startswith("40") and "pid" in _json.loads(reply[2:])
-        await ws.send('42["chat message", unquoted]')
+        for frame in frames:
+            await ws.send(frame)
         await eventually(lambda: ws.close_code is not None or not sio.manager.rooms,
                          what="the server to close the connection")
     await eventually(lambda: sio.store.sessions() == [], what="the session to be forgotten")

@@ -338,6 +338,10 @@ class RecoveryServer(socketio.AsyncServer):
         if pkt.packet_type in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
             if self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") is None:
                 return True
+            if pkt.attachment_count < 1:
+                # python-socketio would wait for attachments it can never take: the next
+                # frame would raise in its handler
+                return True
         # the payload rules of socket.io-parser's isPayloadValid: an event is a non-empty
         # array led by its name, an ack an array
         if pkt.packet_type in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
