@@ -10,7 +10,6 @@ from typing import Any, Callable, Optional, Protocol, Union
 from ..chat import ChatApp, ChatHistory, create_app, create_step7_app
 from ..core import Recovery, RecoveryStore
 from ..serving import RunningServer, serve
-from ..sio import compat
 from ..sio.server import RecoveryServer
 from . import lifecycle
 from .lifecycle import ChatClient
@@ -210,10 +209,6 @@ class ChatServer:
                 logger.warning("could not detach %r from %s", thing, self.url, exc_info=True)
         await self._running.stop()
         await self.io.shutdown()
-        listener = compat.pubsub_listener(self.io)
-        if listener is not None:  # a pub/sub manager's: python-socketio lets it run forever
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
         if self._owns_history and self.history is not None:
             self.history.close()
 
