@@ -14,7 +14,7 @@ from ..sio.server import RecoveryServer
 from . import lifecycle
 from .lifecycle import ChatClient
 
-logger = logging.getLogger("chatlib.jupyter")
+logger = logging.getLogger(__name__)
 
 _STOP_TIMEOUT = 10.0  # above RecoveryClient's 5 s flush of a clean disconnect
 #: The tutorial's Engine.IO ping: short, so that a silent client is noticed in seconds,

@@ -16,7 +16,7 @@ from ..sio.silence import Silence
 from . import lifecycle
 from .labels import Labels, resolve_labels
 from .launcher import ChatServer
-from .tasks import TaskGroup
+from .tasks import TaskGroup, error_html
 
 Mode = Literal["drop", "clean", "silent"]
 _MODES = ("drop", "clean", "silent")
@@ -424,9 +424,7 @@ class ChatWidget(widgets.VBox):
 
     def _show_error(self, error: BaseException) -> None:
         self.errors.append(error)
-        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        self.error_line.value = (f"<span style='color:#b00020'>{html.escape(self.labels['error'])}"
-                                 f": {html.escape(text)}</span>")
+        self.error_line.value = error_html(error, self.labels["error"])
 
     # -- drawing ---------------------------------------------------------
 

@@ -15,7 +15,7 @@ from . import compat
 from .delivery import DeliveryQueue, QueuedEmit
 from .redact import redact_pids
 
-logger = logging.getLogger("chatlib.client")
+logger = logging.getLogger(__name__)
 
 _FLUSH_TIMEOUT = 5.0
 # A restore may wait for a silent server to be taken as gone (shared stores); the

@@ -38,7 +38,7 @@ from typing import Any, Awaitable, Callable, Optional
 
 from socketio import exceptions as sio_exceptions
 
-logger = logging.getLogger("chatlib.client")
+logger = logging.getLogger(__name__)
 
 #: sends one try: ``send(event, data, namespace, on_ack)``
 Sender = Callable[[str, Any, str, Callable[..., None]], Awaitable[None]]

@@ -18,7 +18,7 @@ from ..core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailur
 from ..core.store import Payload
 from .redact import redact_pids
 
-logger = logging.getLogger("chatlib.server")
+logger = logging.getLogger(__name__)
 
 _DEFAULT_RECOVERY = Recovery()
 _PID_BYTES = 16  # 128 bits from the secrets module

@@ -19,7 +19,7 @@ from ..core.sessions import Session
 from ..core.store import (UNSTORED, Payload, RestoreFailure, RestoreResult, Restored, SharedStore,
                           packet_row, session_row)
 
-logger = logging.getLogger("chatlib.stores.redis")
+logger = logging.getLogger(__name__)
 
 # The offset's place in an encoded packet: the packet is encoded once with this
 # marker as its last argument, and the marker's JSON is replaced by the offset.
