@@ -12,7 +12,7 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from . import compat
-from .delivery import DeliveryQueue, QueuedEmit
+from .delivery import DeliveryQueue, PendingEmit, QueuedEmit
 from .redact import redact_pids
 
 logger = logging.getLogger(__name__)
@@ -35,16 +35,6 @@ class NamespaceState:
     awaiting_reply: bool = False
     #: events received before the CONNECT reply: (ack id, data)
     early_events: list = field(default_factory=list)
-
-
-@dataclass
-class PendingEmit:
-    """An emit made while the namespace was not connected; sent after the next connect."""
-
-    event: str
-    data: Any
-    namespace: str
-    callback: Optional[Callable] = None
 
 
 class RecoveryClient(socketio.AsyncClient):

@@ -71,13 +71,22 @@ class DeliveryError(sio_exceptions.TimeoutError):
 
 
 @dataclass(eq=False)
-class QueuedEmit:
-    """An emit in the delivery queue, not yet acknowledged."""
+class PendingEmit:
+    """An emit made while the namespace was not connected; sent after the next connect.
+
+    Each one is its own emit: two emits of the same event and data are not one (``eq=False``).
+    """
 
     event: str
     data: Any
     namespace: str
     callback: Optional[Callable] = None
+
+
+@dataclass(eq=False)
+class QueuedEmit(PendingEmit):
+    """An emit in the delivery queue (``retries=``), not yet acknowledged."""
+
     #: seconds each try waits for the ack; None: the queue's ``ack_timeout``
     timeout: Optional[float] = None
     #: how many times it has been sent
