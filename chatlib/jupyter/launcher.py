@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional, Protocol, Union
 from ..chat import ChatApp, ChatHistory, create_app, create_step7_app
 from ..core import Recovery, RecoveryStore
 from ..serving import RunningServer, serve
+from ..sio import compat
 from ..sio.server import RecoveryServer
 from . import lifecycle
 from .lifecycle import ChatClient
@@ -67,7 +68,7 @@ class ChatServer:
         self._changed = asyncio.Event()
         self._stopping: Optional[asyncio.Task] = None
         # the chat app's own connect handler (rooms) runs first
-        self._app_connect = self.io.handlers.get("/", {}).get("connect")
+        self._app_connect = compat.handler(self.io, "/", "connect")
         self.io.on("connect", self._on_connect)
         self.io.on("disconnect", self._on_disconnect)
 

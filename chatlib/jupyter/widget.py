@@ -10,6 +10,7 @@ from typing import Any, Literal, Optional, Union
 import ipywidgets as widgets
 
 from ..chat.step7 import ServerOffset
+from ..sio import compat
 from ..sio.client import RecoveryClient
 from ..sio.observe import ObservedPacket
 from ..sio.silence import Silence
@@ -263,7 +264,7 @@ class ChatWidget(widgets.VBox):
 
     async def _open(self) -> None:
         await self._silence.end()
-        if self.client.connection_url is None:
+        if compat.last_connection(self.client)["url"] is None:
             auth = self._auth if self.offset is not None or self.room is not None else None
             await self.client.connect(self.url, transports=["websocket"], auth=auth)
         else:

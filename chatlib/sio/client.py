@@ -162,7 +162,7 @@ class RecoveryClient(socketio.AsyncClient):
 
     def _known_namespaces(self) -> set:
         known = set(self.connection_namespaces or []) | set(self._states)
-        known |= set(self.handlers) | set(self.namespace_handlers)
+        known |= compat.handled_namespaces(self)
         known.discard("*")
         return known or {"/"}
 
@@ -238,7 +238,7 @@ class RecoveryClient(socketio.AsyncClient):
 
     async def _handle_eio_connect(self) -> None:
         self.sid = self.eio.sid
-        auth = await compat.real_value(self, self.connection_auth) or {}
+        auth = await compat.real_value(self, compat.last_connection(self)["auth"]) or {}
         for namespace in self.connection_namespaces:
             state = self.state(namespace)
             state.awaiting_reply = True

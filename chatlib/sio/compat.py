@@ -6,8 +6,9 @@ hooks into its client managers. Whatever it uses that is not documented API
 overrides) is named here, and only here:
 
 - calls and attribute reads go through the functions below;
-- the methods chatlib overrides are listed in ``OVERRIDES`` and the pub/sub
-  manager methods it wraps in ``PUBSUB_WRAPPED``.
+- the methods chatlib overrides are listed in ``OVERRIDES``, the manager methods it
+  wraps on an instance in ``MANAGER_WRAPPED`` and ``PUBSUB_WRAPPED``, the private methods
+  it calls in ``CALLED`` and the undocumented attributes it reads in ``ATTRIBUTES``.
 
 ``tests/test_compat.py`` checks every entry against the installed versions
 (the name exists, its parameters are the ones chatlib was written for) and
@@ -49,7 +50,19 @@ OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("socketio.AsyncClient", "_handle_eio_disconnect"): ("self", "reason"),
 }
 
-#: Methods of a pub/sub manager instance that chatlib wraps (``chatlib.sio.manager``):
+#: Public methods of a manager instance that chatlib wraps (``chatlib.sio.hooks``), with the
+#: parameters of python-socketio's ``AsyncManager`` (a pub/sub manager's take the same
+#: names): name -> parameter names.
+MANAGER_WRAPPED: dict[str, tuple[str, ...]] = {
+    "emit": ("self", "event", "data", "namespace", "room", "skip_sid", "callback", "to",
+             "**kwargs"),
+    "enter_room": ("self", "sid", "namespace", "room", "eio_sid"),
+    "leave_room": ("self", "sid", "namespace", "room"),
+    "close_room": ("self", "room", "namespace"),
+    "disconnect": ("self", "sid", "namespace", "**kwargs"),
+}
+
+#: Methods of a pub/sub manager instance that chatlib wraps (``chatlib.sio.hooks``):
 #: the handlers of what other servers publish. name -> parameter names.
 PUBSUB_WRAPPED: dict[str, tuple[str, ...]] = {
     "_handle_emit": ("self", "message"),
@@ -77,17 +90,22 @@ CALLED: dict[tuple[str, str], tuple[str, ...]] = {
 
 #: Undocumented attributes chatlib reads or writes, on a fresh instance of their owner.
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "socketio.AsyncServer": ("_binary_packet", "environ", "eio", "not_handled"),
+    "socketio.AsyncServer": ("_binary_packet", "environ", "eio", "not_handled", "handlers",
+                             "namespace_handlers"),
     "socketio.AsyncManager": ("pending_connect", "pending_disconnect", "rooms"),
     "socketio.AsyncClient": ("_connect_event", "connection_url", "connection_headers",
                              "connection_auth", "connection_transports",
-                             "connection_namespaces", "socketio_path", "namespaces", "eio"),
-    "engineio.AsyncServer": ("sockets",),
+                             "connection_namespaces", "socketio_path", "namespaces", "eio",
+                             "handlers", "namespace_handlers"),
+    "engineio.AsyncServer": ("sockets", "reason"),
     # engineio's writer waits in ``queue.get()``: a registered getter says it does
     "asyncio.Queue": ("_getters",),
     "engineio.AsyncClient": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
                              "current_transport", "state"),
 }
+
+#: Undocumented attributes a pub/sub manager sets once its server started it (``initialize``).
+STARTED_PUBSUB_ATTRIBUTES: tuple[str, ...] = ("thread",)
 
 #: Undocumented attributes of a python-engineio server socket (one per connection).
 SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping", "queue", "closed", "closing", "session",
@@ -133,6 +151,17 @@ async def trigger_event(target: Any, event: str, namespace: str, *args: Any) -> 
         # python-socketio's own calls name the namespace when nothing follows it
         return await target._trigger_event(event, namespace=namespace)
     return await target._trigger_event(event, namespace, *args)
+
+
+def handler(target: Any, namespace: str, event: str) -> Optional[Callable[..., Any]]:
+    """The handler a server or client registered for ``event`` in ``namespace`` with
+    ``on()`` / ``event``, or None (class-based namespaces are not looked in)."""
+    return target.handlers.get(namespace, {}).get(event)  # type: ignore[no-any-return]
+
+
+def handled_namespaces(target: Any) -> set[str]:
+    """The namespaces a server or client has handlers for: ``on()`` or a Namespace class."""
+    return set(target.handlers) | set(target.namespace_handlers)
 
 
 def pubsub_listener(server: Any) -> Optional[asyncio.Task]:
@@ -205,9 +234,14 @@ async def cut_transport(server: Any, eio_sid: str) -> bool:
     socket = engineio_socket(server, eio_sid)
     if socket_is_closing(socket):
         return False
-    await socket.close(wait=False, abort=True, reason=server.eio.reason.TRANSPORT_CLOSE)
+    await socket.close(wait=False, abort=True, reason=disconnect_reasons(server).TRANSPORT_CLOSE)
     socket.queue.put_nowait(None)  # wakes its writer, which closes the WebSocket
     return True
+
+
+def disconnect_reasons(server: Any) -> Any:
+    """python-engineio's names of why a connection ended (``TRANSPORT_CLOSE``, ``PING_TIMEOUT``...)."""
+    return server.eio.reason
 
 
 def session_dicts(socket: Optional[Any]) -> dict:
@@ -230,11 +264,12 @@ def is_pubsub(manager: Any) -> bool:
     return isinstance(manager, AsyncPubSubManager)
 
 
-def wrap_pubsub_handler(manager: Any, name: str,
+def wrap_manager_method(manager: Any, name: str,
                         make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    """Replace one of ``PUBSUB_WRAPPED`` on this manager instance by ``make(original)``."""
-    if name not in PUBSUB_WRAPPED:
-        raise KeyError(f"{name} is not a pub/sub handler declared in chatlib.sio.compat")
+    """Replace one of ``MANAGER_WRAPPED`` or ``PUBSUB_WRAPPED`` on this manager instance by
+    ``make(original)``."""
+    if name not in MANAGER_WRAPPED and name not in PUBSUB_WRAPPED:
+        raise KeyError(f"{name} is not a manager method declared in chatlib.sio.compat")
     setattr(manager, name, make(getattr(manager, name)))
 
 

@@ -6,7 +6,7 @@ each recipient; it holds the live packets of a session being restored; with a
 shared store it delivers the store's feed. ``attach`` connects a router to a
 python-socketio asyncio manager instance, the default ``AsyncManager`` or any
 pub/sub manager (``AsyncRedisManager`` and the others), by wrapping a few of
-that instance's methods; the manager's class stays the user's.
+that instance's methods (``chatlib.sio.hooks``); the manager's class stays the user's.
 
 Delivery paths, by manager and store:
 
@@ -23,10 +23,9 @@ Delivery paths, by manager and store:
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import time
-from typing import Any, AsyncIterator, Callable, Optional
+from typing import Any, AsyncIterator, Optional
 
 from bidict import ValueDuplicationError
 from socketio import packet as sio_packet
@@ -67,17 +66,6 @@ def _as_rooms(room: Any) -> Optional[list]:
     if hasattr(room, "__len__") and not isinstance(room, str):
         return list(room)
     return [room]
-
-
-def _published_data(message: dict) -> Any:
-    """The ``data`` of an emit another server published, as ``emit`` takes it."""
-    data = message.get("data")
-    if message.get("binary"):
-        attachments = [base64.b64decode(part) for part in data[1:]]
-        data = sio_packet.Packet.reconstruct_binary(data[0], attachments)
-    if isinstance(data, list):
-        return data[0] if len(data) == 1 else tuple(data)
-    return data
 
 
 class RecoveryRouter:
@@ -306,111 +294,3 @@ class RecoveryRouter:
                 continue
             for pkt in packets:
                 await send(eio_sid, pkt)
-
-
-def attach(manager: AsyncManager, router: RecoveryRouter) -> None:
-    """Route a manager instance's stored emits and room changes through ``router``.
-
-    The instance's own ``emit``, ``enter_room``, ``leave_room`` and ``disconnect``
-    are wrapped, and ``close_room`` (or, on a pub/sub manager, which closes rooms
-    through it, ``_handle_close_room``, among its handlers of what other servers
-    publish: ``compat.PUBSUB_WRAPPED``); everything else,
-    acks and remote disconnects included, stays the manager's.
-    """
-    if not isinstance(manager, AsyncManager):
-        raise TypeError("the client manager must be an asyncio python-socketio manager")
-    if getattr(manager, "recovery_router", None) is not None:
-        raise ValueError("this client manager already serves a RecoveryServer")
-    manager.recovery_router = router  # type: ignore[attr-defined]
-    pubsub = compat.is_pubsub(manager)
-    store = router.store
-    original_emit = manager.emit
-    original_enter = manager.enter_room
-    original_leave = manager.leave_room
-    original_close = manager.close_room
-    original_disconnect = manager.disconnect
-
-    async def emit(event: str, data: Any, namespace: Optional[str] = None, room: Any = None,
-                   skip_sid: Any = None, callback: Any = None, to: Any = None,
-                   **kwargs: Any) -> Any:
-        namespace = namespace or "/"
-        if callback is not None:
-            # An event with an ack is answered, not recovered: the JS server does not store it either.
-            return await original_emit(event, data, namespace, room=room, skip_sid=skip_sid,
-                                       callback=callback, to=to, **kwargs)
-        if pubsub and not store.shared and not kwargs.get("ignore_queue"):
-            # published as usual; this server's copy comes back through _handle_emit below
-            return await original_emit(event, data, namespace, room=room, skip_sid=skip_sid,
-                                       to=to, **kwargs)
-        await router.emit(event, data, namespace, to or room, skip_sid)
-
-    async def enter_room(sid: Any, namespace: Any, room: Any, eio_sid: Any = None) -> Any:
-        result = await original_enter(sid, namespace, room, eio_sid=eio_sid)
-        router.joined(sid, namespace, room)
-        return result
-
-    async def leave_room(sid: Any, namespace: Any, room: Any) -> Any:
-        result = await original_leave(sid, namespace, room)
-        router.left(sid, namespace, room)
-        return result
-
-    async def close_room(room: Any, namespace: Any = None, **kwargs: Any) -> Any:
-        members = [sid for sid, _ in manager.get_participants(namespace or "/", room)]
-        result = await original_close(room, namespace, **kwargs)
-        for sid in members:
-            router.left(sid, namespace, room)
-        return result
-
-    async def disconnect(sid: Any, namespace: Any = None, **kwargs: Any) -> Any:
-        router.forget(sid, namespace or "/")
-        return await original_disconnect(sid, namespace, **kwargs)
-
-    manager.emit = emit  # type: ignore[method-assign]
-    manager.enter_room = enter_room  # type: ignore[method-assign]
-    manager.leave_room = leave_room  # type: ignore[method-assign]
-    manager.disconnect = disconnect  # type: ignore[method-assign]
-    if pubsub:
-        # a pub/sub manager closes rooms through _handle_close_room, here and elsewhere
-        _attach_pubsub(manager, router)
-    else:
-        manager.close_room = close_room  # type: ignore[method-assign]
-
-
-def _attach_pubsub(manager: AsyncManager, router: RecoveryRouter) -> None:
-    """What other servers publish: their emits stored here too (private store), rooms told."""
-
-    def on_emit(original: Callable[..., Any]) -> Callable[..., Any]:
-        async def handle_emit(message: dict) -> Any:
-            if message.get("callback") is not None or router.store.shared:
-                # acks stay python-socketio's; with a shared store, stored events come
-                # through its feed, so a published one was sent without recovery
-                return await original(message)
-            await router.emit(message.get("event"), _published_data(message),
-                              message.get("namespace") or "/", message.get("room"),
-                              message.get("skip_sid"))
-        return handle_emit
-
-    def on_room_change(tell: Callable[[Any, Any, Any], None]) -> Callable[..., Any]:
-        def make(original: Callable[..., Any]) -> Callable[..., Any]:
-            async def handle(message: dict) -> Any:
-                result = await original(message)
-                tell(message.get("sid"), message.get("namespace"), message.get("room"))
-                return result
-            return handle
-        return make
-
-    def on_close_room(original: Callable[..., Any]) -> Callable[..., Any]:
-        async def handle_close_room(message: dict) -> Any:
-            namespace = message.get("namespace") or "/"
-            room = message.get("room")
-            members = [sid for sid, _ in manager.get_participants(namespace, room)]
-            result = await original(message)
-            for sid in members:
-                router.left(sid, namespace, room)
-            return result
-        return handle_close_room
-
-    compat.wrap_pubsub_handler(manager, "_handle_emit", on_emit)
-    compat.wrap_pubsub_handler(manager, "_handle_enter_room", on_room_change(router.joined))
-    compat.wrap_pubsub_handler(manager, "_handle_leave_room", on_room_change(router.left))
-    compat.wrap_pubsub_handler(manager, "_handle_close_room", on_close_room)

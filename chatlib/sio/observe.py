@@ -161,7 +161,7 @@ class PacketObservers:
         eio = self._server.eio
         last_ping = compat.unanswered_ping(compat.engineio_socket(self._server, eio_sid))
         if last_ping is not None and time.time() - last_ping >= _UNANSWERED * eio.ping_timeout:
-            return str(eio.reason.PING_TIMEOUT)
+            return str(compat.disconnect_reasons(self._server).PING_TIMEOUT)
         return None
 
     def _wrap_send(self) -> None:

@@ -12,7 +12,8 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from . import compat
-from .manager import RecoveryRouter, attach
+from .hooks import attach
+from .manager import RecoveryRouter
 from .observe import PacketObserver, PacketObservers
 from ..core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
 from ..core.store import Payload
@@ -200,7 +201,7 @@ class RecoveryServer(socketio.AsyncServer):
     # -- connect ---------------------------------------------------------
 
     def _accepts(self, namespace: str) -> bool:
-        return (namespace in self.handlers or namespace in self.namespace_handlers
+        return (namespace in compat.handled_namespaces(self)
                 or self.namespaces == "*" or namespace in self.namespaces)
 
     async def _try_restore(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
