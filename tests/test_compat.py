@@ -51,7 +51,8 @@ def test_each_wrapped_pubsub_handler_exists(name):
     expect_method("socketio.AsyncPubSubManager", name, compat.PUBSUB_WRAPPED[name])
 
 
-@pytest.mark.parametrize("owner", ["socketio.AsyncManager", "socketio.AsyncPubSubManager"])
+@pytest.mark.parametrize("owner", ["socketio.AsyncManager", "socketio.AsyncPubSubManager",
+                                   "socketio.Manager"])
 @pytest.mark.parametrize("name", sorted(compat.MANAGER_WRAPPED))
 def test_each_wrapped_manager_method_takes_exactly_the_parameters_of_its_hook(owner, name):
     """A hook must take what python-socketio passes, no more, no less (all by these names)."""
@@ -64,9 +65,12 @@ def test_each_wrapped_manager_method_takes_exactly_the_parameters_of_its_hook(ow
 @pytest.mark.parametrize("name", sorted({**compat.MANAGER_WRAPPED, **compat.PUBSUB_WRAPPED}))
 def test_each_hook_takes_the_original_then_the_wrapped_methods_parameters(name):
     from chatlib.sio.hooks import ManagerHooks
+    from chatlib.sio.sync_manager import SyncManagerHooks
 
     table = {**compat.MANAGER_WRAPPED, **compat.PUBSUB_WRAPPED}
     assert parameters(getattr(ManagerHooks, name)) == ("self", "original") + table[name][1:]
+    if name in compat.MANAGER_WRAPPED:
+        assert parameters(getattr(SyncManagerHooks, name)) == ("self", "original") + table[name][1:]
 
 
 def test_a_started_pubsub_manager_has_the_attributes_chatlib_reads():

@@ -33,7 +33,9 @@ import socketio
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
+from engineio.socket import Socket as EngineioSocket
 from socketio.async_pubsub_manager import AsyncPubSubManager
+from socketio.pubsub_manager import PubSubManager
 
 #: (owner, method) -> parameter names (``self`` first) of each upstream method
 #: chatlib overrides in a subclass. The owner is named as a string so that this
@@ -48,6 +50,16 @@ OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("socketio.AsyncClient", "_handle_event"): ("self", "namespace", "id", "data"),
     ("socketio.AsyncClient", "_handle_disconnect"): ("self", "namespace"),
     ("socketio.AsyncClient", "_handle_eio_disconnect"): ("self", "reason"),
+    # the threaded twins (chatlib.sio.sync_server, chatlib.sio.sync_client)
+    ("socketio.Server", "_handle_connect"): ("self", "eio_sid", "namespace", "data"),
+    ("socketio.Server", "_handle_eio_connect"): ("self", "eio_sid", "environ"),
+    ("socketio.Server", "_handle_eio_message"): ("self", "eio_sid", "data"),
+    ("socketio.Server", "_handle_eio_disconnect"): ("self", "eio_sid", "reason"),
+    ("socketio.Client", "_handle_eio_connect"): ("self",),
+    ("socketio.Client", "_handle_connect"): ("self", "namespace", "data"),
+    ("socketio.Client", "_handle_event"): ("self", "namespace", "id", "data"),
+    ("socketio.Client", "_handle_disconnect"): ("self", "namespace"),
+    ("socketio.Client", "_handle_eio_disconnect"): ("self", "reason"),
 }
 
 #: Public methods of a manager instance that chatlib wraps (``chatlib.sio.hooks``), with the
@@ -86,6 +98,15 @@ CALLED: dict[tuple[str, str], tuple[str, ...]] = {
     ("engineio.AsyncClient", "_send_packet"): ("self", "pkt"),
     ("engineio.AsyncClient", "_receive_packet"): ("self", "pkt"),
     ("engineio.AsyncSocket", "close"): ("self", "wait", "abort", "reason"),
+    ("socketio.Server", "_send_packet"): ("self", "eio_sid", "pkt"),
+    ("socketio.Server", "_send_eio_packet"): ("self", "eio_sid", "eio_pkt"),
+    ("socketio.Server", "_trigger_event"): ("self", "event", "namespace", "*args"),
+    ("socketio.Client", "_send_packet"): ("self", "pkt"),
+    ("socketio.Client", "_trigger_event"): ("self", "event", "namespace", "*args"),
+    ("socketio.Client", "_get_real_value"): ("self", "value"),
+    ("engineio.Client", "create_queue"): ("self", "*args", "**kwargs"),
+    ("engineio.Client", "_send_request"): ("self", "method", "url", "headers", "body", "timeout"),
+    ("engineio.Socket", "close"): ("self", "wait", "abort", "reason"),
 }
 
 #: Undocumented attributes chatlib reads or writes, on a fresh instance of their owner.
@@ -102,10 +123,24 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "asyncio.Queue": ("_getters",),
     "engineio.AsyncClient": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
                              "current_transport", "state"),
+    "socketio.Server": ("_binary_packet", "environ", "eio", "not_handled"),
+    "socketio.Manager": ("pending_connect", "pending_disconnect", "rooms"),
+    "socketio.Client": ("_connect_event", "connection_url", "connection_headers",
+                        "connection_auth", "connection_transports",
+                        "connection_namespaces", "socketio_path", "namespaces", "eio"),
+    "engineio.Server": ("sockets",),
+    "engineio.Client": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
+                        "current_transport", "state"),
 }
 
 #: Undocumented attributes a pub/sub manager sets once its server started it (``initialize``).
 STARTED_PUBSUB_ATTRIBUTES: tuple[str, ...] = ("thread",)
+
+#: What ``chatlib.flask.SocketIO`` reads of Flask-SocketIO's ``SocketIO`` after its
+#: ``init_app``: the options it made the server with, the handlers registered
+#: before, and the WSGI middleware whose ``engineio_app`` it points at its own server.
+FLASK_ATTRIBUTES: tuple[str, ...] = ("server", "server_options", "handlers", "namespace_handlers",
+                                     "sockio_mw", "async_mode")
 
 #: Undocumented attributes of a python-engineio server socket (one per connection).
 SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping", "queue", "closed", "closing", "session",
@@ -120,6 +155,12 @@ _OWNERS: dict[str, type] = {
     "engineio.AsyncClient": engineio.AsyncClient,
     "engineio.AsyncSocket": AsyncSocket,
     "asyncio.Queue": asyncio.Queue,
+    "socketio.Server": socketio.Server,
+    "socketio.Client": socketio.Client,
+    "socketio.Manager": socketio.Manager,
+    "engineio.Server": engineio.Server,
+    "engineio.Client": engineio.Client,
+    "engineio.Socket": EngineioSocket,
 }
 
 
@@ -162,6 +203,12 @@ def handler(target: Any, namespace: str, event: str) -> Optional[Callable[..., A
 def handled_namespaces(target: Any) -> set[str]:
     """The namespaces a server or client has handlers for: ``on()`` or a Namespace class."""
     return set(target.handlers) | set(target.namespace_handlers)
+
+
+def flask_registrations(socketio: Any) -> tuple[list, list]:
+    """What was registered on a Flask-SocketIO ``SocketIO`` (``FLASK_ATTRIBUTES``): its
+    ``(event, handler, namespace)`` list and its Namespace classes."""
+    return socketio.handlers, socketio.namespace_handlers
 
 
 def pubsub_listener(server: Any) -> Optional[asyncio.Task]:
@@ -347,3 +394,64 @@ async def close_transport(client: Any) -> None:
     await eio._send_request("POST", eio.base_url, body=close.encode(),
                             headers={"Content-Type": "text/plain"}, timeout=eio.request_timeout)
     await eio.disconnect(abort=True)
+
+
+# -- threaded server and client (chatlib.sio.sync_server, sync_client) --------
+#
+# The same private names as above on python-socketio's threaded classes, where
+# the call differs (no await); reads that are the same (``environ_of``,
+# ``engineio_socket``, ``pending_connect``...) are shared with asyncio.
+
+def send_packet_sync(server: Any, eio_sid: str, pkt: Any) -> None:
+    """Encode and queue one Socket.IO packet to a client (``Server._send_packet``)."""
+    server._send_packet(eio_sid, pkt)
+
+
+def trigger_event_sync(target: Any, event: str, namespace: str, *args: Any) -> Any:
+    """Run an app handler the way python-socketio does (``Server``/``Client._trigger_event``)."""
+    if not args:
+        return target._trigger_event(event, namespace=namespace)
+    return target._trigger_event(event, namespace, *args)
+
+
+def is_sync_pubsub(manager: Any) -> bool:
+    """Whether a threaded client manager shares its rooms and emits with other servers."""
+    return isinstance(manager, PubSubManager)
+
+
+def cut_transport_sync(server: Any, eio_sid: str) -> bool:
+    """Close a connection abruptly, as a network failure would (threaded ``cut_transport``)."""
+    socket = engineio_socket(server, eio_sid)
+    if socket_is_closing(socket):
+        return False
+    socket.close(wait=False, abort=True, reason=server.eio.reason.TRANSPORT_CLOSE)
+    return True
+
+
+def client_send_packet_sync(client: Any, pkt: Any) -> None:
+    """Write one Socket.IO packet from a threaded client (``Client._send_packet``)."""
+    client._send_packet(pkt)
+
+
+def real_value_sync(client: Any, value: Any) -> Any:
+    """``auth`` as given: a value, or what a callable returns (``Client._get_real_value``)."""
+    return client._get_real_value(value)
+
+
+def close_transport_sync(client: Any) -> None:
+    """Cut a threaded client's transport as a network loss would: no DISCONNECT, no CLOSE.
+
+    Over WebSocket the socket is shut under python-engineio, whose read loop
+    then ends with "transport error"; over long-polling a bare Engine.IO CLOSE
+    is posted and the client stops at once.
+    """
+    eio = client.eio
+    if eio.current_transport == "websocket" and eio.ws is not None:
+        eio.ws.shutdown()
+        if eio.read_loop_task is not None:
+            eio.read_loop_task.join()
+        return
+    close = eio_payload.Payload(packets=[eio_packet.Packet(eio_packet.CLOSE)])
+    eio._send_request("POST", eio.base_url, body=close.encode(),
+                      headers={"Content-Type": "text/plain"}, timeout=eio.request_timeout)
+    eio.disconnect(abort=True)

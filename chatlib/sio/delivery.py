@@ -38,6 +38,8 @@ from typing import Any, Awaitable, Callable, Optional
 
 from socketio import exceptions as sio_exceptions
 
+from .client_state import PendingEmit
+
 logger = logging.getLogger(__name__)
 
 #: sends one try: ``send(event, data, namespace, on_ack)``
@@ -71,19 +73,6 @@ class DeliveryError(sio_exceptions.TimeoutError):
 
 
 @dataclass(eq=False)
-class PendingEmit:
-    """An emit made while the namespace was not connected; sent after the next connect.
-
-    Each one is its own emit: two emits of the same event and data are not one (``eq=False``).
-    """
-
-    event: str
-    data: Any
-    namespace: str
-    callback: Optional[Callable] = None
-
-
-@dataclass(eq=False)
 class QueuedEmit(PendingEmit):
     """An emit in the delivery queue (``retries=``), not yet acknowledged."""
 
@@ -103,6 +92,33 @@ def ack_value(args: tuple) -> Any:
     return args[0] if len(args) == 1 else args
 
 
+def check_options(retries: Any, ack_timeout: Any) -> None:
+    """Refuse a ``retries`` that is not a positive integer, an ``ack_timeout`` not positive."""
+    if not isinstance(retries, int) or retries < 1:
+        raise ValueError(f"retries must be a positive integer, not {retries!r}")
+    if ack_timeout is not None and not ack_timeout > 0:
+        raise ValueError(f"ack_timeout must be a positive number of seconds, "
+                         f"not {ack_timeout!r}")
+
+
+def judge_try(item: QueuedEmit, result: Any, retries: int,
+              timeout: Optional[float]) -> tuple[bool, Optional[BaseException]]:
+    """What one try's result means: (the packet leaves the queue, the error it is given up with).
+
+    ``(True, None)``: acknowledged; ``(True, error)``: given up; ``(False, None)``:
+    sent again (at once, or after the next connect).
+    """
+    if isinstance(result, tuple):
+        return True, None
+    if isinstance(result, BaseException):
+        return True, result
+    if result is _LOST and timeout is None:
+        return False, None  # sent again after the next connect, never given up (as in JS)
+    if item.tries > retries:
+        return True, DeliveryError(item.event, item.namespace, item.tries, result)
+    return False, None
+
+
 class DeliveryQueue:
     """One queue per namespace; a namespace's packets are sent one at a time, in order.
 
@@ -119,11 +135,7 @@ class DeliveryQueue:
     """
 
     def __init__(self, send: Sender, retries: int, ack_timeout: Optional[float] = None) -> None:
-        if not isinstance(retries, int) or retries < 1:
-            raise ValueError(f"retries must be a positive integer, not {retries!r}")
-        if ack_timeout is not None and not ack_timeout > 0:
-            raise ValueError(f"ack_timeout must be a positive number of seconds, "
-                             f"not {ack_timeout!r}")
+        check_options(retries, ack_timeout)
         self.retries = retries
         self.ack_timeout = ack_timeout
         self._send = send
@@ -170,17 +182,14 @@ class DeliveryQueue:
         while queue and namespace in self._connected:
             item = queue[0]
             result = await self._try(item)
-            if isinstance(result, tuple):
-                queue.popleft()
+            done, error = judge_try(item, result, self.retries, self._timeout(item))
+            if not done:
+                continue
+            queue.popleft()
+            if error is None:
                 await self._acknowledged(item, result)
-            elif isinstance(result, BaseException):
-                queue.popleft()
-                self._give_up(item, result)
-            elif result is _LOST and self._timeout(item) is None:
-                continue  # sent again after the next connect, never given up (as in JS)
-            elif item.tries > self.retries:
-                queue.popleft()
-                self._give_up(item, DeliveryError(item.event, namespace, item.tries, result))
+            else:
+                self._give_up(item, error)
 
     def _timeout(self, item: QueuedEmit) -> Optional[float]:
         return item.timeout if item.timeout is not None else self.ack_timeout
@@ -223,9 +232,15 @@ class DeliveryQueue:
 
     @staticmethod
     def _give_up(item: QueuedEmit, error: BaseException) -> None:
-        logger.warning("event %r on namespace %s given up: %s", item.event, item.namespace, error)
-        if not item.outcome.done():
-            item.outcome.set_exception(error)
-            # Reported by the warning and to whoever awaits the future; without
-            # this, asyncio would also log "exception was never retrieved" at garbage collection.
+        give_up(item, error)
+        if not item.outcome.cancelled():
+            # Reported by the warning and to whoever awaits the future; without this, asyncio
+            # would also log "exception was never retrieved" at garbage collection.
             item.outcome.exception()
+
+
+def give_up(item: QueuedEmit, error: BaseException) -> None:
+    """Report a packet that leaves the queue unacknowledged: a warning, and its future fails."""
+    logger.warning("event %r on namespace %s given up: %s", item.event, item.namespace, error)
+    if not item.outcome.done():
+        item.outcome.set_exception(error)

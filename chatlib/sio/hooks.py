@@ -22,29 +22,14 @@ Example::
 
 from __future__ import annotations
 
-import base64
-import functools
 from typing import Any, Callable, Optional
 
-from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
 from . import compat
+from .common import install_hooks, published_data, stored_upstream
 from .manager import RecoveryRouter
 
-#: what marks a manager instance as already serving a RecoveryServer
-_MARK = "recovery_router"
-
-
-def _published_data(message: dict) -> Any:
-    """The ``data`` of an emit another server published, as ``emit`` takes it."""
-    data = message.get("data")
-    if message.get("binary"):
-        attachments = [base64.b64decode(part) for part in data[1:]]
-        data = sio_packet.Packet.reconstruct_binary(data[0], attachments)
-    if isinstance(data, list):
-        return data[0] if len(data) == 1 else tuple(data)
-    return data
 
 
 class ManagerHooks:
@@ -61,14 +46,9 @@ class ManagerHooks:
                    namespace: Optional[str] = None, room: Any = None, skip_sid: Any = None,
                    callback: Any = None, to: Any = None, **kwargs: Any) -> Any:
         namespace = namespace or "/"
-        if callback is not None:
-            # An event with an ack is answered, not recovered: the JS server does not store it either.
+        if stored_upstream(callback, self.pubsub, self.router.store, kwargs):
             return await original(event, data, namespace, room=room, skip_sid=skip_sid,
                                   callback=callback, to=to, **kwargs)
-        if self.pubsub and not self.router.store.shared and not kwargs.get("ignore_queue"):
-            # published as usual; this server's copy comes back through _handle_emit below
-            return await original(event, data, namespace, room=room, skip_sid=skip_sid,
-                                  to=to, **kwargs)
         await self.router.emit(event, data, namespace, to or room, skip_sid)
         return None
 
@@ -100,7 +80,7 @@ class ManagerHooks:
             # acks stay python-socketio's; with a shared store, stored events come
             # through its feed, so a published one was sent without recovery
             return await original(message)
-        await self.router.emit(message.get("event"), _published_data(message),
+        await self.router.emit(message.get("event"), published_data(message),
                                message.get("namespace") or "/", message.get("room"),
                                message.get("skip_sid"))
         return None
@@ -137,16 +117,11 @@ def attach(manager: AsyncManager, router: RecoveryRouter) -> ManagerHooks:
     """
     if not isinstance(manager, AsyncManager):
         raise TypeError("the client manager must be an asyncio python-socketio manager")
-    if getattr(manager, _MARK, None) is not None:
-        raise ValueError("this client manager already serves a RecoveryServer")
-    setattr(manager, _MARK, router)
     hooks = ManagerHooks(manager, router)
     wrapped = set(compat.MANAGER_WRAPPED)
     if hooks.pubsub:
         wrapped.discard("close_room")  # it closes rooms through _handle_close_room
         wrapped |= set(compat.PUBSUB_WRAPPED)
-    for name in sorted(wrapped):
-        hook = getattr(hooks, name)
-        compat.wrap_manager_method(manager, name, lambda original, hook=hook:
-                                   functools.partial(hook, original))
+    install_hooks(manager, router, hooks, wrapped)
     return hooks
+

@@ -27,14 +27,14 @@ import contextlib
 import time
 from typing import Any, AsyncIterator, Optional
 
-from bidict import ValueDuplicationError
-from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
 from ..core.store import Payload, RecoveryStore, SharedStore
 from . import compat
 from .appends import AppendQueue
+from .common import as_rooms, as_sids, event_encoder
 from .direct import DirectWriter
+from .routing import RouterBase
 
 # The longest run of stores and writes between two turns of the event loop: a
 # handler that emits in a loop, or a feed batch of 1,000 packets, lets the
@@ -45,30 +45,7 @@ _SLICE_S = 0.002
 _PACE_WAIT_S = 1.0
 
 
-def _as_args(data: Any) -> list:
-    if isinstance(data, tuple):
-        return list(data)
-    return [] if data is None else [data]
-
-
-def _as_sids(skip_sid: Any) -> frozenset:
-    if skip_sid is None:
-        return frozenset()
-    if isinstance(skip_sid, (list, tuple, set, frozenset)):
-        return frozenset(sid for sid in skip_sid if sid is not None)
-    return frozenset((skip_sid,))
-
-
-def _as_rooms(room: Any) -> Optional[list]:
-    """None for everyone, else the list of rooms (python-socketio accepts one room or a list)."""
-    if room is None:
-        return None
-    if hasattr(room, "__len__") and not isinstance(room, str):
-        return list(room)
-    return [room]
-
-
-class RecoveryRouter:
+class RecoveryRouter(RouterBase):
     """Recovery's share of a client manager: what is stored, held, and written where.
 
     The packet is encoded once, with the offset as its last argument, and
@@ -79,13 +56,7 @@ class RecoveryRouter:
     """
 
     def __init__(self, server: Any, manager: AsyncManager, store: RecoveryStore) -> None:
-        self.server = server
-        self.manager = manager
-        self.store = store
-        #: (namespace, sid) of the connections that were restored
-        self.recovered: set[tuple[str, str]] = set()
-        self._held: dict[str, list[Payload]] = {}
-        self._floors: dict[str, int] = {}
+        super().__init__(server, manager, store)
         self._feed_task: Optional[asyncio.Task] = None
         self._direct = DirectWriter(server)
         self._slice_start = time.perf_counter()
@@ -94,78 +65,19 @@ class RecoveryRouter:
         self._fed_seq = 0  # the newest sequence number the feed has brought to this server
         self._fed = asyncio.Event()
 
-    # -- connection bookkeeping -----------------------------------------
-
-    def register(self, eio_sid: str, namespace: str, sid: Optional[str] = None) -> Optional[str]:
-        """Add a connecting session (pending until ``connect``) with a new or a restored sid.
-
-        Returns the sid, or None when this Engine.IO connection is already in
-        the namespace or the sid is still taken.
-        """
-        manager = self.manager
-        if sid is None:
-            sid = self.server.eio.generate_id()
-        elif manager.eio_sid_from_sid(sid, namespace) is not None:
-            return None
-        try:
-            manager.basic_enter_room(sid, namespace, None, eio_sid=eio_sid)
-        except ValueDuplicationError:
-            return None
-        manager.basic_enter_room(sid, namespace, sid, eio_sid=eio_sid)
-        compat.pending_connect(manager).setdefault(namespace, []).append(sid)
-        return sid
-
-    def set_floor(self, sid: str, seq: int) -> None:
-        """Packets up to ``seq`` reach ``sid`` through its restore, not live (shared stores)."""
-        if self.store.shared:
-            self._floors[sid] = seq
-
-    def hold(self, sid: str) -> list[Payload]:
-        """Start holding live packets for a connecting session; returns the holding list."""
-        return self._held.setdefault(sid, [])
-
-    def release(self, sid: str) -> None:
-        self._held.pop(sid, None)
-
     def forget(self, sid: str, namespace: str) -> None:
         """A connection ends: its store session (if connected) and everything held for it go."""
         self._direct.forget(self.manager.eio_sid_from_sid(sid, namespace))
-        self.store.forget(namespace, sid)
-        self._held.pop(sid, None)
-        self._floors.pop(sid, None)
-        self.recovered.discard((namespace, sid))
-
-    def is_disconnecting(self, sid: str, namespace: str) -> bool:
-        return sid in compat.pending_disconnect(self.manager).get(namespace, ())
-
-    def is_local(self, sid: Any, namespace: str) -> bool:
-        return (self.manager.is_connected(sid, namespace)
-                or self.manager.is_pre_connected(sid, namespace))
-
-    # -- rooms -----------------------------------------------------------
-
-    def joined(self, sid: Any, namespace: Optional[str], room: Any) -> None:
-        namespace = namespace or "/"
-        if self.is_local(sid, namespace):
-            self.store.join(namespace, sid, room)
-
-    def left(self, sid: Any, namespace: Optional[str], room: Any) -> None:
-        self.store.leave(namespace or "/", sid, room)
+        super().forget(sid, namespace)
 
     # -- emitting --------------------------------------------------------
 
     async def emit(self, event: str, data: Any, namespace: str, room: Any,
                    skip_sid: Any) -> None:
         """Store one event and deliver it (directly, or through a shared store's feed)."""
-        rooms = _as_rooms(room)
-        skip = _as_sids(skip_sid)
-        head = [event]
-        args = _as_args(data)
-        packet_class = self.server.packet_class
-
-        def encode_with(offset: str) -> Payload:
-            return packet_class(sio_packet.EVENT, namespace=namespace,
-                                data=head + args + [offset]).encode()
+        rooms = as_rooms(room)
+        skip = as_sids(skip_sid)
+        encode_with = event_encoder(self.server.packet_class, namespace, event, data)
 
         if self._appends is not None:
             await self._appends.wait_for_room()
@@ -259,12 +171,9 @@ class RecoveryRouter:
         """Another server could not store packets for these clients (a store outage): they
         missed them. Forget their sessions and close their transports abruptly, as a network
         failure would, so that they reconnect and are told (``recovered`` false)."""
-        for sid, eio_sid in list(self.manager.get_participants(namespace, room)):
-            if seq <= self._floors.get(sid, -1):
-                continue  # restored after the gap was written: nothing missed
-            if not compat.socket_is_closing(compat.engineio_socket(self.server, eio_sid)):
-                self.store.forget(namespace, sid)
-                await compat.cut_transport(self.server, eio_sid)
+        for sid, eio_sid in self.cut_off_targets(namespace, room, seq):
+            self.store.forget(namespace, sid)
+            await compat.cut_transport(self.server, eio_sid)
 
     async def send_payload(self, namespace: str, room: Any, skip: frozenset,
                            payload: Payload, seq: Optional[int] = None) -> None:
