@@ -24,10 +24,11 @@ from flask_socketio import emit, join_room, rooms
 
 from ..core import Recovery, RecoveryStore
 from ..flask import SocketIO
+from ..sio.common import DEFAULT_RECOVERY  # connectionStateRecovery: {}
 from .app import _read_page, room_asked
 
 
-def create_flask_app(recovery: Optional[Recovery] = Recovery(),
+def create_flask_app(recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                      store: Optional[RecoveryStore] = None, step: int = 6,
                      **kwargs: Any) -> Flask:
     """The chat as a Flask app; ``app.extensions["socketio"]`` is its ``chatlib.flask.SocketIO``.

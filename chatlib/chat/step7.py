@@ -28,12 +28,12 @@ from typing import Any, Callable, Optional
 
 from ..core import Recovery, RecoveryStore
 from ..sio import compat
+from ..sio.common import DEFAULT_RECOVERY  # connectionStateRecovery: {}
 from ..sio.server import RecoveryServer
 from .app import ChatApp
 
 logger = logging.getLogger(__name__)
 
-_DEFAULT_RECOVERY = Recovery()  # connectionStateRecovery: {}
 
 # The tutorial's table (its step 7 creates client_offset already, for step 8).
 _SCHEMA = """
@@ -119,7 +119,7 @@ class Step7Server(RecoveryServer):
         self.catch_ups: list[tuple[str, int, list[int]]] = []
 
 
-def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = _DEFAULT_RECOVERY,
+def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                     store: Optional[RecoveryStore] = None, **kwargs: Any) -> Step7Server:
     """The tutorial's step-7/8 server: messages stored with their id, a catch-up when not recovered.
 
@@ -173,7 +173,7 @@ def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = _DEFAUL
     return io
 
 
-def create_step7_app(history: ChatHistory, recovery: Optional[Recovery] = _DEFAULT_RECOVERY,
+def create_step7_app(history: ChatHistory, recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                      store: Optional[RecoveryStore] = None, step: int = 7,
                      **kwargs: Any) -> ChatApp:
     """The whole step-7/8 chat app; ``app.io`` is its server, ``step`` its page's step (7 or 8).

@@ -11,6 +11,7 @@ from ..chat import ChatApp, ChatHistory, create_app, create_step7_app
 from ..core import Recovery, RecoveryStore
 from ..serving import RunningServer, serve
 from ..sio import compat
+from ..sio.common import DEFAULT_RECOVERY  # connectionStateRecovery: {}
 from ..sio.server import RecoveryServer
 from . import lifecycle
 from .lifecycle import ChatClient
@@ -215,7 +216,7 @@ class ChatServer:
 
 
 async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
-                            recovery: Optional[Recovery] = Recovery(),
+                            recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                             store: Optional[RecoveryStore] = None, replace: bool = False,
                             ping_interval: float = PING_INTERVAL,
                             ping_timeout: float = PING_TIMEOUT, step: int = 6,
