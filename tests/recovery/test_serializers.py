@@ -48,7 +48,8 @@ def serializer(request):
 
 
 def recovery_server(store, options):
-    kwargs = {"client_manager": socketio.AsyncRedisManager(store.url)} if isinstance(store, RedisStore) else {}
+    pubsub = isinstance(store, RedisStore)
+    kwargs = {"client_manager": socketio.AsyncRedisManager(store.url)} if pubsub else {}
     sio = chatlib.RecoveryServer(async_mode="asgi", store=store, **options, **kwargs)
 
     @sio.on("burst")
