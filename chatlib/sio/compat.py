@@ -238,14 +238,14 @@ def engineio_socket(server: Any, eio_sid: str) -> Optional[Any]:
     return server.eio.sockets.get(eio_sid)
 
 
-def asgi_connection(server: Any, eio_sid: str) -> Any:
-    """The server-side object behind the ASGI ``send`` of a connection's first request.
+def asgi_send(server: Any, eio_sid: str) -> Any:
+    """The ASGI ``send`` callable of a connection's first request, or None.
 
-    For a connection that opened straight on WebSocket it is uvicorn's
-    WebSocket protocol instance (engineio's ASGI environ keeps ``send`` as
-    ``asgi.send``); for one that began with long-polling, that HTTP request's.
+    engineio's ASGI environ keeps it as ``asgi.send``. For a connection that
+    opened straight on WebSocket it is the WebSocket's ``send``; for one that
+    began with long-polling, that HTTP request's.
     """
-    return getattr(environ_of(server, eio_sid).get("asgi.send"), "__self__", None)
+    return environ_of(server, eio_sid).get("asgi.send")
 
 
 def writer_is_idle(socket: Any) -> bool:

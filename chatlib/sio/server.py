@@ -37,6 +37,18 @@ class RecoveryServer(socketio.AsyncServer):
     with any store; ``store=chatlib.RedisStore(url)`` also lets a client
     recover on another server than the one it dropped from.
 
+    Every serializer python-socketio takes works with recovery:
+    ``serializer="msgpack"`` (the JS side's ``socket.io-msgpack-parser``) and
+    a ``json=`` module; stored packets are kept, replayed and written as that
+    serializer made them.
+
+    Run it however uvicorn is run (``uvicorn.run``, the ``uvicorn`` command,
+    gunicorn with ``-k chatlib.serving.worker.UvicornWorker``,
+    ``chatlib.serving.serve``): stored broadcasts go straight onto each
+    WebSocket as one shared frame. Keep uvicorn's permessage-deflate off, as
+    below (the JS server's default); a server whose clients negotiate it
+    logs a WARNING once.
+
     python-socketio has no middlewares, so JS's ``skipMiddlewares`` has no
     direct twin: the connect handler, which plays their part, always runs,
     and ``recovered(sid)`` tells it whether this connection was restored.

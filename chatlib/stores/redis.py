@@ -47,8 +47,8 @@ class _Prepared:
     rooms: Optional[list[str]]  # None: everyone
     excluded: str  # JSON list of sids, or ""
     now: float
-    before: str
-    after: str
+    before: Any  # str, or bytes for a msgpack packet
+    after: Any
     attachments: bytes
 
     def fields(self) -> tuple[Any, ...]:
@@ -67,18 +67,44 @@ def _load_scripts() -> dict[str, str]:
     return {name: common + "\n" + (folder / f"{name}.lua").read_text() for name in _SCRIPTS}
 
 
-def _split_payload(payload: Payload) -> tuple[str, str, bytes]:
+def _packed_str(text: str) -> bytes:
+    """``text`` as a msgpack str (how python-socketio's msgpack serializer writes the offset)."""
+    data = text.encode()
+    size = len(data)
+    if size < 32:
+        return bytes((0xA0 | size,)) + data
+    if size < 1 << 8:
+        return b"\xd9" + bytes((size,)) + data
+    return b"\xda" + size.to_bytes(2, "big") + data
+
+
+_MARKER_PACKED = _packed_str(_MARKER)
+
+
+def _split_payload(payload: Payload) -> tuple[Any, Any, bytes]:
+    """A packet's parts around its offset: text for JSON packets, bytes for msgpack ones."""
     text = payload[0] if isinstance(payload, list) else payload
-    at = text.rfind(_MARKER_JSON)
+    marker = _MARKER_PACKED if isinstance(text, bytes) else _MARKER_JSON
+    at = text.rfind(marker)
     if at < 0:
-        raise ValueError("a RedisStore payload must carry the offset as a JSON string")
+        raise ValueError("a RedisStore payload must carry the offset as a string")
     attachments = pickle.dumps(payload[1:]) if isinstance(payload, list) else b""
-    return text[:at], text[at + len(_MARKER_JSON):], attachments
+    return text[:at], text[at + len(marker):], attachments
 
 
-def _join_payload(before: str, after: str, attachments: bytes, seq: Any) -> Payload:
+def _join_payload(before: Any, after: Any, attachments: bytes, seq: Any) -> Payload:
+    if isinstance(before, bytes):
+        return before + _packed_str(str(seq)) + after
     text = f'{before}"{seq}"{after}'
     return [text] + pickle.loads(attachments) if attachments else text
+
+
+def _parts(before: bytes, after: bytes) -> tuple[Any, Any]:
+    """Stored parts as ``_split_payload`` made them: a Socket.IO text packet starts with its
+    type digit, a msgpack one with a map header (never an ASCII digit)."""
+    if before[:1].isdigit():
+        return before.decode(), after.decode()
+    return before, after
 
 
 def _text(value: Any) -> str:
@@ -351,7 +377,7 @@ class RedisStore(SharedStore):
         excluded = _text(get("ex"))
         # a gap (packets a server could not store) has no payload
         payload = None if b"gap" in fields else _join_payload(
-            _text(get("pre")), _text(get("suf")), get("att"), seq)
+            *_parts(get("pre"), get("suf")), get("att"), seq)
         return PacketRecord(
             seq, _text(get("ns")),
             None if rooms == "*" else frozenset(json.loads(rooms)),
