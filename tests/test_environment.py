@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: in environment.yml only: what Binder needs on top of a local install
 BINDER_ONLY = {"jupyter-server-proxy"}
 #: conda packages of environment.yml that are programs, not Python packages: conda-forge's
-#: "redis" is redis-server (the step-9 notebook's), pip's "redis" the client library
-BINDER_PROGRAMS = {"redis"}
+#: "redis-server" is the server the step-9 notebook starts (pip's "redis" is the client library)
+BINDER_PROGRAMS = {"redis-server"}
 
 
 def normalize(name: str) -> str:
