@@ -17,6 +17,7 @@ from .observe import PacketObserver, PacketObservers
 from ..core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
 from ..core.store import Payload
 from .redact import redact_pids
+from .utf8 import utf8_packet_class
 
 logger = logging.getLogger("chatlib.server")
 
@@ -85,6 +86,9 @@ class RecoveryServer(socketio.AsyncServer):
         elif store is not None:
             raise TypeError("a store needs recovery: pass recovery=chatlib.Recovery(...)")
         super().__init__(*args, **kwargs)
+        # "más" on the wire as the JS server writes it, not "m\u00e1s"
+        self.packet_class = utf8_packet_class(
+            self.packet_class, socketio.AsyncServer.__init__, args, kwargs)
         self._sweeper: Optional[asyncio.Task] = None
         self._shut_down = False
         self._engineio_tasks: set[asyncio.Task] = set()
