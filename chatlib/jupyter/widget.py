@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import html
 import time
-import weakref
 from typing import Any, Literal, Optional, Union
 
 import ipywidgets as widgets
@@ -14,8 +13,9 @@ from ..chat.step7 import ServerOffset
 from ..sio.client import RecoveryClient
 from ..sio.observe import ObservedPacket
 from ..sio.silence import Silence
+from . import lifecycle
 from .labels import Labels, resolve_labels
-from .launcher import ChatServer, running_servers
+from .launcher import ChatServer
 from .tasks import TaskGroup
 
 Mode = Literal["drop", "clean", "silent"]
@@ -33,18 +33,6 @@ _FIELD = "white-space:nowrap"
 _CLASS = "chatlib-chat"
 _STYLE = f"<style>.{_CLASS} .widget-html-content {{line-height: 1.4}}</style>"
 _WAIT_MARGIN = 5.0  # seconds beyond the server's ping timeout for a silent client to be noticed
-
-#: every ChatWidget not yet closed, for stop_all()
-_open_widgets: "weakref.WeakSet[ChatWidget]" = weakref.WeakSet()
-
-
-async def close_all_widgets() -> None:
-    """Close every ChatWidget of this process that is still open (its client disconnects)."""
-    for widget in list(_open_widgets):
-        if not widget._tasks.loop.is_closed():
-            await widget.aclose()
-        widget.close()
-
 
 class ChatWidget(widgets.VBox):
     """A chat client in the notebook: messages, a text box, Send, and Disconnect/Connect.
@@ -145,6 +133,8 @@ class ChatWidget(widgets.VBox):
         self._unsent: list[Any] = []  # sent while silent: the client cannot take them yet
         self._replayed: set[str] = set()  # offsets a restore wrote to this client
         loop = self.server.loop if self.server is not None else asyncio.get_running_loop()
+        #: the event loop the client runs on
+        self.loop = loop
         self._tasks = TaskGroup(loop, self._show_error)
         self._arrived = asyncio.Condition()
         self._online = connect
@@ -170,7 +160,7 @@ class ChatWidget(widgets.VBox):
                           controls, self.error_line], **kwargs)
         self.add_class(_CLASS)
         self._attach()
-        _open_widgets.add(self)
+        lifecycle.add_client(self)
         self._render()
         if connect:
             self._tasks.spawn(self.connect())
@@ -189,6 +179,16 @@ class ChatWidget(widgets.VBox):
     def sid(self) -> Optional[str]:
         """The sid of the current (or last) connection."""
         return self.client.state().sid
+
+    @property
+    def eio_sid(self) -> Optional[str]:
+        """The Engine.IO sid of the current (or last) connection."""
+        return self.client.eio.sid
+
+    @property
+    def last_offset(self) -> Optional[str]:
+        """The recovery offset the client holds: that of the last stored event it received."""
+        return self.client.last_offset
 
     @property
     def pending(self) -> list[Any]:
@@ -257,7 +257,7 @@ class ChatWidget(widgets.VBox):
         self._detach()
         # a URL of a server of this kernel: watch that server as if it had been given
         self.server = target if isinstance(target, ChatServer) else next(
-            (server for server in running_servers() if server.url == new_url), None)
+            (server for server in lifecycle.running_servers() if server.url == new_url), None)
         self.url = new_url
         self._attach()
 
@@ -343,7 +343,7 @@ class ChatWidget(widgets.VBox):
         """Stop the client (a clean disconnect) and the widget's tasks; detach from the server."""
         self._stopped = True
         self._online = False
-        _open_widgets.discard(self)
+        lifecycle.forget_client(self)
         await self._tasks.cancel()
         if self._connecting is not None:
             self._connecting.cancel()

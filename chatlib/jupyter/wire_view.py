@@ -129,7 +129,7 @@ class WireView(widgets.VBox):
         return name
 
     def _lost_at(self, client: str) -> Optional[float]:
-        for widget in self.server.widgets:
+        for widget in self.server.clients:
             if widget.name == client:
                 return widget.lost_at
         return None
@@ -211,7 +211,7 @@ class WireView(widgets.VBox):
     def _silent_now(self) -> dict:
         """Clients gone silent that the server has not taken as gone yet: name -> t."""
         silent = {}
-        for widget in self.server.widgets:
+        for widget in self.server.clients:
             if widget.lost_at is not None and widget.mode == "silent" and not self._stopped:
                 if not any(row["type"] == "DROP" and row["client"] == widget.name
                            and row["silent_since"] is not None

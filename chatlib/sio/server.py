@@ -81,6 +81,8 @@ class RecoveryServer(socketio.AsyncServer):
         if recovery is not None:
             if args:
                 raise TypeError("pass RecoveryServer's arguments by keyword")
+            if recovery is _DEFAULT_RECOVERY and store is not None and store.own_recovery is not None:
+                recovery = self.recovery = store.own_recovery  # limits given to the store only
             self.store = store if store is not None else MemoryStore(recovery)
             self.store.configure(recovery)
         elif store is not None:
@@ -159,7 +161,8 @@ class RecoveryServer(socketio.AsyncServer):
             await self.router.settle()
 
     async def shutdown(self) -> None:
-        """Stop the expiry sweep and python-engineio's own background tasks (again is a no-op)."""
+        """Stop the expiry sweep, a pub/sub manager's listener and python-engineio's own
+        background tasks (again is a no-op)."""
         if self._shut_down:
             return
         self._shut_down = True
@@ -169,6 +172,10 @@ class RecoveryServer(socketio.AsyncServer):
         if self.store is not None:
             await self.router.stop_feed()
         await super().shutdown()
+        listener = compat.pubsub_listener(self)
+        if listener is not None:  # a pub/sub manager's: python-socketio lets it run forever
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
         # python-engineio's per-socket ping tasks would sleep on for up to
         # ping_interval after the server is gone (and keep it alive meanwhile).
         leftovers = set(self._engineio_tasks)

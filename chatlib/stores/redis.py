@@ -144,6 +144,7 @@ class RedisStore(SharedStore):
         import redis
 
         self.url = url
+        self.own_recovery = recovery
         self.recovery = recovery or Recovery()
         self.clock = clock
         self.prefix = prefix
