@@ -17,6 +17,7 @@ from ..sio.silence import Silence
 from . import lifecycle
 from .labels import Labels, resolve_labels
 from .launcher import ChatServer
+from .message_box import MessageBox
 from .tasks import TaskGroup, error_html
 
 Mode = Literal["drop", "clean", "silent"]
@@ -138,6 +139,7 @@ class ChatWidget(widgets.VBox):
         self.loop = loop
         self._tasks = TaskGroup(loop, self._show_error)
         self._arrived = asyncio.Condition()
+        self._typed_in_order = asyncio.Lock()   # fair: messages typed go out in typing order
         self._online = connect
         self._connecting: Optional[asyncio.Task] = None
         self._stopped = False
@@ -147,15 +149,15 @@ class ChatWidget(widgets.VBox):
         self.status = widgets.HTML()
         self.message_list = widgets.HTML()
         self.pending_list = widgets.HTML()
-        self.text = widgets.Text(placeholder=label["placeholder"],
-                                 layout=widgets.Layout(flex="1 1 auto"))
+        # Enter sends exactly what is in the box, at any typing speed (see MessageBox)
+        self.text = MessageBox(placeholder=label["placeholder"],
+                               layout=widgets.Layout(flex="1 1 auto"))
         self.send_button = widgets.Button(description=label["send"])
         self.toggle_button = widgets.Button()
         self.error_line = widgets.HTML()
         self.send_button.on_click(self._on_send_click)
         self.toggle_button.on_click(self._on_toggle_click)
-        # the front end sends {"event": "submit"} when Enter is pressed in the box
-        self.text.on_msg(self._on_text_msg)
+        self.text.on_submit(self._send_typed)
         controls = widgets.HBox([self.text, self.send_button, self.toggle_button])
         super().__init__([self.header, self.status, self.message_list, self.pending_list,
                           controls, self.error_line], **kwargs)
@@ -388,17 +390,15 @@ class ChatWidget(widgets.VBox):
     # -- callbacks -------------------------------------------------------
 
     def _on_send_click(self, _button: Any) -> None:
-        self._send_box()
+        self.text.request_submit()   # the box answers with its text, as on Enter
 
-    def _on_text_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("event") == "submit":
-            self._send_box()
-
-    def _send_box(self) -> None:
-        text = self.text.value
+    def _send_typed(self, text: str) -> None:
         if text:
-            self.text.value = ""
-            self._tasks.spawn(self.send(text))
+            self._tasks.spawn(self._send_in_order(text))
+
+    async def _send_in_order(self, text: str) -> None:
+        async with self._typed_in_order:
+            await self.send(text)
 
     def _on_toggle_click(self, _button: Any) -> None:
         self.toggle()

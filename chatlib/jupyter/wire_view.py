@@ -22,6 +22,10 @@ _AT_ONCE = 0.1  # seconds: a drop noticed sooner after the client's loss was not
 _uids = itertools.count(1)
 
 
+#: the tallest the picture is shown (px); taller, it scrolls in its own box
+PICTURE_HEIGHT = 320
+
+
 class WireView(widgets.VBox):
     """A live timeline of the packets of a chat server: one lane per client, named after its widget.
 
@@ -56,8 +60,11 @@ class WireView(widgets.VBox):
     """
 
     def __init__(self, server: ChatServer, labels: Labels = "en", max_drawn: int = 40,
-                 **kwargs: Any) -> None:
+                 name: Optional[str] = None, **kwargs: Any) -> None:
         self.server = server
+        #: the server's name in the title ("What goes over the wire · east"); by default
+        #: the server's own name, if it has one, else its address
+        self.name = name or getattr(server, "name", None) or f"{server.host}:{server.port}"
         self.labels = resolve_labels(labels)
         self.max_drawn = max_drawn
         #: every packet seen, oldest first: dicts with t, client, direction, type, offset,
@@ -156,7 +163,8 @@ class WireView(widgets.VBox):
                               ("muted", "legend_time")))
         stopped = (f" · <b style='color:{COLORS['drop']}'>{html.escape(label['server_stopped'])}"
                    f"</b>" if self._stopped else "")
-        self.title.value = (f"{STYLE}<div class='chatlib-wire'><b>{html.escape(label['wire_title'])}"
+        title = f"{label['wire_title']} · {self.name}"
+        self.title.value = (f"{STYLE}<div class='chatlib-wire'><b>{html.escape(title)}"
                             f"</b> <small>({html.escape(self.server.url)} · {html.escape(ping)})"
                             f"</small>{stopped}<div class='legend'>{legend}</div></div>")
         shown = self.rows[-self.max_drawn:]
@@ -170,9 +178,14 @@ class WireView(widgets.VBox):
             body = draw(shown, label, self._uid, self._drawn_silences)
         opacity = "opacity:0.55;filter:grayscale(1);" if self._stopped else ""
         # the picture fills its container's width; only below its narrowest it scrolls,
-        # in this box (contain: the picture's width never widens the column around it)
-        self.picture.value = (f"<div class='chatlib-wire' style='{opacity}overflow-x:auto;"
-                              f"contain:inline-size'>{note}{body}</div>")
+        # in this box (contain: the picture's width never widens the column around it).
+        # Its height is capped too, so that what is drawn below it (a buffer view) stays
+        # in sight as packets come: it scrolls, held at its newest rows (column-reverse
+        # starts a scroll box at its end)
+        self.picture.value = (f"<div class='chatlib-wire' style='{opacity}overflow:auto;"
+                              f"contain:inline-size;max-height:{PICTURE_HEIGHT}px;"
+                              f"display:flex;flex-direction:column-reverse'>"
+                              f"<div>{note}{body}</div></div>")
         self._list_packets(shown, earlier)
 
     def _list_packets(self, shown: list[dict], first: int) -> None:

@@ -14,6 +14,7 @@ from . import compat
 from .client_state import NamespaceState, PendingEmit, require_known, take_pending
 from .delivery import DeliveryQueue, QueuedEmit
 from .redact import redact_pids
+from .utf8 import utf8_packet_class
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ class RecoveryClient(socketio.AsyncClient):
         # every task on the loop: inside a Jupyter kernel that kills the kernel.
         kwargs.setdefault("handle_sigint", False)
         super().__init__(*args, **kwargs)
+        # "más" on the wire as the JS client writes it, not "m\u00e1s"
+        self.packet_class = utf8_packet_class(
+            self.packet_class, socketio.AsyncClient.__init__, args, kwargs)
         redact_pids(self.logger)
         redact_pids(self.eio.logger)
         self._states: dict[str, NamespaceState] = {}

@@ -16,6 +16,7 @@ from ..core import Recovery, RecoveryStore, Restored
 from ..core.store import Payload
 from .redact import redact_pids
 from .routing import Connecting
+from .utf8 import utf8_packet_class
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class RecoveryServer(socketio.AsyncServer):
         self.store: Optional[RecoveryStore]
         self.recovery, self.store = common.choose_store(args, recovery, store)
         super().__init__(*args, **kwargs)
+        # "más" on the wire as the JS server writes it, not "m\u00e1s"
+        self.packet_class = utf8_packet_class(
+            self.packet_class, socketio.AsyncServer.__init__, args, kwargs)
         self._sweeper: Optional[asyncio.Task] = None
         self._shut_down = False
         self._engineio_tasks: set[asyncio.Task] = set()
