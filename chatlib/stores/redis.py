@@ -209,6 +209,14 @@ class RedisStore(SharedStore):
         if client is not None:
             await _close_quietly(client)
 
+    @property
+    def available(self) -> bool:
+        """Whether the last call reached Redis (False during an outage: packets go unstored).
+
+        Example: ``await wait_for_condition(lambda: store.available)`` after a failover.
+        """
+        return self._outage_since is None
+
     # -- outages ---------------------------------------------------------
 
     def _run(self, name: str, *args: Any) -> Any:
@@ -449,6 +457,12 @@ class RedisStore(SharedStore):
                             self._primary = None
                             self._ready()
                         generation, primary = current, now_primary
+                        if self._outage_since is not None:
+                            # Redis answers again (a failover took seconds): end the outage
+                            # now rather than at the next retry of the backoff, so that this
+                            # server's emits are stored again at once
+                            self._retry_at = 0.0
+                            self._ready()
                     reply = await client.xread({self.prefix + "stream": f"{last}-0"},
                                                count=1000, block=_FEED_BLOCK_MS)
                     delay = _RETRY_FIRST

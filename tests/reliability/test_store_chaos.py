@@ -349,12 +349,17 @@ async def run_chaos(profile, servers: list[ServerProcess], node: str, events: di
             await action()
         finals = {server.index: await server.stop_broadcast() for server in servers}
 
-        def caught_up() -> bool:
-            return all(client.connected and all(
-                any(e[0] == "m" and e[1] == server * STEP + n for e in client.events[-50:])
-                for server, n in finals.items()) for client in python)
+        def behind() -> list[str]:
+            return [f"python {client.index} (connected: {client.connected}, last events: "
+                    f"{client.events[-3:]})" for client in python
+                    if not (client.connected and all(
+                        any(e[0] == "m" and e[1] == server * STEP + n for e in client.events[-50:])
+                        for server, n in finals.items()))]
 
-        await eventually(caught_up, 60, "every Python client to have the last message")
+        try:
+            await eventually(lambda: not behind(), 60, "every Python client to have the last message")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last sent {finals}; behind: {behind()}") from None
         for client in nodes:
             await eventually(lambda client=client: client.connected, 30,
                              f"node client {client.index} connected: {client.connects[-2:]} "
@@ -481,9 +486,9 @@ async def test_redis_store_chaos_with_two_servers_a_kill_and_a_redis_restart(
 
 async def test_redis_store_chaos_on_sentinel_with_a_server_killed_and_the_primary_killed(
         tmp_path, node_executable, profile, figures):
-    """The primary's link to its replica is cut a moment before it is killed, so the promoted
-    replica lacks what the servers stored meanwhile (asynchronous replication's loss, made
-    certain). Fails before RedisStore took Sentinel URLs (the servers do not start), and
+    """The primary's link to its replica is cut a moment before it is killed (once the servers
+    stored a few packets more), so the promoted replica lacks them: asynchronous
+    replication's loss, made certain. Fails before RedisStore took Sentinel URLs (the servers do not start), and
     without the failover detection (resync.lua's jump and gap) with reused offsets and
     messages lost silently."""
     group = SentinelGroup(tmp_path / "sentinel")
@@ -500,20 +505,18 @@ async def test_redis_store_chaos_on_sentinel_with_a_server_killed_and_the_primar
             a.restarts += 1
             await a.start()
 
-        async def cut_replication() -> None:
-            group.cut_replication()
-
-        async def kill_primary() -> None:
-            # the sentinels take seconds to agree: the chaos goes on meanwhile
-            failover.append(asyncio.get_running_loop().run_in_executor(None, group.kill_primary))
+        async def fail_over() -> None:
+            # in a thread: the sentinels take seconds to agree, and the chaos goes on meanwhile
+            failover.append(asyncio.get_running_loop().run_in_executor(
+                None, group.lose_writes_then_fail_over, "chaos:seq"))
 
         result = await run_chaos(profile, servers, node_executable,
-                                 {0.3: kill_a, 0.4: start_a, 0.5: cut_replication,
-                                  0.55: kill_primary})
-        await asyncio.gather(*failover)
+                                 {0.3: kill_a, 0.4: start_a, 0.5: fail_over})
+        lost = (await asyncio.gather(*failover))[0]
     finally:
         await asyncio.gather(*failover, return_exceptions=True)
         group.stop()
-    figures(**figures_of(result), server_restarts=a.restarts, failovers=group.failovers)
-    assert group.failovers == 1
+    figures(**figures_of(result), server_restarts=a.restarts, failovers=group.failovers,
+            packets_the_new_primary_lacked=lost)
+    assert group.failovers == 1 and lost > 0
     assert_invariants(result, profile, every_drop_recovered=False)

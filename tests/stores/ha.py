@@ -155,7 +155,117 @@ class SentinelGroup:
         self.replica.pause()
         self.primary.client().execute_command("CLIENT", "KILL", "TYPE", "replica")
 
+    def lose_writes_then_fail_over(self, key: str, writes: int = 5, patience: float = 0.8) -> int:
+        """Cut the replication, wait until ``key`` (an integer) grew by ``writes`` on the
+        primary (at most ``patience`` seconds: the sentinels must not call the paused replica
+        down), then ``kill_primary``. Returns by how much it grew: what the new primary lacks."""
+        before = int(self.primary.client().get(key) or 0)
+        self.cut_replication()
+        deadline = time.monotonic() + patience
+        grown = 0
+        while time.monotonic() < deadline and grown < writes:
+            time.sleep(0.02)
+            grown = int(self.primary.client().get(key) or 0) - before
+        self.kill_primary()
+        return grown
+
     def stop(self) -> None:
         for node in [*self.sentinels, self.primary, getattr(self, "replica", None)]:
             if node is not None:
                 node.stop()
+
+
+NODE_TIMEOUT_MS = 1000  # how long cluster nodes wait before they call a silent primary down
+
+
+class ClusterGroup:
+    """A Redis Cluster on loopback: three primaries and three replicas, created with
+    ``redis-cli --cluster create`` (one replica per primary).
+
+    ``url`` names one node; RedisStore(url, cluster=True) finds the others from it.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        cli = shutil.which("redis-cli")
+        require("redis-cli", cli is not None, "apt-get install redis-tools")
+        self.nodes: list[Node] = []
+        try:
+            for i in range(6):
+                # the bus port is named: port + 10000, its default, may be past 65535
+                self.nodes.append(Node(folder / f"node{i}", "--cluster-enabled", "yes",
+                                       "--cluster-port", str(free_port()),
+                                       "--cluster-config-file", "nodes.conf",
+                                       "--cluster-node-timeout", str(NODE_TIMEOUT_MS)))
+            done = subprocess.run(
+                [cli, "--cluster", "create", *(f"127.0.0.1:{node.port}" for node in self.nodes),
+                 "--cluster-replicas", "1", "--cluster-yes"],
+                capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stdout + done.stderr
+            wait_until(lambda: all(node.client().cluster("info")["cluster_state"] == "ok"
+                                   and len(self._replicas(node)) == 3 for node in self.nodes),
+                       30, "every node to see the cluster whole")
+            # a replica that never synced will not take over (its data is "too old")
+            wait_until(lambda: all(self._synced(node) for node in self.nodes), 30,
+                       "every replica to sync with its primary")
+        except BaseException:
+            self.stop()
+            raise
+        self.url = f"redis://127.0.0.1:{self.nodes[0].port}/0"
+        self.failovers = 0
+
+    @staticmethod
+    def _replicas(node: Node) -> list[str]:
+        flags = [line.split()[2].split(",") for line in
+                 node.client().execute_command("CLUSTER", "NODES").decode().splitlines()]
+        return [flag for flag in flags if "slave" in flag and "fail" not in flag]
+
+    @staticmethod
+    def _synced(node: Node) -> bool:
+        replication = node.client().info("replication")
+        return replication["role"] == "master" or replication.get("master_link_status") == "up"
+
+    def owner(self, key: str) -> Optional[Node]:
+        """The live primary that serves ``key``'s slot, as that primary itself says."""
+        for node in self.nodes:
+            if not node.alive or node.client().info("replication")["role"] != "master":
+                continue
+            slot = node.client().cluster("keyslot", key)
+            for start, end, primary, *_ in node.client().execute_command("CLUSTER", "SLOTS"):
+                if start <= slot <= end and int(primary[1]) == node.port:
+                    return node
+        return None
+
+    def kill_primary_of(self, key: str, timeout: float = 30) -> Node:
+        """SIGKILL the primary serving ``key`` and wait until its replica took the slot over."""
+        old = self.owner(key)
+        assert old is not None, f"no live primary serves {key!r}"
+        old.kill()
+        for node in self.nodes:
+            if node.alive:
+                node.resume()  # after cut_replication_of
+        wait_until(lambda: self.owner(key) not in (None, old) and all(
+            node.client().cluster("info")["cluster_state"] == "ok"
+            for node in self.nodes if node.alive), timeout, f"a replica to take {key!r} over")
+        self.failovers += 1
+        new = self.owner(key)
+        assert new is not None
+        return new
+
+    def replica_of(self, primary: Node) -> Node:
+        for node in self.nodes:
+            replication = node.client().info("replication")
+            if replication["role"] == "slave" and replication["master_port"] == primary.port:
+                return node
+        raise AssertionError(f"no replica of {primary.port}")
+
+    def cut_replication_of(self, key: str) -> None:
+        """From now on, writes to ``key``'s primary do not reach its replica (paused, its link
+        closed); ``kill_primary_of`` then loses them."""
+        primary = self.owner(key)
+        assert primary is not None
+        self.replica_of(primary).pause()
+        primary.client().execute_command("CLIENT", "KILL", "TYPE", "replica")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
