@@ -1,4 +1,4 @@
--- ARGV: prefix, namespace, sid, session dict (pickled), now, "keep" / "save" / "forget",
+-- ARGV: prefix, namespace, sid, session dict (JSON, chatlib.core.codec), now, "keep" / "save" / "forget",
 --       max kept sessions
 local s = session_by_sid(ARGV[2], ARGV[3])
 if not s or s.connected ~= "1" then return 0 end
