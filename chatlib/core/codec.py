@@ -167,3 +167,13 @@ def loads_binary_packet(text: Union[str, bytes]) -> list[Union[str, bytes]]:
             or any(type(part) is not bytes for part in value[1:])):
         raise Unreadable("not a packet text followed by binary attachments")
     return value
+
+
+def loads_session_dict(text: Union[str, bytes]) -> dict[str, Any]:
+    """A session dict as ``dumps`` wrote it (JSON null reads as an empty one)."""
+    value = loads(text)
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise Unreadable("a session dict that is not a dict")
+    return value

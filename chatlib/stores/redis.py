@@ -399,8 +399,11 @@ class RedisStore(SharedStore):
             rooms = _sids(_utf8(get(b"rooms")))
             excluded = _sids(_utf8(get(b"ex")))
             created = float(_utf8(get(b"t")))
+            attachments = get(b"att")
+            if type(attachments) is not bytes:
+                raise codec.Unreadable("no attachments field")
             payload = None if b"gap" in fields else _join_payload(
-                _utf8(get(b"pre")), _utf8(get(b"suf")), get(b"att"), seq)
+                _utf8(get(b"pre")), _utf8(get(b"suf")), attachments, seq)
         except (codec.Unreadable, ValueError) as exc:
             raise _UnreadableEntry(PacketRecord(seq, namespace, rooms, None, 0.0, None)) from exc
         if rooms is None and _utf8(get(b"rooms")) != "*":
@@ -607,7 +610,7 @@ class RedisStore(SharedStore):
             if record.payload is not None and session.is_target(record):
                 missed.append(record.payload)
         try:
-            restored_data = codec.loads(data) if data else {}
+            restored_data = codec.loads_session_dict(data) if data else {}
         except codec.Unreadable:
             return self._unreadable(namespace, sid, "its session dict")
         rooms = tuple(room for room in joined if room != sid)

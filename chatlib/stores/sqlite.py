@@ -233,7 +233,7 @@ def _session_from_row(row: tuple) -> tuple[Session, bool, Optional[float]]:
         raise Unreadable("shadow marks that are not [[namespace, room], mark, seen]")
     session.shadow = {(_text(key[0]), None if key[1] is None else _room(key[1])):
                       (_integer(mark), _integer(seen)) for key, mark, seen in marks}
-    session.data = None if data is None else codec.loads(data)
+    session.data = {} if data is None else codec.loads_session_dict(data)
     if connected not in (0, 1) or type(connected) is not int:
         raise Unreadable("a connected flag that is not 0 or 1")
     dropped_at = None if disconnected_at is None else _number(disconnected_at)
@@ -594,8 +594,6 @@ class SQLiteStore(MemoryStore):
             except Unreadable:
                 bad_sessions += 1
                 continue
-            if session.data is None:
-                session.data = {}
             # a session still marked connected was cut off by the crash
             loaded.append((crashed_at if connected or disconnected_at is None
                            else disconnected_at, session))
