@@ -410,14 +410,8 @@ def warnings(caplog):
     return [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
 
 
-def test_a_session_dict_of_json_values_and_bytes_comes_back_equal(make_store, clock):
-    store = make_store(clock)
-    data = {"name": "Alice", "avatar": b"\x89PNG\x00", "n": 3, "score": 1.5, "$key": None,
+STORABLE = {"name": "Alice", "avatar": b"\x89PNG\x00", "n": 3, "score": 1.5, "$key": None,
             "tags": ["a", {"nested": b"\xff", "list": [True, False]}], "empty": {}}
-    store.open_session("/", "alice", "pid-a")
-    store.keep("/", "alice", data)
-    restored = store.restore("/", "pid-a", None)
-    assert restored.data == data and repr(restored.data) == repr(data)
 
 
 def test_what_a_session_dict_cannot_store_is_left_out_when_saved_with_one_warning(
@@ -430,14 +424,14 @@ def test_what_a_session_dict_cannot_store_is_left_out_when_saved_with_one_warnin
         store.save_data("/", "alice", {"name": "Alice", "seen": {1, 2}})
         [saved] = warnings(caplog)
         caplog.clear()
-        store.keep("/", "alice", {"name": "Alice", "avatar": b"\x00", "at": (1, 2),
-                                  "callback": print})
+        store.keep("/", "alice", {**STORABLE, "at": (1, 2), "callback": print})
         [dropped] = warnings(caplog)
         caplog.clear()
         restored = store.restore("/", "pid-a", None)
         assert warnings(caplog) == []
     assert "'seen' (set)" in saved and "alice" in saved
     assert "'at' (tuple)" in dropped and "'callback' (builtin_function_or_method)" in dropped
-    assert "'name'" not in dropped and "'avatar'" not in dropped
-    assert isinstance(restored, Restored) and restored.data == {"name": "Alice", "avatar": b"\x00"}
+    assert not [key for key in STORABLE if repr(key) in dropped]
+    assert isinstance(restored, Restored)
+    assert restored.data == STORABLE and repr(restored.data) == repr(STORABLE)  # the same types
 
