@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import pickle
 import random
 import secrets
 import time
@@ -13,11 +12,12 @@ from importlib import resources
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence
 
+from ..core import codec
 from ..core.log import PacketRecord
 from ..core.policy import Recovery
 from ..core.sessions import Session
 from ..core.store import (UNSTORED, Payload, RestoreFailure, RestoreResult, Restored, SharedStore,
-                          packet_row, session_row)
+                          packet_row, session_row, storable_session_data)
 from .redis_connect import RedisTarget, parse_url
 
 logger = logging.getLogger(__name__)
@@ -93,22 +93,66 @@ def _split_payload(payload: Payload) -> tuple[Any, Any, bytes]:
     at = text.rfind(marker)
     if at < 0:
         raise ValueError("a RedisStore payload must carry the offset as a string")
-    attachments = pickle.dumps(payload[1:]) if isinstance(payload, list) else b""
+    attachments = (codec.dumps([bytes(part) for part in payload[1:]]).encode()
+                   if isinstance(payload, list) else b"")
     return text[:at], text[at + len(marker):], attachments
 
 
 def _join_payload(before: Any, after: Any, attachments: bytes, seq: Any) -> Payload:
+    """The payload of a stored packet; raises ``codec.Unreadable`` for attachments it cannot read."""
     if isinstance(before, bytes):
         return before + _packed_str(str(seq)) + after
     text = f'{before}"{seq}"{after}'
-    return [text] + pickle.loads(attachments) if attachments else text
+    return [text, *codec.loads_attachments(attachments)] if attachments else text
 
 
-def _parts(before: bytes, after: bytes) -> tuple[Any, Any]:
+class _UnreadableEntry(Exception):
+    """A stream entry that cannot be read (corrupt, hostile, or in chatlib 0.1's format).
+
+    ``record`` holds what can be read of its targets, payload None; its namespace is
+    None when that cannot be read either (then it may have been meant for anyone).
+    """
+
+    def __init__(self, record: PacketRecord) -> None:
+        super().__init__(record.seq)
+        self.record = record
+
+    def may_be_for(self, session: Session) -> bool:
+        if self.record.namespace is None:
+            return self.record.seq > session.start
+        return session.is_target(self.record)
+
+
+def _utf8(value: Any) -> str:
+    if type(value) is not bytes:
+        raise codec.Unreadable("a missing field")
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise codec.Unreadable("not UTF-8 text") from None
+
+
+def _sids(text: str) -> Optional[frozenset]:
+    """A stream entry's rooms or excluded sids: "*" or "" for none, else a JSON list of strings."""
+    if text in ("*", ""):
+        return None
+    try:
+        items = json.loads(text)
+    except (ValueError, RecursionError):
+        raise codec.Unreadable("not JSON") from None
+    if type(items) is not list or any(type(item) is not str for item in items):
+        raise codec.Unreadable("not a list of strings")
+    return frozenset(items)
+
+
+def _parts(before: Any, after: Any) -> tuple[Any, Any]:
     """Stored parts as ``_split_payload`` made them: a Socket.IO text packet starts with its
-    type digit, a msgpack one with a map header (never an ASCII digit)."""
+    type digit, a msgpack one with a map header (never an ASCII digit). Raises
+    ``codec.Unreadable`` for parts that are neither."""
+    if type(before) is not bytes or type(after) is not bytes:
+        raise codec.Unreadable("a missing field")
     if before[:1].isdigit():
-        return before.decode(), after.decode()
+        return _utf8(before), _utf8(after)
     return before, after
 
 
@@ -409,18 +453,58 @@ class RedisStore(SharedStore):
         return [(UNSTORED, _join_payload(p.before, p.after, p.attachments, UNSTORED)) for p in batch]
 
     def _record(self, entry_id: Any, fields: dict) -> PacketRecord:
-        get = lambda name: fields[name.encode()]  # noqa: E731
+        """A stream entry as a packet; raises ``_UnreadableEntry`` for one it cannot read.
+
+        Entries are read, never trusted: every field is checked, and nothing in one
+        can run code. A gap (packets a server could not store) has no payload.
+        """
+        get = fields.get
         seq = int(_text(entry_id).split("-")[0])
-        rooms = _text(get("rooms"))
-        excluded = _text(get("ex"))
-        # a gap (packets a server could not store) has no payload
-        payload = None if b"gap" in fields else _join_payload(
-            *_parts(get("pre"), get("suf")), get("att"), seq)
-        return PacketRecord(
-            seq, _text(get("ns")),
-            None if rooms == "*" else frozenset(json.loads(rooms)),
-            frozenset(json.loads(excluded)) if excluded else None,
-            float(get("t")), payload)
+        namespace: Optional[str] = None
+        rooms: Optional[frozenset] = None
+        try:
+            namespace = _utf8(get(b"ns"))
+            rooms = _sids(_utf8(get(b"rooms")))
+            excluded = _sids(_utf8(get(b"ex")))
+            created = float(_utf8(get(b"t")))
+            attachments = get(b"att")
+            if type(attachments) is not bytes:
+                raise codec.Unreadable("no attachments field")
+            payload = None if b"gap" in fields else _join_payload(
+                *_parts(get(b"pre"), get(b"suf")), attachments, seq)
+        except (codec.Unreadable, ValueError) as exc:
+            raise _UnreadableEntry(PacketRecord(seq, namespace, rooms, None, 0.0, None)) from exc
+        if rooms is None and _utf8(get(b"rooms")) != "*":
+            raise _UnreadableEntry(PacketRecord(seq, namespace, None, None, 0.0, None))
+        return PacketRecord(seq, namespace, rooms, excluded, created, payload)
+
+    def _readable(self, entries: Iterable[tuple[Any, dict]]) -> list[PacketRecord]:
+        """The entries that can be read (inspection shows no others)."""
+        records = []
+        for entry_id, fields in entries:
+            try:
+                records.append(self._record(entry_id, fields))
+            except _UnreadableEntry:
+                pass
+        return records
+
+    def _fed(self, entries: Iterable[tuple[Any, dict]]) -> list[PacketRecord]:
+        """The feed's records: an entry that cannot be read is a gap for whom it may be meant."""
+        records = []
+        for entry_id, fields in entries:
+            try:
+                records.append(self._record(entry_id, fields))
+            except _UnreadableEntry as unreadable:
+                record = unreadable.record
+                logger.warning("stream entry %d in Redis at %s cannot be read (corrupt, hostile, "
+                               "or in chatlib 0.1's format): skipped; the clients it may have been "
+                               "meant for are cut off and told", record.seq, self.url)
+                if record.namespace is None:
+                    records.extend(self._gaps_for_everyone(record.seq))
+                else:
+                    records.append(PacketRecord(record.seq, record.namespace, record.rooms, None,
+                                                self.clock(), None))
+        return records
 
     def head(self) -> int:
         """The sequence number of the newest packet any server stored."""
@@ -503,20 +587,20 @@ class RedisStore(SharedStore):
                     continue
                 for _, entries in reply or []:
                     if entries:
-                        records = [self._record(entry_id, fields) for entry_id, fields in entries]
-                        if (not new_stream and records[0].seq > last + 1
+                        first = int(_text(entries[0][0]).split("-")[0])
+                        if (not new_stream and first > last + 1
                                 and entries[0][1].get(b"gap") != _JUMPED):
                             # packets stored after the last one read were trimmed before this
                             # server read them (it fell max_buffered_packets behind): every
                             # client here may have missed some, as when Redis loses its data
-                            yield self._gaps_for_everyone(records[0].seq - 1)
-                        last = records[-1].seq
+                            yield self._gaps_for_everyone(first - 1)
+                        last = int(_text(entries[-1][0]).split("-")[0])
                         new_stream = False
                         self._high = max(self._high, last)
                         # this server's own gaps (its clients had the packets live) and the
                         # marks of a new primary's jump are no news for its clients
-                        yield [record for record, (_, fields) in zip(records, entries, strict=True)
-                               if fields.get(b"gap") not in (ours, _JUMPED)]
+                        yield self._fed(entry for entry in entries
+                                        if entry[1].get(b"gap") not in (ours, _JUMPED))
         finally:
             if client is not None:
                 await _close_quietly(client)
@@ -569,12 +653,12 @@ class RedisStore(SharedStore):
             return False
 
     def keep(self, namespace: str, sid: str, data: Any) -> bool:
-        return self._end(namespace, sid, _pickle(data), "keep")
+        return self._end(namespace, sid, _encoded(data, namespace, sid), "keep")
 
     def save_data(self, namespace: str, sid: str, data: Any) -> None:
         try:
-            self._run("keep", namespace, sid, _pickle(data), repr(self.clock()), "save",
-                      self.recovery.max_kept_sessions)
+            self._run("keep", namespace, sid, _encoded(data, namespace, sid), repr(self.clock()),
+                      "save", self.recovery.max_kept_sessions)
         except _Unavailable:
             pass  # the session dict is written again when the session drops
 
@@ -591,20 +675,42 @@ class RedisStore(SharedStore):
         except _Unavailable:
             return RestoreFailure.STORE_UNAVAILABLE
         status = _text(reply[0])
+        if status == "UNREADABLE_STATE":  # restore.lua found the session's fields unreadable
+            return self._unreadable(namespace, None, "its fields")
         if status != "OK":
             return RestoreFailure[status]
         sid, joined, data, head, entries = _text(reply[1]), json.loads(reply[2]), reply[3], reply[4], reply[5]
         session = Session(namespace, sid, pid, 0)
         session.joined = joined
         session.start = joined[sid]
-        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
-                   for entry_id, flat in entries]
-        missed = [record.payload for record in records
-                  if record.payload is not None and session.is_target(record)]
+        missed = []
+        for entry_id, flat in entries:
+            try:
+                record = self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
+            except _UnreadableEntry as unreadable:
+                if unreadable.may_be_for(session):
+                    return self._unreadable(namespace, sid, f"stream entry {unreadable.record.seq}")
+                continue
+            if record.payload is not None and session.is_target(record):
+                missed.append(record.payload)
+        try:
+            restored_data = codec.loads_session_dict(data) if data else {}
+        except codec.Unreadable:
+            return self._unreadable(namespace, sid, "its session dict")
         rooms = tuple(room for room in joined if room != sid)
         self._mine[(namespace, sid)] = (pid, set(rooms))
         self._high = max(self._high, int(head))
-        return Restored(sid, pid, rooms, pickle.loads(data) if data else {}, missed, int(head))
+        return Restored(sid, pid, rooms, restored_data, missed, int(head))
+
+    def _unreadable(self, namespace: str, sid: Optional[str], what: str) -> RestoreFailure:
+        """A kept session whose state cannot be read: forgotten, with one WARNING; a new session."""
+        if sid is not None:  # restore.lua gave it to this server: take it out of Redis
+            self._end(namespace, sid, b"", "forget")
+        logger.warning("a kept session in %s (sid %s) cannot be restored: %s in Redis at %s cannot "
+                       "be read (corrupt, hostile, or in chatlib 0.1's format); it is forgotten "
+                       "and its client gets a new session", namespace, sid or "unreadable",
+                       what, self.url)
+        return RestoreFailure.UNREADABLE_STATE
 
     def missed(self, namespace: str, sid: str,
                offset: Optional[str] = None) -> list[dict[str, Any]]:
@@ -619,8 +725,13 @@ class RedisStore(SharedStore):
         session = Session(namespace, sid, pid, joined[sid])
         session.joined = joined
         now = self.clock()
-        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
-                   for entry_id, flat in entries]
+        records = []
+        for entry_id, flat in entries:
+            try:
+                records.append(self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))))
+            except _UnreadableEntry as unreadable:
+                if unreadable.may_be_for(session):
+                    return []  # a restore now would fail
         # as restore: a gap entry (packets another server could not store) is no packet;
         # the eviction marks it left make missed.lua answer nothing where it matters
         return [packet_row(record, now, self.describe)
@@ -645,8 +756,7 @@ class RedisStore(SharedStore):
         except self._errors as exc:
             self._outage_begins(exc)
             entries = []
-        records = (self._record(entry_id, fields) for entry_id, fields in entries)
-        return [packet_row(record, now, self.describe) for record in records
+        return [packet_row(record, now, self.describe) for record in self._readable(entries)
                 if record.payload is not None]
 
     def sessions(self) -> list[dict]:
@@ -661,13 +771,16 @@ class RedisStore(SharedStore):
         limit = self.recovery.max_disconnection_duration
         rows = []
         for pid in sorted(self._redis.smembers(self.prefix + "pids")):
-            fields = {_text(k): v for k, v in self._redis.hgetall(self.prefix + "s:" + _text(pid)).items()}
+            fields = self._redis.hgetall(self.prefix + "s:" + _text(pid))
             if not fields:
                 continue
-            connected = fields["connected"] == b"1"
-            rows.append(session_row(_text(fields["ns"]), _text(fields["sid"]), _text(pid),
-                                    json.loads(fields["joined"]), connected,
-                                    None if connected else float(fields["at"]), now, limit))
+            try:
+                connected = fields[b"connected"] == b"1"
+                rows.append(session_row(_utf8(fields.get(b"ns")), _utf8(fields.get(b"sid")),
+                                        _text(pid), json.loads(fields[b"joined"]), connected,
+                                        None if connected else float(fields[b"at"]), now, limit))
+            except (codec.Unreadable, ValueError, KeyError, TypeError, RecursionError):
+                continue  # a session that cannot be read: its restore will say so
         return rows
 
     def stats(self) -> dict:
@@ -700,8 +813,6 @@ async def _close_quietly(client: Any) -> None:
         pass
 
 
-def _pickle(data: Any) -> bytes:
-    try:
-        return pickle.dumps(data)
-    except Exception:  # an app may keep anything in its session dict
-        return pickle.dumps({})
+def _encoded(data: Any, namespace: str, sid: str) -> str:
+    """A session dict as Redis keeps it: JSON, less what cannot be stored (with a WARNING)."""
+    return codec.dumps(storable_session_data(data, namespace, sid))

@@ -16,7 +16,7 @@ end
 for _ = 1, redis.call("XLEN", STREAM) - max_packets do evict(oldest()) end
 for _ = 1, 2 * count do
   local entry = oldest()
-  if not entry or tonumber(fields_of(entry[2]).t) > cutoff then break end
+  if not entry or not expired(entry, cutoff) then break end
   evict(entry)
 end
 return first

@@ -8,7 +8,7 @@ redis.call("HSET", P .. "servers", me, now)
 local count = 0
 while count < limit do
   local entry = oldest()
-  if not entry or tonumber(fields_of(entry[2]).t) > cutoff then break end
+  if not entry or not expired(entry, cutoff) then break end
   evict(entry)
   count = count + 1
 end
