@@ -41,9 +41,6 @@ LABELS: dict[str, dict[str, str]] = {
         "to_restore": "restore now sends",
         "stopped_note": "server stopped: this is its last state",
         "session_connected": "connected", "decimal_mark": ".",
-        "redis_missing": ("redis-server is not installed, so this part is skipped. To run it: "
-            "`sudo apt-get install redis-server` (Debian, Ubuntu), `brew install redis` (macOS) "
-            "or `conda install -c conda-forge redis-server`, then restart the kernel."),
     },
     "es": {
         "send": "Enviar", "disconnect": "Desconectar", "connect": "Conectar",
@@ -83,9 +80,6 @@ LABELS: dict[str, dict[str, str]] = {
         "to_restore": "una restauración envía",
         "stopped_note": "servidor detenido: este es su último estado",
         "session_connected": "conectada", "decimal_mark": ",",
-        "redis_missing": ("redis-server no está instalado, así que esta parte se omite. Para "
-            "ejecutarla: `sudo apt-get install redis-server` (Debian, Ubuntu), `brew install "
-            "redis` (macOS) o `conda install -c conda-forge redis-server`, y reinicia el kernel."),
     },
 }
 

@@ -200,4 +200,9 @@ CATALOG: dict[str, dict[str, Any]] = {
         "expired": ("Time passed: after max_disconnection_duration ({duration} s) the server forgot "
                     "{name}'s session, is_kept: {kept}."),
     },
+    "local_redis": {
+        "missing": ("redis-server is not installed, so this part is skipped. To run it: `sudo apt-get "
+                    "install redis-server` (Debian, Ubuntu), `brew install redis` (macOS) or `conda install"
+                    " -c conda-forge redis-server`, then restart the kernel."),
+    },
 }

@@ -207,4 +207,9 @@ CATALOG: dict[str, dict[str, Any]] = {
         "expired": ("Pasó el tiempo: tras max_disconnection_duration ({duration} s) el servidor "
                     "olvidó la sesión de {name}, is_kept: {kept}."),
     },
+    "local_redis": {
+        "missing": ("redis-server no está instalado, así que esta parte se omite. Para ejecutarla: `sudo "
+                    "apt-get install redis-server` (Debian, Ubuntu), `brew install redis` (macOS) o `conda "
+                    "install -c conda-forge redis-server`, y reinicia el kernel."),
+    },
 }
