@@ -20,6 +20,10 @@ CATALOG: dict[str, dict[str, Any]] = {
         "solution": "Solution",
         "more": "for a hint: {name}.hint(); the solution: {name}.solution()",
         "no_more": "that was the last hint; the solution: {name}.solution()",
+        "arguments": "The check takes other arguments: {usage}.",
+        "coroutine": ("That is a coroutine, an async function called without await: pass the "
+                      "function itself, or await it first."),
+        "raised": "Checking this answer raised {error}.",
     },
     "step6_offsets": {
         "title": "Exercise 1: predict the offsets",
@@ -40,6 +44,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "right": ("Bob sent three messages and Alice reconnected: the wire shows ↻ {offsets} on her "
                   "lane, the replay of exactly what she missed."),
         "messages": ["first", "second", "three", "more", "messages"],
+        "not_list": "Give the offsets as a list of texts, e.g. [\"1\", \"2\"].",
     },
     "step6_rooms": {
         "title": "Exercise 2: what comes back to a room",
@@ -60,6 +65,7 @@ CATALOG: dict[str, dict[str, Any]] = {
                   "{offsets} on her lane, and nothing from #random."),
         "bob": ["lunch at noon?", "I will book a table"],
         "carol": "who took my stapler?",
+        "not_list": "Give the messages' texts as a list, e.g. [\"hello\"].",
     },
     "step6_countdown": {
         "title": "Exercise 3: race the countdown",
@@ -107,6 +113,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "right": ("Dana recovered and needed nothing; Eve got a new session and your handler "
                   "resynchronised her."),
         "while_away": "sent while they were away",
+        "raised": "Your on_connect raised {error} when {who} reconnected.",
+        "too_slow": "Your on_connect was still running {seconds} s after {who} reconnected.",
     },
     "step7": {
         "said": "{name}: recovered {recovered} | catch-up: {what}",
@@ -128,6 +136,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "wrong": "The catch-up would send other ids than these.",
         "right": ("Alice came back with serverOffset {offset}, not recovered; the catch-up sent ids "
                   "{ids}: {texts}."),
+        "messages": ["one", "two", "three", "four", "five"],
     },
     "step8": {
         "title": "Exercise 1: exactly once",
@@ -142,7 +151,12 @@ CATALOG: dict[str, dict[str, Any]] = {
                         "once); the client offset lets the UNIQUE constraint refuse the copy of the "
                         "late one, and the server still acks it (exactly once)."),
         "not_options": "Give the ChatWidget options as a dict, e.g. {\"retries\": 1}.",
-        "stored": "Stored: “first” {first} time(s), “second” {second} time(s).",
+        "unknown": "This exercise takes no option {keys}; the keys are among {allowed}.",
+        "bad_retries": "retries is a whole number from 0 to 10, not {value}.",
+        "bad_timeout": "ack_timeout is a number of seconds above 0 (at most 10), or None, not {value}.",
+        "bad_offset": "client_offset is True or False, not {value}.",
+        "messages": ["first", "second"],
+        "stored": "Rows stored: “first” {first}, “second” {second}.",
         "lost": "“first” was lost on the way and never sent again.",
         "twice": "“second” was stored twice: the retry of a late ack is a new message to the server.",
         "right": ("Each message stored once: “first” was sent again after its loss, and the copy of "
@@ -166,6 +180,12 @@ CATALOG: dict[str, dict[str, Any]] = {
         "recovered": "Kim dropped from east and came back on north: recovered {recovered}.",
         "right": ("Messages cross, and north restored Kim's session with what she missed, without a "
                   "catch-up."),
+        "raised": "Your options(url) raised {error}.",
+        "not_dict": "options(url) should return a dict of start_chat_server options, not a {got}.",
+        "step": "north serves step 7's chat, as east and west do: leave step out, or step=7.",
+        "refused": "start_chat_server refused these options: {error}.",
+        "while_away": "while Kim was away",
+        "hello_north": "hello north",
     },
     "story": {
         "quoted": "“{text}”",

@@ -20,6 +20,10 @@ CATALOG: dict[str, dict[str, Any]] = {
         "solution": "Solución",
         "more": "una pista: {name}.hint(); la solución: {name}.solution()",
         "no_more": "era la última pista; la solución: {name}.solution()",
+        "arguments": "La comprobación recibe otros argumentos: {usage}.",
+        "coroutine": ("Eso es una corrutina, una función async llamada sin await: pasa la función "
+                      "misma, o espérala antes con await."),
+        "raised": "Al comprobar esta respuesta se lanzó {error}.",
     },
     "step6_offsets": {
         "title": "Ejercicio 1: predice los offsets",
@@ -40,6 +44,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "right": ("Bob envió tres mensajes y Alice se reconectó: la red muestra ↻ {offsets} en su "
                   "línea, el reenvío de justo lo que se perdió."),
         "messages": ["primero", "segundo", "tres", "mensajes", "más"],
+        "not_list": "Da los offsets como una lista de textos, p. ej. [\"1\", \"2\"].",
     },
     "step6_rooms": {
         "title": "Ejercicio 2: qué vuelve a una sala",
@@ -61,6 +66,7 @@ CATALOG: dict[str, dict[str, Any]] = {
                   "{offsets} en su línea, y nada de #random."),
         "bob": ["¿comemos a las doce?", "reservo mesa"],
         "carol": "¿quién se llevó mi grapadora?",
+        "not_list": "Da los textos de los mensajes como una lista, p. ej. [\"hola\"].",
     },
     "step6_countdown": {
         "title": "Ejercicio 3: gánale a la cuenta atrás",
@@ -109,6 +115,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "right": ("Dana se recuperó y no necesitó nada; Eve tuvo una sesión nueva y tu manejador la "
                   "sincronizó."),
         "while_away": "enviado mientras no estaban",
+        "raised": "Tu on_connect lanzó {error} cuando {who} se reconectó.",
+        "too_slow": "Tu on_connect seguía en marcha {seconds} s después de que {who} se reconectara.",
     },
     "step7": {
         "said": "{name}: recovered {recovered} | puesta al día: {what}",
@@ -130,6 +138,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "wrong": "La puesta al día enviaría otros ids.",
         "right": ("Alice volvió con serverOffset {offset}, sin recuperar; la puesta al día envió los "
                   "ids {ids}: {texts}."),
+        "messages": ["uno", "dos", "tres", "cuatro", "cinco"],
     },
     "step8": {
         "title": "Ejercicio 1: exactamente una vez",
@@ -145,12 +154,17 @@ CATALOG: dict[str, dict[str, Any]] = {
                         "rechace la copia del tardío, y el servidor la confirma igualmente "
                         "(exactamente una vez)."),
         "not_options": "Da las opciones de ChatWidget como un dict, p. ej. {\"retries\": 1}.",
-        "stored": "Guardado: «first» {first} vez/veces, «second» {second} vez/veces.",
-        "lost": "«first» se perdió por el camino y nunca se volvió a enviar.",
-        "twice": ("«second» se guardó dos veces: el reintento de un ack tardío es un mensaje nuevo "
-                  "para el servidor."),
-        "right": ("Cada mensaje guardado una vez: «first» se volvió a enviar tras perderse, y la "
-                  "copia de «second» se rechazó (UNIQUE) y se confirmó."),
+        "unknown": "Este ejercicio no admite la opción {keys}; las claves son {allowed}.",
+        "bad_retries": "retries es un número entero de 0 a 10, no {value}.",
+        "bad_timeout": "ack_timeout es un número de segundos mayor que 0 (10 como mucho), o None, no {value}.",
+        "bad_offset": "client_offset es True o False, no {value}.",
+        "messages": ["primero", "segundo"],
+        "stored": "Filas guardadas: «primero» {first}, «segundo» {second}.",
+        "lost": "«primero» se perdió por el camino y nadie lo volvió a enviar.",
+        "twice": ("«segundo» se guardó dos veces: para el servidor, el reintento tras un ack "
+                  "tardío es un mensaje nuevo."),
+        "right": ("Cada mensaje se guardó una vez: «primero» se volvió a enviar tras perderse, y la "
+                  "copia de «segundo» se rechazó (UNIQUE) y aun así se confirmó."),
     },
     "step9": {
         "title": "Ejercicio 1: llega un tercer servidor",
@@ -171,6 +185,12 @@ CATALOG: dict[str, dict[str, Any]] = {
         "recovered": "Kim se cayó de east y volvió en north: recovered {recovered}.",
         "right": ("Los mensajes cruzan, y north restauró la sesión de Kim con lo que se perdió, sin "
                   "puesta al día."),
+        "raised": "Tu función opciones(url) lanzó {error}.",
+        "not_dict": "opciones(url) debe devolver un dict de opciones de start_chat_server, no un {got}.",
+        "step": "north sirve el chat del paso 7, como east y west: omite step, o step=7.",
+        "refused": "start_chat_server rechazó estas opciones: {error}.",
+        "while_away": "mientras Kim no estaba",
+        "hello_north": "hola, north",
     },
     "story": {
         "quoted": "«{text}»",
