@@ -156,7 +156,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_options": "Da las opciones de ChatWidget como un dict, p. ej. {\"retries\": 1}.",
         "unknown": "Este ejercicio no admite la opción {keys}; las claves son {allowed}.",
         "bad_retries": "retries es un número entero de 0 a 10, no {value}.",
-        "bad_timeout": "ack_timeout es un número de segundos mayor que 0 (10 como mucho), o None, no {value}.",
+        "bad_timeout": ("ack_timeout es un número de segundos mayor que 0 (10 como mucho), o None, "
+                        "no {value}."),
         "bad_offset": "client_offset es True o False, no {value}.",
         "messages": ["primero", "segundo"],
         "stored": "Filas guardadas: «primero» {first}, «segundo» {second}.",
