@@ -235,9 +235,9 @@ async def resync_exercise(labels: Labels = "en", name: str = "ex4") -> Exercise:
     server = await start_chat_server(replace=False)
     dana, eve, bob = await _widgets(server, labels, ("Dana", {}), ("Eve", {"mode": "clean"}),
                                     ("Bob", {}))
-    await bob.send("hello")
-    await dana.wait_for_message("hello")
-    await eve.wait_for_message("hello")
+    await bob.send(text["hello"])
+    await dana.wait_for_message(text["hello"])
+    await eve.wait_for_message(text["hello"])
     display(Strip(dana, eve, bob))
 
     async def check(on_connect: Optional[Callable[..., Any]] = None) -> Any:

@@ -17,7 +17,6 @@ from ..jupyter.labels import Labels
 from ..jupyter.launcher import start_chat_server
 from ..jupyter.widget import ChatWidget
 from .exercises import Correct, Exercise, NotYet
-from .scratch import scratch_path
 from .strip import Strip
 from .texts import texts
 
@@ -45,7 +44,8 @@ def _ids(answer: Any) -> Optional[list[int]]:
 async def catch_up_exercise(labels: Labels = "en", name: str = "ex1") -> Exercise:
     """A step-7 server of its own: Alice left cleanly after ids 1-2; Bob then sent 3 more."""
     text = texts("step7", labels)
-    server = await start_chat_server(step=7, db=scratch_path(f"{name}.db"), replace=False)
+    # a database in memory: made afresh each time the cell runs, so the ids start at 1
+    server = await start_chat_server(step=7, replace=False)
     alice = ChatWidget(server, "Alice", mode="clean", labels=labels)
     bob = ChatWidget(server, "Bob", labels=labels)
     for widget in (alice, bob):

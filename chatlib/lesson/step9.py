@@ -11,6 +11,7 @@ Example (in a notebook cell)::
 from __future__ import annotations
 
 import inspect
+import secrets
 from typing import Any, Optional
 
 import socketio
@@ -44,7 +45,8 @@ async def third_server_exercise(labels: Labels = "en",
     redis = await redis_server(labels)
     if redis is None:
         return None
-    url, db = redis.url, scratch_path(f"{name}-cluster.db")
+    # a file of its own each time the cell runs: a second run starts from no messages
+    url, db = redis.url, scratch_path(f"{name}-cluster-{secrets.token_hex(4)}.db")
 
     async def member() -> Any:
         return await start_chat_server(step=7, db=db, replace=False, store=RedisStore(url),

@@ -30,12 +30,12 @@ CATALOG: dict[str, dict[str, Any]] = {
         "hints": [
             ("The server numbers every event it stores, one after another, for the whole server (not "
              "per client): look at the offsets of the packets stored so far."),
-            ("Alice has received every event up to her last offset (on her status line); she gets "
+            ("Alice has received every event up to her recovery offset (on her status line); she gets "
              "exactly the ones after it, and Bob is about to send three."),
         ],
         "solution": "answer = ['3', '4', '5']",
-        "explanation": ("Bob's two first messages were stored at offsets 1 and 2, and Alice received "
-                        "both (her last offset is 2). His next three are stored at 3, 4 and 5 while "
+        "explanation": ("Bob's first two messages were stored at offsets 1 and 2, and Alice received "
+                        "both (her recovery offset is 2). His next three are stored at 3, 4 and 5 while "
                         "she is away, so her reconnection presents offset 2 and the server replays "
                         "3, 4 and 5."),
         "none": "That is no offset at all: Bob sends three messages while Alice is away.",
@@ -57,7 +57,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "explanation": ("Alice dropped from #general, and her kept session still lists #general. "
                         "Bob's two messages went to #general and were stored for it; Carol's went to "
                         "#random. A restore sends Alice what was sent to her rooms (or to everyone) "
-                        "after her last offset: Bob's two, in order."),
+                        "after her recovery offset: Bob's two, in order."),
         "none": "Some messages were sent to Alice's room while she was away.",
         "extra": "Alice would not receive all of those.",
         "missing": "Alice would receive more than that.",
@@ -115,6 +115,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "while_away": "sent while they were away",
         "raised": "Your on_connect raised {error} when {who} reconnected.",
         "too_slow": "Your on_connect was still running {seconds} s after {who} reconnected.",
+        "hello": "hello",
     },
     "step7": {
         "said": "{name}: recovered {recovered} | catch-up: {what}",
@@ -125,7 +126,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "hints": [
             ("Alice's serverOffset (on her status line) is the id of the last message she received; "
              "the catch-up query asks for every id above it."),
-            ("Every stored message takes the next id: Bob's two first messages are 1 and 2, and he "
+            ("Every stored message takes the next id: Bob's first two messages are 1 and 2, and he "
              "sent three more while Alice was away."),
         ],
         "solution": "answer = [3, 4, 5]",
@@ -196,11 +197,12 @@ CATALOG: dict[str, dict[str, Any]] = {
         "you_sent": "✓ You sent “{text}” from {sender}.",
         "stored": ("The server stored “{text}” at offset {offset} and sent it to everyone connected; "
                    "{names} received it."),
-        "last_offsets": "Last offsets: {offsets}.",
+        "last_offsets": "Recovery offsets (the last one each client received): {offsets}.",
         "still_connected": "Not yet: {name} is still connected. Clicking Disconnect for {name}.",
         "you_disconnected": "✓ You clicked Disconnect on {name}.",
         "kept": ("{name} is disconnected, and the server keeps the session: server.is_kept(sid) is "
-                 "{kept}. The wire shows the DROP on {name}'s lane."),
+                 "{kept}."),
+        "on_the_wire": "On the wire, {name}'s lane ends with “{drop}”.",
         "nothing_missed": ("Not yet: nothing was sent since {name} left. Typing “{text}” in "
                            "{sender}'s box and clicking Send for you."),
         "missed": "Stored for {name}, who is away: {rows}. That is what a restore would send now.",
@@ -213,11 +215,12 @@ CATALOG: dict[str, dict[str, Any]] = {
         "presented": "On the wire, {name}'s CONNECT presented offset {offset}.",
         "noticed": ("{name}'s client stopped answering and closed nothing. The server noticed only "
                     "at the ping timeout (ping interval + ping timeout: {limit} s here), and keeps "
-                    "the session: is_kept: {kept}. The DROP on the wire is that moment."),
+                    "the session: is_kept: {kept}. The “{drop}” on the wire is that moment."),
         "forgotten_at_once": ("{name} said goodbye (a DISCONNECT packet on the wire): the server "
                               "forgot the session at once, is_kept: {kept}."),
         "not_kept": "{sender} sent “{text}”; nothing is kept for {name}, whose session is gone.",
         "expired": ("Time passed: after max_disconnection_duration ({duration} s) the server forgot "
                     "{name}'s session, is_kept: {kept}."),
+        "buffer_forgot": "The buffer view no longer lists {name}'s session, nor what was kept for it.",
     },
 }

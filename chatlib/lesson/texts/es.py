@@ -30,19 +30,19 @@ CATALOG: dict[str, dict[str, Any]] = {
         "hints": [
             ("El servidor numera cada evento que guarda, uno tras otro, para todo el servidor (no "
              "por cliente): mira los offsets de los paquetes guardados."),
-            ("Alice ha recibido todos los eventos hasta su último offset (en su línea de estado); "
-             "recibe justo los siguientes, y Bob va a enviar tres."),
+            ("Alice ha recibido todos los eventos hasta su offset de recuperación (en su línea de "
+             "estado); recibe exactamente los que vienen después, y Bob va a enviar tres."),
         ],
         "solution": "respuesta = ['3', '4', '5']",
         "explanation": ("Los dos primeros mensajes de Bob se guardaron con los offsets 1 y 2, y "
-                        "Alice recibió los dos (su último offset es 2). Los tres siguientes se "
+                        "Alice recibió los dos (su offset de recuperación es 2). Los tres siguientes se "
                         "guardan con 3, 4 y 5 mientras ella no está: su reconexión presenta el "
                         "offset 2 y el servidor reenvía 3, 4 y 5."),
         "none": "Eso no es ningún offset: Bob envía tres mensajes mientras Alice no está.",
         "count": "Bob envía tres mensajes y cada uno se guarda: son tres offsets.",
         "wrong": "Esos no son los offsets que usará el servidor.",
         "right": ("Bob envió tres mensajes y Alice se reconectó: la red muestra ↻ {offsets} en su "
-                  "línea, el reenvío de justo lo que se perdió."),
+                  "línea; se le reenvió exactamente lo que se perdió."),
         "messages": ["primero", "segundo", "tres", "mensajes", "más"],
         "not_list": "Da los offsets como una lista de textos, p. ej. [\"1\", \"2\"].",
     },
@@ -57,7 +57,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "explanation": ("Alice se desconectó de #general, y su sesión guardada sigue incluyendo "
                         "#general. Los dos mensajes de Bob fueron a #general y se guardaron para esa "
                         "sala; el de Carol fue a #random. Una restauración envía a Alice lo enviado "
-                        "a sus salas (o a todos) después de su último offset: los dos de Bob, en "
+                        "a sus salas (o a todos) después de su offset de recuperación: los dos de Bob, en "
                         "orden."),
         "none": "Se enviaron mensajes a la sala de Alice mientras no estaba.",
         "extra": "Alice no recibiría todos esos.",
@@ -117,6 +117,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "while_away": "enviado mientras no estaban",
         "raised": "Tu on_connect lanzó {error} cuando {who} se reconectó.",
         "too_slow": "Tu on_connect seguía en marcha {seconds} s después de que {who} se reconectara.",
+        "hello": "hola",
     },
     "step7": {
         "said": "{name}: recovered {recovered} | puesta al día: {what}",
@@ -202,30 +203,33 @@ CATALOG: dict[str, dict[str, Any]] = {
         "you_sent": "✓ Enviaste «{text}» desde {sender}.",
         "stored": ("El servidor guardó «{text}» con el offset {offset} y lo envió a todos los "
                    "conectados; lo recibieron {names}."),
-        "last_offsets": "Últimos offsets: {offsets}.",
-        "still_connected": "Todavía no: {name} sigue conectada. Hago clic en Desconectar por {name}.",
+        "last_offsets": "Offsets de recuperación (el último que recibió cada cliente): {offsets}.",
+        "still_connected": "Todavía no: {name} sigue conectada. Hago clic por ti en Desconectar de {name}.",
         "you_disconnected": "✓ Hiciste clic en Desconectar de {name}.",
         "kept": ("{name} está desconectada y el servidor guarda su sesión: server.is_kept(sid) es "
-                 "{kept}. La red muestra el DROP en la línea de {name}."),
+                 "{kept}."),
+        "on_the_wire": "En la red, la línea de {name} acaba en «{drop}».",
         "nothing_missed": ("Todavía no: nadie ha enviado nada desde que {name} se fue. Escribo "
                            "«{text}» en la caja de {sender} y hago clic en Enviar por ti."),
         "missed": ("Guardado para {name}, que no está: {rows}. Es lo que una restauración le "
                    "enviaría ahora."),
         "in_buffer": "La vista del búfer lo marca ↻ {name}.",
         "got_nothing": "{name} no ha recibido nada de eso.",
-        "still_away": "Todavía no: {name} sigue desconectada. Hago clic en Conectar por {name}.",
+        "still_away": "Todavía no: {name} sigue desconectada. Hago clic por ti en Conectar de {name}.",
         "you_connected": "✓ Hiciste clic en Conectar de {name}.",
         "back": "{name} ha vuelto. recovered: {recovered}; el mismo id que antes: {same}.",
         "replayed": "Reenviado a {name} (↻ en el widget y en la red): {texts}.",
         "presented": "En la red, el CONNECT de {name} presentó el offset {offset}.",
         "noticed": ("El cliente de {name} dejó de responder sin cerrar nada. El servidor se dio "
                     "cuenta solo al vencer el ping (intervalo de ping + tiempo de espera del ping: "
-                    "{limit} s aquí), y guarda la sesión: is_kept: {kept}. El DROP en la red es ese "
+                    "{limit} s aquí), y guarda la sesión: is_kept: {kept}. El «{drop}» en la red es ese "
                     "momento."),
         "forgotten_at_once": ("{name} se despidió (un paquete DISCONNECT en la red): el servidor "
                               "olvidó la sesión en el acto, is_kept: {kept}."),
         "not_kept": "{sender} envió «{text}»; no se guarda nada para {name}, cuya sesión ya no existe.",
         "expired": ("Pasó el tiempo: tras max_disconnection_duration ({duration} s) el servidor "
                     "olvidó la sesión de {name}, is_kept: {kept}."),
+        "buffer_forgot": ("La vista del búfer ya no muestra la sesión de {name} ni lo que se guardó "
+                          "para ella."),
     },
 }
