@@ -83,6 +83,8 @@ async def test_step_6_offsets_wrong_shapes_then_a_list_of_numbers_is_right():
     assert_not_yet_with_a_reason(verdicts)
     await ex.check([3, 4, 5])
     assert isinstance(ex.verdicts[-1], Correct), ex.verdicts[-1]
+    await ex.check(["3", "4", "5"])   # the right answer run again: still right
+    assert isinstance(ex.verdicts[-1], Correct), ex.verdicts[-1]
 
 
 async def test_step_6_offsets_takes_them_as_one_text_too():

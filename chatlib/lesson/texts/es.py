@@ -111,7 +111,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "did": "sincronizó",
         "did_not": "no sincronizó",
         "missed_new": "La sesión nueva de Eve necesita una sincronización, y tu manejador no la pidió.",
-        "extra": "Dana se recuperó: ya tiene lo que se perdió, así que sincronizar es trabajo perdido.",
+        "extra": "Dana se recuperó: ya tiene lo que se perdió, así que sincronizarla es trabajo de más.",
         "right": ("Dana se recuperó y no necesitó nada; Eve tuvo una sesión nueva y tu manejador la "
                   "sincronizó."),
         "while_away": "enviado mientras no estaban",
@@ -152,7 +152,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "solution": "respuesta = {\"retries\": 3, \"ack_timeout\": 0.5, \"client_offset\": True}",
         "explanation": ("retries con un ack_timeout menor que 1 s vuelve a enviar el mensaje perdido "
                         "(al menos una vez); el offset de cliente permite que la restricción UNIQUE "
-                        "rechace la copia del tardío, y el servidor la confirma igualmente "
+                        "rechace la copia del que se confirmó tarde, y el servidor la confirma igualmente "
                         "(exactamente una vez)."),
         "not_options": "Da las opciones de ChatWidget como un dict, p. ej. {\"retries\": 1}.",
         "unknown": "Este ejercicio no admite la opción {keys}; las claves son {allowed}.",
@@ -184,7 +184,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_function": ("Da una función: opciones(url) devuelve las opciones del servidor como un "
                          "dict."),
         "crossed": "El mensaje de Jon en west llegó a Kim en north: {crossed}.",
-        "recovered": "Kim se cayó de east y volvió en north: recovered {recovered}.",
+        "recovered": "Kim perdió la conexión con east y volvió en north: recovered {recovered}.",
         "right": ("Los mensajes cruzan, y north restauró la sesión de Kim con lo que se perdió, sin "
                   "puesta al día."),
         "raised": "Tu función opciones(url) lanzó {error}.",
