@@ -19,11 +19,11 @@ from IPython.display import display
 
 from ..jupyter.labels import Labels
 from ..jupyter.launcher import start_chat_server
-from ..jupyter.local_redis import redis_server
 from ..jupyter.widget import ChatWidget
 from ..jupyter.wire_view import WireView
 from ..stores.redis import RedisStore
 from .exercises import Correct, Exercise, NotYet, describe
+from .local_redis import redis_server
 from .scratch import scratch_path
 from .strip import Strip
 from .texts import texts
