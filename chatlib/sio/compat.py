@@ -10,7 +10,7 @@ overrides) is named here, and only here:
   wraps on an instance in ``MANAGER_WRAPPED`` and ``PUBSUB_WRAPPED``, the private methods
   it calls in ``CALLED`` and the undocumented attributes it reads in ``ATTRIBUTES``.
 
-``tests/test_compat.py`` checks every entry against the installed versions
+``tests/sio/test_compat.py`` checks every entry against the installed versions
 (the name exists, its parameters are the ones chatlib was written for) and
 fails naming the entry and the version, so an upgrade that moves one of them
 says where. python-socketio 5.17/5.18 did change this surface (``pre_connect``,

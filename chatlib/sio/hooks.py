@@ -4,7 +4,7 @@
 default ``AsyncManager`` or any pub/sub manager such as ``AsyncRedisManager``); the
 manager's class stays the user's. Each hook takes the instance's original method first,
 then that method's own parameters, which ``compat.MANAGER_WRAPPED`` and
-``compat.PUBSUB_WRAPPED`` name and ``tests/test_compat.py`` checks against python-socketio:
+``compat.PUBSUB_WRAPPED`` name and ``tests/sio/test_compat.py`` checks against python-socketio:
 
 - ``emit``: an event without an ack goes to the router (stored, offset, written once);
 - ``enter_room``, ``leave_room``, ``close_room``, ``disconnect``: the store is told;
