@@ -66,7 +66,7 @@ class RecoveryServer(socketio.AsyncServer):
                 await sio.enter_room(sid, "lobby")
 
         app = socketio.ASGIApp(sio)
-        # permessage-deflate off, as in the JS server (README: "Deflate")
+        # permessage-deflate off, as in the JS server (docs/library.md: "Deflate")
         uvicorn.run(app, ws_per_message_deflate=False)
     """
 

@@ -1,4 +1,4 @@
-"""python-socketio's own asyncio tests, run on chatlib's classes (README: "recovery=None is plain
+"""python-socketio's own asyncio tests, run on chatlib's classes (docs/library.md: "recovery=None is plain
 python-socketio").
 
 ``.ci/run`` fetches the ``tests/`` of the installed python-socketio's source
