@@ -33,16 +33,20 @@ _LAZY = {
     "ChatWidget": "chatlib.jupyter.widget",
     "BufferView": "chatlib.jupyter.buffer_view",
     "WireView": "chatlib.jupyter.wire_view",
-    "stop_all": "chatlib.jupyter.launcher",
-    # the lesson's pieces: a strip of live widgets, the click-along story, exercises, clean-up
-    "Strip": "chatlib.jupyter.strip",
-    "ClickAlong": "chatlib.jupyter.story",
-    "Exercise": "chatlib.jupyter.exercises",
-    "CleanUp": "chatlib.jupyter.cleanup",
-    # steps 8 and 9: faults on demand, a throwaway Redis
-    "Faults": "chatlib.jupyter.faults",
+    "stop_all": "chatlib.jupyter.lifecycle",
     "redis_server": "chatlib.jupyter.local_redis",
+    # the lesson's pieces: a strip of live widgets, the click-along story, exercises, clean-up,
+    # step 8's faults on demand
+    "Strip": "chatlib.lesson.strip",
+    "ClickAlong": "chatlib.lesson.story",
+    "Exercise": "chatlib.lesson.exercises",
+    "CleanUp": "chatlib.lesson.cleanup",
+    "Faults": "chatlib.lesson.faults",
 }
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) - {"Any", "import_module"} | set(__all__))
 
 
 def __getattr__(name: str) -> Any:

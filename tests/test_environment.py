@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: in environment.yml only: what Binder needs on top of a local install
 BINDER_ONLY = {"jupyter-server-proxy"}
 #: conda packages of environment.yml that are programs, not Python packages: conda-forge's
-#: "redis" is redis-server (the step-9 notebook's), pip's "redis" the client library
-BINDER_PROGRAMS = {"redis"}
+#: "redis-server" is the server the step-9 notebook starts (pip's "redis" is the client library)
+BINDER_PROGRAMS = {"redis-server"}
 
 
 def normalize(name: str) -> str:
@@ -92,3 +92,11 @@ def test_the_runtime_set_is_what_the_package_declares():
     runtime = requirements_txt(ROOT / "requirements" / "runtime.txt")
     assert {normalize(r.name): r.specifier for r in declared} == {
         name: r.specifier for name, r in runtime.items()}
+
+
+def test_the_lessons_install_hint_names_the_conda_package_binder_installs():
+    from chatlib.jupyter.labels import LABELS
+
+    for language, labels in LABELS.items():
+        conda = re.findall(r"conda install -c conda-forge ([\w-]+)", labels["redis_missing"])
+        assert conda and set(conda) <= BINDER_PROGRAMS, (language, conda)

@@ -9,13 +9,17 @@ from typing import Any, Optional
 import socketio
 
 from ..core import Recovery, RecoveryStore
+from ..sio.common import DEFAULT_RECOVERY  # connectionStateRecovery: {}
 from ..sio.server import RecoveryServer
 
-#: The official client the page loads from the CDN, pinned with its Subresource Integrity hash
-#: (sha384 of ``dist/socket.io.min.js`` in the npm package of the same version).
+#: The official client the page loads, pinned with its Subresource Integrity hash (sha384 of
+#: ``dist/socket.io.min.js`` in the npm package of that version): from this server, which
+#: ships that file unchanged at ``CLIENT_PATH`` (static/vendor/), and from the CDN only if
+#: that fails.
 CLIENT_VERSION = "4.8.1"
 CLIENT_URL = f"https://cdn.socket.io/{CLIENT_VERSION}/socket.io.min.js"
 CLIENT_INTEGRITY = "sha384-mkQ3/7FUtcGyoppY6bz/PORYoGqOl7/aSUMn2ymDOJcapfS6PHqxhRTMh1RR0Q6+"
+CLIENT_PATH = "/vendor/socket.io.min.js"
 
 SOCKETIO_PATH = "/socket.io/"
 
@@ -36,7 +40,7 @@ def room_asked(auth: Any) -> Optional[str]:
     return None
 
 
-def create_chat_io(recovery: Optional[Recovery] = Recovery(),
+def create_chat_io(recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                    store: Optional[RecoveryStore] = None, **kwargs: Any) -> RecoveryServer:
     """The tutorial's Socket.IO server, with rooms.
 
@@ -75,6 +79,10 @@ def create_chat_io(recovery: Optional[Recovery] = Recovery(),
 PAGE_STEPS = (6, 7, 8)
 
 
+def _read_client() -> bytes:
+    return resources.files(__package__).joinpath("static", "vendor", "socket.io.min.js").read_bytes()
+
+
 def _read_page(step: int) -> bytes:
     if step not in PAGE_STEPS:
         raise ValueError(f"the page follows steps {PAGE_STEPS}, not {step!r}")
@@ -83,7 +91,7 @@ def _read_page(step: int) -> bytes:
 
 
 class ChatApp:
-    """The ASGI app: the tutorial's page at ``/`` and Socket.IO at ``/socket.io/``.
+    """The ASGI app: the tutorial's page at ``/``, its client script, Socket.IO at ``/socket.io/``.
 
     Both also answer under a jupyter-server-proxy prefix (``/proxy/3000/``,
     ``/proxy/absolute/3000/``, with or without ``/user/NAME`` before it); the page
@@ -102,6 +110,7 @@ class ChatApp:
         self.step = step
         self._socketio = socketio.ASGIApp(io, socketio_path=SOCKETIO_PATH)
         self._page = _read_page(step)
+        self._client = _read_client()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -115,16 +124,20 @@ class ChatApp:
         if path.startswith(SOCKETIO_PATH) or path == SOCKETIO_PATH.rstrip("/"):
             await self._socketio(scope, receive, send)
         elif scope["type"] == "http" and path in _PAGE_PATHS:
-            method = scope.get("method", "GET")
-            if method not in ("GET", "HEAD"):
-                await self._respond(send, 405, b"Method Not Allowed", b"text/plain; charset=utf-8")
-                return
-            await self._respond(send, 200, self._page, b"text/html; charset=utf-8",
-                                head=method == "HEAD")
+            await self._get(scope, send, self._page, b"text/html; charset=utf-8")
+        elif scope["type"] == "http" and path == CLIENT_PATH:
+            await self._get(scope, send, self._client, b"text/javascript; charset=utf-8")
         elif scope["type"] == "http":
             await self._respond(send, 404, b"Not Found", b"text/plain; charset=utf-8")
         else:
             await send({"type": "websocket.close", "code": 1000})
+
+    async def _get(self, scope: dict, send: Any, body: bytes, content_type: bytes) -> None:
+        method = scope.get("method", "GET")
+        if method not in ("GET", "HEAD"):
+            await self._respond(send, 405, b"Method Not Allowed", b"text/plain; charset=utf-8")
+            return
+        await self._respond(send, 200, body, content_type, head=method == "HEAD")
 
     @staticmethod
     async def _respond(send: Any, status: int, body: bytes, content_type: bytes,
@@ -135,7 +148,7 @@ class ChatApp:
         await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-def create_app(recovery: Optional[Recovery] = Recovery(),
+def create_app(recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                store: Optional[RecoveryStore] = None, **kwargs: Any) -> ChatApp:
     """The whole chat app; ``app.io`` is its RecoveryServer.
 

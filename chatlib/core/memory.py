@@ -49,6 +49,7 @@ class MemoryStore(RecoveryStore):
 
     def __init__(self, recovery: Optional[Recovery] = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        self.own_recovery = recovery
         self.recovery = recovery or Recovery()
         self.clock = clock
         self._log = PacketLog()

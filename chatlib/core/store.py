@@ -81,8 +81,19 @@ class RecoveryStore(ABC):
     #: taken as gone (shared stores only; a private store never answers CONNECTED_ELSEWHERE).
     dead_after: float = 0.0
 
+    #: the limits given to the store itself (``recovery=``), or None: it takes its server's
+    own_recovery: Optional[Recovery] = None
+
     def configure(self, recovery: Recovery) -> None:
-        """Take the server's limits (called once by the server that owns the store)."""
+        """Take the server's limits (called once by the server that owns the store).
+
+        A store given limits of its own keeps them only where they are the server's:
+        two different sets of limits for one server raise ``ValueError`` instead of one
+        silently winning (a server given no ``recovery=`` takes its store's).
+        """
+        if self.own_recovery is not None and self.own_recovery != recovery:
+            raise ValueError(f"the store was given {self.own_recovery!r} and its server "
+                             f"{recovery!r}: give the limits once, to the server")
         self.recovery = recovery
 
     @abstractmethod

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 
 from .labels import Labels, resolve_labels, seconds
 from .launcher import ChatServer
-from .tasks import TaskGroup
+from .tasks import TaskGroup, error_html
 
 _TABLE = "border-collapse:collapse;font-size:0.9em;line-height:1.3;margin:2px 0 8px 0"
 _CELL = "border:1px solid #ddd;padding:1px 4px;text-align:left;vertical-align:top"
@@ -100,13 +100,13 @@ class BufferView(widgets.VBox):
         client holds (what its CONNECT would present); for others, with none.
         """
         store = self.server.store
-        widgets_by_sid = {widget.sid: widget for widget in self.server.widgets}
+        widgets_by_sid = {widget.sid: widget for widget in self.server.clients}
         answer = {}
         for row in store.sessions():
             if row["connected"]:
                 continue
             widget = widgets_by_sid.get(row["sid"])
-            offset = None if widget is None else (widget.client.last_offset or "0")
+            offset = None if widget is None else (widget.last_offset or "0")
             answer[row["sid"]] = store.missed(row["namespace"], row["sid"], offset)
         return answer
 
@@ -116,7 +116,7 @@ class BufferView(widgets.VBox):
         packets = self.server.store.packets()
         sessions = self.server.store.sessions()
         restores = self.would_restore()
-        names = {widget.sid: widget.name for widget in self.server.widgets}
+        names = {widget.sid: widget.name for widget in self.server.clients}
         receivers: dict[str, list[str]] = {}
         for sid, missed in restores.items():
             for row in missed:
@@ -152,12 +152,12 @@ class BufferView(widgets.VBox):
 
     def _session_row(self, row: dict, names: dict, restores: dict) -> list[str]:
         label = self.labels
-        widget = next((w for w in self.server.widgets if w.sid == row["sid"]), None)
+        widget = next((w for w in self.server.clients if w.sid == row["sid"]), None)
         if row["connected"]:
             state, last, restore = label["session_connected"], "", ""
         else:
             state = label["kept"]
-            last = (widget.client.last_offset or "–") if widget is not None else "–"
+            last = (widget.last_offset or "–") if widget is not None else "–"
             missed = restores.get(row["sid"], [])
             restore = ", ".join(packet["offset"] for packet in missed) or label["none"]
         return [names.get(row["sid"], "–"), row["sid"], state, ", ".join(row["rooms"]), last,
@@ -173,8 +173,7 @@ class BufferView(widgets.VBox):
             await asyncio.sleep(self.interval)
 
     def _show_error(self, error: BaseException) -> None:
-        self.error_line.value = (f"<span style='color:#b00020'>{html.escape(self.labels['error'])}"
-                                 f": {html.escape(repr(error))}</span>")
+        self.error_line.value = error_html(error, self.labels["error"])
 
     async def aclose(self) -> None:
         """Stop refreshing and detach from the server."""

@@ -41,6 +41,9 @@ LABELS: dict[str, dict[str, str]] = {
         "to_restore": "restore now sends",
         "stopped_note": "server stopped: this is its last state",
         "session_connected": "connected", "decimal_mark": ".",
+        "redis_missing": ("redis-server is not installed, so this part is skipped. To run it: "
+            "`sudo apt-get install redis-server` (Debian, Ubuntu), `brew install redis` (macOS) "
+            "or `conda install -c conda-forge redis-server`, then restart the kernel."),
     },
     "es": {
         "send": "Enviar", "disconnect": "Desconectar", "connect": "Conectar",
@@ -80,10 +83,25 @@ LABELS: dict[str, dict[str, str]] = {
         "to_restore": "una restauración envía",
         "stopped_note": "servidor detenido: este es su último estado",
         "session_connected": "conectada", "decimal_mark": ",",
+        "redis_missing": ("redis-server no está instalado, así que esta parte se omite. Para "
+            "ejecutarla: `sudo apt-get install redis-server` (Debian, Ubuntu), `brew install "
+            "redis` (macOS) o `conda install -c conda-forge redis-server`, y reinicia el kernel."),
     },
 }
 
 Labels = Union[str, Mapping[str, str]]
+
+
+def language_of(labels: Labels) -> str:
+    """The language code of ``labels``: the code itself, or a dict's ``"language"`` (English
+    when it names none).
+
+    Example::
+
+        >>> language_of("es"), language_of({"language": "es", "send": "¡Envía!"}), language_of({})
+        ('es', 'es', 'en')
+    """
+    return labels if isinstance(labels, str) else str(dict(labels).get("language", "en"))
 
 
 def number(value: float, label: Mapping[str, str], digits: Optional[int] = None) -> str:
@@ -138,7 +156,8 @@ def resolve_labels(labels: Labels = "en") -> dict[str, str]:
             raise ValueError(f"no labels for {labels!r}; known: {', '.join(LABELS)}")
         return dict(LABELS[labels])
     replacements = dict(labels)
-    resolved = resolve_labels(replacements.pop("language", "en"))
+    resolved = resolve_labels(language_of(replacements))
+    replacements.pop("language", None)
     unknown = set(replacements) - set(resolved)
     if unknown:
         raise ValueError(f"unknown label keys: {', '.join(sorted(unknown))}")

@@ -11,17 +11,18 @@ from ..chat import ChatApp, ChatHistory, create_app, create_step7_app
 from ..core import Recovery, RecoveryStore
 from ..serving import RunningServer, serve
 from ..sio import compat
+from ..sio.common import DEFAULT_RECOVERY  # connectionStateRecovery: {}
 from ..sio.server import RecoveryServer
+from . import lifecycle
+from .lifecycle import ChatClient
 
-logger = logging.getLogger("chatlib.jupyter")
+logger = logging.getLogger(__name__)
 
 _STOP_TIMEOUT = 10.0  # above RecoveryClient's 5 s flush of a clean disconnect
 #: The tutorial's Engine.IO ping: short, so that a silent client is noticed in seconds,
 #: not after Engine.IO's default 25 s + 20 s.
 PING_INTERVAL = 2.0
 PING_TIMEOUT = 2.0
-#: where the tasks a chat server may leave behind run code from
-_SERVER_CODE = ("chatlib", "socketio", "engineio", "uvicorn", "websockets")
 
 
 class Attachment(Protocol):
@@ -68,7 +69,7 @@ class ChatServer:
         self._changed = asyncio.Event()
         self._stopping: Optional[asyncio.Task] = None
         # the chat app's own connect handler (rooms) runs first
-        self._app_connect = self.io.handlers.get("/", {}).get("connect")
+        self._app_connect = compat.handler(self.io, "/", "connect")
         self.io.on("connect", self._on_connect)
         self.io.on("disconnect", self._on_disconnect)
 
@@ -107,19 +108,18 @@ class ChatServer:
         return float(self.io.eio.ping_timeout)
 
     @property
-    def widgets(self) -> list:
-        """The ChatWidgets connected through this server, oldest first."""
-        from .widget import ChatWidget
-
-        return [thing for thing in self._attached if isinstance(thing, ChatWidget)]
+    def clients(self) -> list[ChatClient]:
+        """The chat clients (:class:`chatlib.ChatWidget` and the like) attached to this server,
+        oldest first."""
+        return [thing for thing in self._attached if isinstance(thing, ChatClient)]
 
     def name_of(self, sid: Optional[str] = None, eio_sid: Optional[str] = None) -> Optional[str]:
-        """The name of the ChatWidget whose connection has this sid or Engine.IO sid, if any."""
-        for widget in reversed(self.widgets):
-            if sid is not None and widget.sid == sid:
-                return widget.name
-            if eio_sid is not None and widget.client.eio.sid == eio_sid:
-                return widget.name
+        """The name of the client whose connection has this sid or Engine.IO sid, if any."""
+        for client in reversed(self.clients):
+            if sid is not None and client.sid == sid:
+                return client.name
+            if eio_sid is not None and client.eio_sid == eio_sid:
+                return client.name
         return None
 
     @property
@@ -198,10 +198,10 @@ class ChatServer:
         await asyncio.shield(self._stopping)
 
     async def _stop(self) -> None:
-        _forget(self)
-        # the widgets first: the views then see their goodbyes, then stop themselves
-        widgets = self.widgets
-        attached = widgets + [thing for thing in self._attached if thing not in widgets]
+        lifecycle.forget_server(self)
+        # the clients first: the views then see their goodbyes, then stop themselves
+        clients = self.clients
+        attached = clients + [thing for thing in self._attached if thing not in clients]
         self._attached = []
         for thing in attached:
             try:
@@ -211,43 +211,12 @@ class ChatServer:
                 logger.warning("could not detach %r from %s", thing, self.url, exc_info=True)
         await self._running.stop()
         await self.io.shutdown()
-        listener = compat.pubsub_listener(self.io)
-        if listener is not None:  # a pub/sub manager's: python-socketio lets it run forever
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
         if self._owns_history and self.history is not None:
             self.history.close()
 
 
-#: The running servers this process started, oldest first.
-_servers: list[ChatServer] = []
-
-
-def _forget(server: ChatServer) -> None:
-    if server in _servers:
-        _servers.remove(server)
-
-
-async def _stop_where(replaced: Callable[[ChatServer], bool]) -> None:
-    loop = asyncio.get_running_loop()
-    for server in list(_servers):
-        if not replaced(server):
-            continue
-        if server.loop is loop:
-            await server.stop()
-        else:
-            # started on another event loop, usually one asyncio.run() has closed:
-            # its tasks are gone with it, and we cannot await them from here
-            _forget(server)
-
-
-def running_servers() -> list[ChatServer]:
-    """The chat servers this process started and has not stopped, oldest first."""
-    return list(_servers)
-
-
 async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
-                            recovery: Optional[Recovery] = Recovery(),
+                            recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                             store: Optional[RecoveryStore] = None, replace: bool = False,
                             ping_interval: float = PING_INTERVAL,
                             ping_timeout: float = PING_TIMEOUT, step: int = 6,
@@ -286,8 +255,8 @@ async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
     """
     if step not in (6, 7, 8):
         raise ValueError(f"step must be 6, 7 or 8, not {step!r}")
-    await _stop_where(lambda server: (port != 0 and server.port == port)
-                      or (replace and server.requested_port == port))
+    await lifecycle.stop_servers_where(lambda server: (port != 0 and server.port == port)
+                                       or (replace and server.requested_port == port))
     options = dict(recovery=recovery, store=store, ping_interval=ping_interval,
                    ping_timeout=ping_timeout, **server_options)
     history, owns_history = None, False
@@ -305,43 +274,5 @@ async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
         raise
     server = ChatServer(app, running, port, step=step, history=history,
                         owns_history=owns_history)
-    _servers.append(server)
+    lifecycle.add_server(server)
     return server
-
-
-def server_tasks() -> list[asyncio.Task]:
-    """The tasks on the running loop that run chatlib, python-socketio, engineio or uvicorn code."""
-    current = asyncio.current_task()
-    tasks = []
-    for task in asyncio.all_tasks():
-        code = getattr(task.get_coro(), "cr_code", None)
-        if task is not current and code is not None and any(
-                name in code.co_filename for name in _SERVER_CODE):
-            tasks.append(task)
-    return tasks
-
-
-async def stop_all(settle: float = 1.0) -> list[asyncio.Task]:
-    """Stop every chat server, chat widget and :func:`redis_server` of this process;
-    return the server tasks left.
-
-    An empty list means nothing was left behind on the event loop: the
-    library's own "no server task left behind" check, for a notebook's last
-    cell. Tasks still ending are waited for up to ``settle`` seconds.
-
-    Example::
-
-        leftovers = await chatlib.stop_all()
-        assert leftovers == [], leftovers
-    """
-    from .widget import close_all_widgets
-
-    from .local_redis import stop_local_redis
-
-    await _stop_where(lambda server: True)
-    await close_all_widgets()
-    await stop_local_redis()
-    ending = server_tasks()
-    if ending:
-        await asyncio.wait(ending, timeout=settle)
-    return server_tasks()

@@ -23,19 +23,11 @@ import socket
 import subprocess
 from typing import Optional
 
-from .labels import Labels
+from . import lifecycle
+from .labels import Labels, resolve_labels
 
 _START_TIMEOUT = 10.0  # seconds for redis-server to accept connections
 _STOP_TIMEOUT = 5.0
-
-MISSING = {
-    "en": "redis-server is not installed, so this part is skipped. To run it: "
-          "`sudo apt-get install redis-server` (Debian, Ubuntu), `brew install redis` "
-          "(macOS) or `conda install -c conda-forge redis`, then restart the kernel.",
-    "es": "redis-server no está instalado, así que esta parte se omite. Para ejecutarla: "
-          "`sudo apt-get install redis-server` (Debian, Ubuntu), `brew install redis` "
-          "(macOS) o `conda install -c conda-forge redis`, y reinicia el kernel.",
-}
 
 #: the Redis servers this process started and has not stopped
 _started: list["LocalRedis"] = []
@@ -103,10 +95,9 @@ async def redis_server(labels: Labels = "en") -> Optional[LocalRedis]:
         redis = await chatlib.redis_server()   # <LocalRedis redis-server on 127.0.0.1, running>
         redis.url                              # 'redis://127.0.0.1:41234/0'
     """
-    language = labels if isinstance(labels, str) else dict(labels).get("language", "en")
     path = shutil.which("redis-server")
     if path is None:
-        print(MISSING[language])
+        print(resolve_labels(labels)["redis_missing"])
         return None
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
@@ -115,6 +106,7 @@ async def redis_server(labels: Labels = "en") -> Optional[LocalRedis]:
         stderr=subprocess.DEVNULL)
     server = LocalRedis(process, port)
     _started.append(server)
+    lifecycle.add_closer(stop_local_redis)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _START_TIMEOUT
     while not await _answers(server.url):

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import html
 import time
-import weakref
 from typing import Any, Literal, Optional, Union
 
 import ipywidgets as widgets
 
 from ..chat.step7 import ServerOffset
+from ..sio import compat
 from ..sio.client import RecoveryClient
 from ..sio.observe import ObservedPacket
 from ..sio.silence import Silence
+from . import lifecycle
 from .labels import Labels, resolve_labels
-from .launcher import ChatServer, running_servers
-from .tasks import TaskGroup
+from .launcher import ChatServer
+from .message_box import MessageBox
+from .tasks import TaskGroup, error_html
 
 Mode = Literal["drop", "clean", "silent"]
 _MODES = ("drop", "clean", "silent")
@@ -33,18 +35,6 @@ _FIELD = "white-space:nowrap"
 _CLASS = "chatlib-chat"
 _STYLE = f"<style>.{_CLASS} .widget-html-content {{line-height: 1.4}}</style>"
 _WAIT_MARGIN = 5.0  # seconds beyond the server's ping timeout for a silent client to be noticed
-
-#: every ChatWidget not yet closed, for stop_all()
-_open_widgets: "weakref.WeakSet[ChatWidget]" = weakref.WeakSet()
-
-
-async def close_all_widgets() -> None:
-    """Close every ChatWidget of this process that is still open (its client disconnects)."""
-    for widget in list(_open_widgets):
-        if not widget._tasks.loop.is_closed():
-            await widget.aclose()
-        widget.close()
-
 
 class ChatWidget(widgets.VBox):
     """A chat client in the notebook: messages, a text box, Send, and Disconnect/Connect.
@@ -145,8 +135,11 @@ class ChatWidget(widgets.VBox):
         self._unsent: list[Any] = []  # sent while silent: the client cannot take them yet
         self._replayed: set[str] = set()  # offsets a restore wrote to this client
         loop = self.server.loop if self.server is not None else asyncio.get_running_loop()
+        #: the event loop the client runs on
+        self.loop = loop
         self._tasks = TaskGroup(loop, self._show_error)
         self._arrived = asyncio.Condition()
+        self._typed_in_order = asyncio.Lock()   # fair: messages typed go out in typing order
         self._online = connect
         self._connecting: Optional[asyncio.Task] = None
         self._stopped = False
@@ -156,21 +149,21 @@ class ChatWidget(widgets.VBox):
         self.status = widgets.HTML()
         self.message_list = widgets.HTML()
         self.pending_list = widgets.HTML()
-        self.text = widgets.Text(placeholder=label["placeholder"],
-                                 layout=widgets.Layout(flex="1 1 auto"))
+        # Enter sends exactly what is in the box, at any typing speed (see MessageBox)
+        self.text = MessageBox(placeholder=label["placeholder"],
+                               layout=widgets.Layout(flex="1 1 auto"))
         self.send_button = widgets.Button(description=label["send"])
         self.toggle_button = widgets.Button()
         self.error_line = widgets.HTML()
         self.send_button.on_click(self._on_send_click)
         self.toggle_button.on_click(self._on_toggle_click)
-        # the front end sends {"event": "submit"} when Enter is pressed in the box
-        self.text.on_msg(self._on_text_msg)
+        self.text.on_submit(self._send_typed)
         controls = widgets.HBox([self.text, self.send_button, self.toggle_button])
         super().__init__([self.header, self.status, self.message_list, self.pending_list,
                           controls, self.error_line], **kwargs)
         self.add_class(_CLASS)
         self._attach()
-        _open_widgets.add(self)
+        lifecycle.add_client(self)
         self._render()
         if connect:
             self._tasks.spawn(self.connect())
@@ -189,6 +182,16 @@ class ChatWidget(widgets.VBox):
     def sid(self) -> Optional[str]:
         """The sid of the current (or last) connection."""
         return self.client.state().sid
+
+    @property
+    def eio_sid(self) -> Optional[str]:
+        """The Engine.IO sid of the current (or last) connection."""
+        return self.client.eio.sid
+
+    @property
+    def last_offset(self) -> Optional[str]:
+        """The recovery offset the client holds: that of the last stored event it received."""
+        return self.client.last_offset
 
     @property
     def pending(self) -> list[Any]:
@@ -257,13 +260,13 @@ class ChatWidget(widgets.VBox):
         self._detach()
         # a URL of a server of this kernel: watch that server as if it had been given
         self.server = target if isinstance(target, ChatServer) else next(
-            (server for server in running_servers() if server.url == new_url), None)
+            (server for server in lifecycle.running_servers() if server.url == new_url), None)
         self.url = new_url
         self._attach()
 
     async def _open(self) -> None:
         await self._silence.end()
-        if self.client.connection_url is None:
+        if compat.last_connection(self.client)["url"] is None:
             auth = self._auth if self.offset is not None or self.room is not None else None
             await self.client.connect(self.url, transports=["websocket"], auth=auth)
         else:
@@ -343,7 +346,7 @@ class ChatWidget(widgets.VBox):
         """Stop the client (a clean disconnect) and the widget's tasks; detach from the server."""
         self._stopped = True
         self._online = False
-        _open_widgets.discard(self)
+        lifecycle.forget_client(self)
         await self._tasks.cancel()
         if self._connecting is not None:
             self._connecting.cancel()
@@ -387,17 +390,15 @@ class ChatWidget(widgets.VBox):
     # -- callbacks -------------------------------------------------------
 
     def _on_send_click(self, _button: Any) -> None:
-        self._send_box()
+        self.text.request_submit()   # the box answers with its text, as on Enter
 
-    def _on_text_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("event") == "submit":
-            self._send_box()
-
-    def _send_box(self) -> None:
-        text = self.text.value
+    def _send_typed(self, text: str) -> None:
         if text:
-            self.text.value = ""
-            self._tasks.spawn(self.send(text))
+            self._tasks.spawn(self._send_in_order(text))
+
+    async def _send_in_order(self, text: str) -> None:
+        async with self._typed_in_order:
+            await self.send(text)
 
     def _on_toggle_click(self, _button: Any) -> None:
         self.toggle()
@@ -424,9 +425,7 @@ class ChatWidget(widgets.VBox):
 
     def _show_error(self, error: BaseException) -> None:
         self.errors.append(error)
-        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        self.error_line.value = (f"<span style='color:#b00020'>{html.escape(self.labels['error'])}"
-                                 f": {html.escape(text)}</span>")
+        self.error_line.value = error_html(error, self.labels["error"])
 
     # -- drawing ---------------------------------------------------------
 

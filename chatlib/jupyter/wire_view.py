@@ -13,13 +13,17 @@ import ipywidgets as widgets
 from ..sio.observe import ObservedPacket
 from .labels import Labels, elapsed, number, resolve_labels
 from .launcher import ChatServer
-from .tasks import TaskGroup
+from .tasks import TaskGroup, error_html
 from .wire_picture import COLORS, STYLE, describe, draw
 
 _REDRAW_DELAY = 0.1   # seconds: packets that come together are drawn together
 _SILENCE_CHECK = 0.25  # seconds between looks at the widgets for a client gone silent
 _AT_ONCE = 0.1  # seconds: a drop noticed sooner after the client's loss was not a silence
 _uids = itertools.count(1)
+
+
+#: the tallest the picture is shown (px); taller, it scrolls in its own box
+PICTURE_HEIGHT = 320
 
 
 class WireView(widgets.VBox):
@@ -56,8 +60,11 @@ class WireView(widgets.VBox):
     """
 
     def __init__(self, server: ChatServer, labels: Labels = "en", max_drawn: int = 40,
-                 **kwargs: Any) -> None:
+                 name: Optional[str] = None, **kwargs: Any) -> None:
         self.server = server
+        #: the server's name in the title ("What goes over the wire · east"); by default
+        #: the server's own name, if it has one, else its address
+        self.name = name or getattr(server, "name", None) or f"{server.host}:{server.port}"
         self.labels = resolve_labels(labels)
         self.max_drawn = max_drawn
         #: every packet seen, oldest first: dicts with t, client, direction, type, offset,
@@ -129,7 +136,7 @@ class WireView(widgets.VBox):
         return name
 
     def _lost_at(self, client: str) -> Optional[float]:
-        for widget in self.server.widgets:
+        for widget in self.server.clients:
             if widget.name == client:
                 return widget.lost_at
         return None
@@ -156,7 +163,8 @@ class WireView(widgets.VBox):
                               ("muted", "legend_time")))
         stopped = (f" · <b style='color:{COLORS['drop']}'>{html.escape(label['server_stopped'])}"
                    f"</b>" if self._stopped else "")
-        self.title.value = (f"{STYLE}<div class='chatlib-wire'><b>{html.escape(label['wire_title'])}"
+        title = f"{label['wire_title']} · {self.name}"
+        self.title.value = (f"{STYLE}<div class='chatlib-wire'><b>{html.escape(title)}"
                             f"</b> <small>({html.escape(self.server.url)} · {html.escape(ping)})"
                             f"</small>{stopped}<div class='legend'>{legend}</div></div>")
         shown = self.rows[-self.max_drawn:]
@@ -170,9 +178,14 @@ class WireView(widgets.VBox):
             body = draw(shown, label, self._uid, self._drawn_silences)
         opacity = "opacity:0.55;filter:grayscale(1);" if self._stopped else ""
         # the picture fills its container's width; only below its narrowest it scrolls,
-        # in this box (contain: the picture's width never widens the column around it)
-        self.picture.value = (f"<div class='chatlib-wire' style='{opacity}overflow-x:auto;"
-                              f"contain:inline-size'>{note}{body}</div>")
+        # in this box (contain: the picture's width never widens the column around it).
+        # Its height is capped too, so that what is drawn below it (a buffer view) stays
+        # in sight as packets come: it scrolls, held at its newest rows (column-reverse
+        # starts a scroll box at its end)
+        self.picture.value = (f"<div class='chatlib-wire' style='{opacity}overflow:auto;"
+                              f"contain:inline-size;max-height:{PICTURE_HEIGHT}px;"
+                              f"display:flex;flex-direction:column-reverse'>"
+                              f"<div>{note}{body}</div></div>")
         self._list_packets(shown, earlier)
 
     def _list_packets(self, shown: list[dict], first: int) -> None:
@@ -211,7 +224,7 @@ class WireView(widgets.VBox):
     def _silent_now(self) -> dict:
         """Clients gone silent that the server has not taken as gone yet: name -> t."""
         silent = {}
-        for widget in self.server.widgets:
+        for widget in self.server.clients:
             if widget.lost_at is not None and widget.mode == "silent" and not self._stopped:
                 if not any(row["type"] == "DROP" and row["client"] == widget.name
                            and row["silent_since"] is not None
@@ -220,8 +233,7 @@ class WireView(widgets.VBox):
         return silent
 
     def _show_error(self, error: BaseException) -> None:
-        self.title.value += (f"<div style='color:#b00020'>{html.escape(self.labels['error'])}: "
-                             f"{html.escape(repr(error))}</div>")
+        self.title.value += f"<div>{error_html(error, self.labels['error'])}</div>"
 
     async def _watch_silences(self) -> None:
         while True:

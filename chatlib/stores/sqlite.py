@@ -18,7 +18,7 @@ from ..core.memory import MemoryStore
 from ..core.policy import Recovery
 from ..core.sessions import Session
 
-logger = logging.getLogger("chatlib.stores.sqlite")
+logger = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS packets (

@@ -51,7 +51,7 @@ def browser(playwright, tmp_path):
 
 @pytest.fixture(scope="module")
 def socketio_client_file() -> Path:
-    """npm's socket.io-client 4.8.1 dist file, which stands in for the CDN's."""
+    """npm's socket.io-client dist file (the version the chat page pins)."""
     require("socket.io-client 4.8.1 in tests/browser/node_modules", CLIENT_FILE.is_file(),
             "cd tests/browser && npm ci")
     return CLIENT_FILE

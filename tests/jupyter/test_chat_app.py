@@ -1,17 +1,19 @@
 """The tutorial's chat app over HTTP and Socket.IO, at the root and behind a proxy prefix."""
 
 import asyncio
+import base64
+import hashlib
 import re
 
 import aiohttp
 import pytest
 
 import chatlib
-from chatlib.chat import CLIENT_INTEGRITY, CLIENT_URL, create_app
+from chatlib.chat import CLIENT_INTEGRITY, CLIENT_PATH, CLIENT_URL, create_app
 from chatlib.serving import serve
 
-SCRIPT = re.compile(r'<script src="(?P<src>[^"]+)" integrity="(?P<sri>[^"]+)" '
-                    r'crossorigin="anonymous"></script>')
+PINNED = re.compile(r"const CLIENT_INTEGRITY = '(?P<sri>[^']+)';\s*"
+                    r"const CLIENT_CDN = '(?P<cdn>[^']+)';")
 
 
 @pytest.fixture
@@ -23,22 +25,37 @@ async def running():
     await app.io.shutdown()
 
 
-async def get(url):
+async def get(url, body=lambda response: response.text()):
     async with aiohttp.ClientSession() as http:
         async with http.get(url) as response:
-            return response.status, response.headers.get("content-type", ""), await response.text()
+            return response.status, response.headers.get("content-type", ""), await body(response)
 
 
-@pytest.mark.parametrize("path", ["/", "/index.html", "/proxy/3000/", "/proxy/absolute/3000/",
-                                  "/user/someone/proxy/3000/"])
+PATHS = ["/", "/index.html", "/proxy/3000/", "/proxy/absolute/3000/", "/user/someone/proxy/3000/"]
+
+
+@pytest.mark.parametrize("path", PATHS)
 async def test_page_loads_the_pinned_official_client_with_its_integrity_hash(running, path):
     status, content_type, page = await get(running.url + path)
     assert status == 200 and content_type.startswith("text/html")
-    script = SCRIPT.search(page)
-    assert script, "the page must load the Socket.IO client with an integrity attribute"
-    assert re.fullmatch(r"https://cdn\.socket\.io/4\.8\.\d+/socket\.io\.min\.js", script["src"])
-    assert (script["src"], script["sri"]) == (CLIENT_URL, CLIENT_INTEGRITY)
-    assert re.fullmatch(r"sha384-[A-Za-z0-9+/]{64}", script["sri"])
+    pinned = PINNED.search(page)
+    assert pinned, "the page must load the Socket.IO client with an integrity hash"
+    assert re.fullmatch(r"https://cdn\.socket\.io/4\.8\.\d+/socket\.io\.min\.js", pinned["cdn"])
+    assert (pinned["cdn"], pinned["sri"]) == (CLIENT_URL, CLIENT_INTEGRITY)
+    assert re.fullmatch(r"sha384-[A-Za-z0-9+/]{64}", pinned["sri"])
+    # this server's copy first, found beside the page as Socket.IO is
+    assert f"besidePage(location.pathname, '{CLIENT_PATH.lstrip('/')}')" in page
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_the_server_serves_the_client_the_page_pins(running, path):
+    """Offline too: the client the page's hash pins comes from this server."""
+    beside = path.removesuffix("index.html").rstrip("/")
+    status, content_type, script = await get(running.url + beside + CLIENT_PATH,
+                                             lambda response: response.read())
+    assert status == 200 and content_type.startswith("text/javascript")
+    digest = base64.b64encode(hashlib.sha384(script).digest()).decode()
+    assert f"sha384-{digest}" == CLIENT_INTEGRITY
 
 
 async def test_page_has_the_tutorial_controls(running):

@@ -11,8 +11,8 @@ import asyncio
 import pytest
 
 import chatlib
-from chatlib.jupyter import step6
-from chatlib.jupyter.exercises import Correct, Exercise, NotYet
+from chatlib.lesson import step6
+from chatlib.lesson.exercises import Correct, Exercise, NotYet
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +93,7 @@ async def test_rooms_exercise_counts_only_the_room_alice_is_in():
 async def test_countdown_exercise_wants_one_recovery_in_time_and_one_too_late(monkeypatch):
     monkeypatch.setattr(step6, "COUNTDOWN_SECONDS", 1)
     ex = await step6.countdown_exercise("en")
-    alice = next(w for w in chatlib.jupyter.launcher.running_servers()[-1].widgets
+    alice = next(w for w in chatlib.jupyter.lifecycle.running_servers()[-1].clients
                  if w.name == "Alice")
     await ex.check()
     assert last_verdict(ex) == NotYet("Alice has not left yet.", hint=0)

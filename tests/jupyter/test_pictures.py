@@ -8,7 +8,7 @@ import re
 import pytest
 
 import chatlib
-from chatlib.jupyter.launcher import running_servers
+from chatlib.jupyter.lifecycle import running_servers
 
 
 async def test_enter_in_the_text_box_sends(server):

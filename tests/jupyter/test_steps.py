@@ -16,8 +16,9 @@ import pytest
 import socketio
 
 import chatlib
-from chatlib.jupyter import local_redis, step7, step8, step9
-from chatlib.jupyter.exercises import Correct, NotYet
+from chatlib.jupyter import local_redis
+from chatlib.lesson import step7, step8, step9
+from chatlib.lesson.exercises import Correct, NotYet
 from tests.services import require
 
 

@@ -159,3 +159,47 @@ async def test_closing_a_widget_disconnects_its_client(pair):
     assert not alice.connected and alice.client.eio.state == "disconnected"
     await bob.send("still here")
     await bob.wait_for_message("still here")
+
+
+# -- the message box, as its browser view talks to it ----------------------------------
+
+
+def browser_says(widget, **content):
+    """A custom message from the box's view in the browser, as the kernel receives it."""
+    widget.text._handle_custom_msg(content, [])
+
+
+async def test_enter_sends_the_text_the_browser_read_not_an_older_synced_value(pair):
+    alice, bob = pair
+    bob.text.value = "h"          # typed fast: only the first key's value has synced
+    browser_says(bob, event="submit", text="hello")
+    browser_says(bob, event="submit", text="¿qué más?")   # the next message, typed at once
+    await bob.wait_idle()
+    await settle(bob, alice)
+    assert alice.messages == ["hello", "¿qué más?", "sentinel"]
+    assert bob.messages == ["hello", "¿qué más?", "sentinel"]
+
+
+async def test_send_asks_the_shown_box_for_its_text(pair, monkeypatch):
+    alice, bob = pair
+    asked = []
+    monkeypatch.setattr(bob.text, "send", asked.append)   # to the browser
+    browser_says(bob, event="shown")
+    bob.text.value = "hel"        # the browser's box may hold more by now
+    bob.send_button.click()
+    assert asked == [{"do": "submit"}]
+    browser_says(bob, event="submit", text="hello")       # what its view answers
+    await bob.wait_idle()
+    await settle(bob, alice)
+    assert alice.messages == ["hello", "sentinel"]
+
+
+async def test_a_box_never_shown_sends_its_value(pair):
+    alice, bob = pair
+    bob.text.value = "from a cell"
+    bob.send_button.click()
+    assert bob.text.value == ""
+    browser_says(bob, event="submit", text="")             # an empty box sends nothing
+    await bob.wait_idle()
+    await settle(bob, alice)
+    assert alice.messages == ["from a cell", "sentinel"]

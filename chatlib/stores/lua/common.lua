@@ -1,4 +1,6 @@
--- Shared helpers of the RedisStore scripts. ARGV[1] is always the key prefix.
+-- Shared helpers of the RedisStore scripts. ARGV[1] is always the key prefix, and KEYS[1]
+-- one key under it (prefix .. "seq"): a cluster client routes a script by its first key, and
+-- every key a script touches is under the prefix, whose hash tag puts them in that key's slot.
 -- The layout mirrors MemoryStore: sequence numbers are integers from P.."seq",
 -- a packet's stream id is "<seq>-0", marks and member counts are hashes keyed
 -- by "<namespace>\0*" (everyone) or "<namespace>\0r<room>".
@@ -8,6 +10,22 @@ local STREAM = P .. "stream"
 local function allkey(ns) return ns .. "\0*" end
 local function roomkey(ns, room) return ns .. "\0r" .. room end
 local function last_seq() return tonumber(redis.call("GET", P .. "seq") or "0") end
+
+-- Which Redis process answers: a replica promoted by a failover (or a restart) has a new one.
+local function primary_id() return string.match(redis.call("INFO", "server"), "run_id:(%x+)") end
+
+-- The scripts that write take, last, the "generation@primary" the server last resynced with;
+-- when either changed (Redis lost its data, or another Redis took over) they answer -1 and
+-- the server resyncs first (resync.lua), so no server writes to a new primary unaware.
+local function stale(token)
+  return (redis.call("GET", P .. "gen") or "") .. "@" .. primary_id() ~= token
+end
+
+-- How far a new primary moves the sequence on (resync.lua), and what the "gap" field of the
+-- entries that are no packets says when no server wrote them for its own clients.
+local TAKEOVER_JUMP = 1000000
+local JUMPED = "*jump"
+local LOST = "*lost"
 
 local function fields_of(flat)
   local t = {}

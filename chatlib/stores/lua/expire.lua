@@ -1,6 +1,6 @@
 -- ARGV: prefix, now, max disconnection duration, limit, server id, dead after (seconds),
---       max kept sessions, generation
-if redis.call("GET", P .. "gen") ~= ARGV[8] then return -1 end  -- Redis lost its data
+--       max kept sessions, generation@primary token
+if stale(ARGV[#ARGV]) then return -1 end  -- Redis lost its data, or a failover
 local now, duration, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local me, dead_after = ARGV[5], tonumber(ARGV[6])
 local cutoff = now - duration

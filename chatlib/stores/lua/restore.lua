@@ -1,5 +1,7 @@
 -- ARGV: prefix, namespace, pid, offset ("" none, "x" malformed, else digits),
---       now, max disconnection duration, server id, seconds after which a silent server is dead
+--       now, max disconnection duration, server id, seconds after which a silent server is dead,
+--       generation@primary token
+if stale(ARGV[#ARGV]) then return -1 end
 local ns, pid, offset, now = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local duration, me, dead_after = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
 local s, unreadable = session_get(pid)

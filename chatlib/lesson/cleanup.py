@@ -12,17 +12,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .labels import Labels
-from .tasks import TaskGroup
-
-TEXTS = {
-    "en": {"button": "Stop every server", "before": "Click when you are done: every chat "
-           "server of this notebook stops, and its widgets say so.",
-           "after": "Stopped. Server tasks left behind: {left}."},
-    "es": {"button": "Detener todos los servidores", "before": "Haz clic cuando termines: "
-           "se detienen todos los servidores de chat de este cuaderno, y sus widgets lo dicen.",
-           "after": "Detenidos. Tareas de servidor que quedan: {left}."},
-}
+from ..jupyter.labels import Labels
+from ..jupyter.lifecycle import stop_all
+from ..jupyter.tasks import TaskGroup, error_html
+from .texts import texts
 
 
 class CleanUp(widgets.HBox):
@@ -30,12 +23,11 @@ class CleanUp(widgets.HBox):
 
     Example::
 
-        CleanUp(labels="es")     # click: await chatlib.stop_all(), then the count left
+        CleanUp(labels="es")     # click: await stop_all(), then the count left
     """
 
     def __init__(self, labels: Labels = "en", **kwargs: Any) -> None:
-        language = labels if isinstance(labels, str) else dict(labels).get("language", "en")
-        self.texts = TEXTS[language]
+        self.texts = texts("cleanup", labels)
         self.button = widgets.Button(description=self.texts["button"], button_style="warning",
                                      layout=widgets.Layout(width="auto"))
         self.line = widgets.HTML(html.escape(self.texts["before"]))
@@ -50,12 +42,10 @@ class CleanUp(widgets.HBox):
 
     async def stop_all(self) -> None:
         """What the button does."""
-        import chatlib
-
         self.button.disabled = True
-        self.left_behind = list(await chatlib.stop_all())
+        self.left_behind = list(await stop_all())
         self.line.value = html.escape(self.texts["after"].format(left=len(self.left_behind)))
 
     def _show_error(self, error: BaseException) -> None:
         self.button.disabled = False
-        self.line.value = f"<span style='color:#b00020'>{html.escape(repr(error))}</span>"
+        self.line.value = error_html(error)

@@ -23,93 +23,15 @@ from typing import Any
 
 from IPython.display import display
 
-from .labels import Labels
+from ..jupyter.labels import Labels, language_of, number, resolve_labels
+from .texts import texts
 
 NAMESPACE = "/"
 
 _POLL = 0.1     # how often a step looks again at what the server holds (s)
 _MARGIN = 3.0   # beyond the stated limit, for a loaded machine (s)
 
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "typing_for_you": "Not yet: {sender} has sent nothing. Typing “{text}” in {sender}'s "
-                          "box and clicking Send for you.",
-        "you_sent": "✓ You sent “{text}” from {sender}.",
-        "stored": "The server stored “{text}” at offset {offset} and sent it to everyone "
-                  "connected; {names} received it.",
-        "last_offsets": "Last offsets: {offsets}.",
-        "still_connected": "Not yet: {name} is still connected. Clicking Disconnect for {name}.",
-        "you_disconnected": "✓ You clicked Disconnect on {name}.",
-        "kept": "{name} is disconnected, and the server keeps the session: "
-                "server.is_kept(sid) is {kept}. The wire shows the DROP on {name}'s lane.",
-        "nothing_missed": "Not yet: nothing was sent since {name} left. Typing “{text}” in "
-                          "{sender}'s box and clicking Send for you.",
-        "missed": "Stored for {name}, who is away: {rows}. That is what a restore would "
-                  "send now.",
-        "in_buffer": "The buffer view marks it ↻ {name}.",
-        "got_nothing": "{name} received none of it.",
-        "still_away": "Not yet: {name} is still disconnected. Clicking Connect for {name}.",
-        "you_connected": "✓ You clicked Connect on {name}.",
-        "back": "{name} is back. recovered: {recovered}; same id as before: {same}.",
-        "replayed": "Replayed to {name} (↻ in the widget and on the wire): {texts}.",
-        "presented": "On the wire, {name}'s CONNECT presented offset {offset}.",
-        "noticed": "{name}'s client stopped answering and closed nothing. The server noticed "
-                   "only at the ping timeout (ping interval + ping timeout: {limit} s here), "
-                   "and keeps the session: is_kept: {kept}. The DROP on the wire is that moment.",
-        "forgotten_at_once": "{name} said goodbye (a DISCONNECT packet on the wire): the "
-                             "server forgot the session at once, is_kept: {kept}.",
-        "not_kept": "{sender} sent “{text}”; nothing is kept for {name}, whose session is "
-                    "gone.",
-        "expired": "Time passed: after max_disconnection_duration ({duration} s) the server "
-                   "forgot {name}'s session, is_kept: {kept}.",
-    },
-    "es": {
-        "typing_for_you": "Todavía no: {sender} no ha enviado nada. Escribo «{text}» en la "
-                          "caja de {sender} y hago clic en Enviar por ti.",
-        "you_sent": "✓ Enviaste «{text}» desde {sender}.",
-        "stored": "El servidor guardó «{text}» con el offset {offset} y lo envió a todos los "
-                  "conectados; lo recibieron {names}.",
-        "last_offsets": "Últimos offsets: {offsets}.",
-        "still_connected": "Todavía no: {name} sigue conectada. Hago clic en Desconectar "
-                           "por {name}.",
-        "you_disconnected": "✓ Hiciste clic en Desconectar de {name}.",
-        "kept": "{name} está desconectada y el servidor guarda su sesión: "
-                "server.is_kept(sid) es {kept}. La red muestra el DROP en la línea de {name}.",
-        "nothing_missed": "Todavía no: nadie ha enviado nada desde que {name} se fue. Escribo "
-                          "«{text}» en la caja de {sender} y hago clic en Enviar por ti.",
-        "missed": "Guardado para {name}, que no está: {rows}. Es lo que una restauración le "
-                  "enviaría ahora.",
-        "in_buffer": "La vista del búfer lo marca ↻ {name}.",
-        "got_nothing": "{name} no ha recibido nada de eso.",
-        "still_away": "Todavía no: {name} sigue desconectada. Hago clic en Conectar por {name}.",
-        "you_connected": "✓ Hiciste clic en Conectar de {name}.",
-        "back": "{name} ha vuelto. recovered: {recovered}; el mismo id que antes: {same}.",
-        "replayed": "Reenviado a {name} (↻ en el widget y en la red): {texts}.",
-        "presented": "En la red, el CONNECT de {name} presentó el offset {offset}.",
-        "noticed": "El cliente de {name} dejó de responder sin cerrar nada. El servidor se dio "
-                   "cuenta solo al vencer el ping (intervalo de ping + tiempo de espera del "
-                   "ping: {limit} s aquí), y guarda la sesión: is_kept: {kept}. El DROP en la "
-                   "red es ese momento.",
-        "forgotten_at_once": "{name} se despidió (un paquete DISCONNECT en la red): el "
-                             "servidor olvidó la sesión en el acto, is_kept: {kept}.",
-        "not_kept": "{sender} envió «{text}»; no se guarda nada para {name}, cuya sesión ya "
-                    "no existe.",
-        "expired": "Pasó el tiempo: tras max_disconnection_duration ({duration} s) el "
-                   "servidor olvidó la sesión de {name}, is_kept: {kept}.",
-    },
-}
 
-YES_NO = {"en": ("yes", "no"), "es": ("sí", "no")}
-
-
-def _language(labels: Labels) -> str:
-    return labels if isinstance(labels, str) else dict(labels).get("language", "en")
-
-
-def _quoted(texts: list[Any], language: str) -> str:
-    if language == "es":
-        return ", ".join(f"«{text}»" for text in texts) or "nada"
-    return ", ".join(f"“{text}”" for text in texts) or "nothing"
 
 
 class ClickAlong:
@@ -128,8 +50,8 @@ class ClickAlong:
         self.widgets = widgets
         self.wire = wire
         self.strip = strip
-        self.language = _language(labels)
-        self.text = TEXTS[self.language]
+        self.labels = resolve_labels(language_of(labels))
+        self.text = texts("story", labels)
         #: each widget's sid as last seen connected, before the step's action
         self._sids: dict[str, str] = {}
         self._missed: dict[str, list[Any]] = {}
@@ -150,11 +72,11 @@ class ClickAlong:
             self._say(key, **values)
 
     def _and(self, names: list[str]) -> str:
-        word = " y " if self.language == "es" else " and "
+        word = self.text["and"]
         return ", ".join(names[:-1]) + word + names[-1] if len(names) > 1 else "".join(names)
 
     def _yes_no(self, value: bool) -> str:
-        return YES_NO[self.language][0 if value else 1]
+        return self.labels["yes" if value else "no"]
 
     async def _delivered(self, sender: Any, text: Any, but: Any) -> None:
         # everyone connected has it before the next step acts, so no step races a delivery
@@ -223,8 +145,10 @@ class ClickAlong:
         self._show_strip()
 
     def _number(self, value: float) -> str:
-        text = f"{value:g}"
-        return text.replace(".", ",") if self.language == "es" else text
+        return number(value, self.labels)
+
+    def _quoted(self, said: list[Any]) -> str:
+        return ", ".join(self.text["quoted"].format(text=text) for text in said) or self.text["nothing"]
 
     @staticmethod
     async def _until(condition: Any, limit: float) -> float:
@@ -266,7 +190,7 @@ class ClickAlong:
             await self._delivered(sender, suggestion, but=away)
             missed = self.server.store.missed(NAMESPACE, sid)
         self._missed[away.name] = [row["args"][0] for row in missed]
-        rows = ", ".join(f"{row['offset']} {_quoted(row['args'][:1], self.language)}"
+        rows = ", ".join(f"{row['offset']} {self._quoted(row['args'][:1])}"
                          for row in missed)
         self._say("missed", name=away.name, rows=rows)
         if self._strip_shows("BufferView"):
@@ -297,7 +221,7 @@ class ClickAlong:
                 self._say("presented", name=widget.name, offset=since[0]["offset"])
             replayed = [row for row in since if row["replay"] and row["type"] == "EVENT"]
             texts = [_event_text(row) for row in replayed]
-            self._say("replayed", name=widget.name, texts=_quoted(texts, self.language))
+            self._say("replayed", name=widget.name, texts=self._quoted(texts))
         self._show_strip()
 
 

@@ -29,19 +29,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 from IPython.display import display
 
-from .labels import Labels
-
-#: The words of the answers, per language.
-WORDS: dict[str, dict[str, str]] = {
-    "en": {"correct": "Correct", "not_yet": "Not yet", "hint": "Hint",
-           "solution": "Solution", "more": "for a hint: {name}.hint(); the solution: "
-                                           "{name}.solution()",
-           "no_more": "that was the last hint; the solution: {name}.solution()"},
-    "es": {"correct": "Correcto", "not_yet": "Todavía no", "hint": "Pista",
-           "solution": "Solución", "more": "una pista: {name}.hint(); la solución: "
-                                           "{name}.solution()",
-           "no_more": "era la última pista; la solución: {name}.solution()"},
-}
+from ..jupyter.labels import Labels
+from .texts import texts
 
 _COLORS = {"correct": "#2e7d32", "not_yet": "#b26a00", "hint": "#1565c0", "solution": "#444"}
 _BOX = ("border-left:4px solid {color};padding:4px 10px;margin:4px 0;"
@@ -106,8 +95,7 @@ class Exercise:
         self.solution_code = solution
         self.explanation = explanation
         self.name = name
-        language = labels if isinstance(labels, str) else dict(labels).get("language", "en")
-        self.words = WORDS[language]
+        self.words = texts("exercise", labels)
         self.hints_shown = 0
         #: every verdict so far, newest last
         self.verdicts: list[Verdict] = []
