@@ -153,6 +153,8 @@ def _parts(before: Any, after: Any) -> tuple[Any, Any]:
         raise codec.Unreadable("a missing field")
     if before[:1].isdigit():
         return _utf8(before), _utf8(after)
+    if not before or not (0x81 <= before[0] <= 0x8F or before[0] in (0xDE, 0xDF)):
+        raise codec.Unreadable("neither a text packet nor a msgpack map")
     return before, after
 
 
