@@ -500,7 +500,7 @@ class RedisStore(SharedStore):
                 record = unreadable.record
                 logger.warning("stream entry %d in Redis at %s cannot be read (corrupt, hostile, "
                                "or in chatlib 0.1's format): skipped; the clients it may have been "
-                               "meant for are cut off and told", record.seq, self.url)
+                               "meant for are cut off and told", record.seq, self.target.where())
                 if record.namespace is None:
                     records.extend(self._gaps_for_everyone(record.seq))
                 else:
@@ -711,7 +711,7 @@ class RedisStore(SharedStore):
         logger.warning("a kept session in %s (sid %s) cannot be restored: %s in Redis at %s cannot "
                        "be read (corrupt, hostile, or in chatlib 0.1's format); it is forgotten "
                        "and its client gets a new session", namespace, sid or "unreadable",
-                       what, self.url)
+                       what, self.target.where())
         return RestoreFailure.UNREADABLE_STATE
 
     def missed(self, namespace: str, sid: str,
