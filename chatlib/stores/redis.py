@@ -146,15 +146,17 @@ def _sids(text: str) -> Optional[frozenset]:
 
 
 def _parts(before: Any, after: Any) -> tuple[Any, Any]:
-    """Stored parts as ``_split_payload`` made them: a Socket.IO text packet starts with its
-    type digit, a msgpack one with a map header (never an ASCII digit). Raises
+    """Stored parts as ``_split_payload`` made them: UTF-8 text for a text packet, bytes for a
+    msgpack one (which starts with a map header, never the start of UTF-8 text). Raises
     ``codec.Unreadable`` for parts that are neither."""
     if type(before) is not bytes or type(after) is not bytes:
         raise codec.Unreadable("a missing field")
-    if before[:1].isdigit():
-        return _utf8(before), _utf8(after)
+    try:
+        return before.decode("utf-8"), _utf8(after)
+    except UnicodeDecodeError:
+        pass
     if not before or not (0x81 <= before[0] <= 0x8F or before[0] in (0xDE, 0xDF)):
-        raise codec.Unreadable("neither a text packet nor a msgpack map")
+        raise codec.Unreadable("neither UTF-8 text nor a msgpack map")
     return before, after
 
 
@@ -500,7 +502,7 @@ class RedisStore(SharedStore):
                 record = unreadable.record
                 logger.warning("stream entry %d in Redis at %s cannot be read (corrupt, hostile, "
                                "or in chatlib 0.1's format): skipped; the clients it may have been "
-                               "meant for are cut off and told", record.seq, self.target.where())
+                               "meant for are cut off and told", record.seq, self.target.where)
                 if record.namespace is None:
                     records.extend(self._gaps_for_everyone(record.seq))
                 else:
@@ -711,7 +713,7 @@ class RedisStore(SharedStore):
         logger.warning("a kept session in %s (sid %s) cannot be restored: %s in Redis at %s cannot "
                        "be read (corrupt, hostile, or in chatlib 0.1's format); it is forgotten "
                        "and its client gets a new session", namespace, sid or "unreadable",
-                       what, self.target.where())
+                       what, self.target.where)
         return RestoreFailure.UNREADABLE_STATE
 
     def missed(self, namespace: str, sid: str,
