@@ -163,14 +163,18 @@ def _checked_msgpack(payload: bytes) -> bytes:
 
 
 def _parts(before: Any, after: Any) -> tuple[Any, Any]:
-    """Stored parts as ``_split_payload`` made them: a msgpack packet starts with a map
-    header (0x80-0x8f, 0xde, 0xdf), never an ASCII character, and a text packet is UTF-8.
-    Raises ``codec.Unreadable`` for parts that are neither."""
+    """Stored parts as ``_split_payload`` made them: UTF-8 text for a text packet, bytes for a
+    msgpack one (which starts with a map header, never the start of UTF-8 text). Raises
+    ``codec.Unreadable`` for parts that are neither."""
     if type(before) is not bytes or type(after) is not bytes:
         raise codec.Unreadable("a missing field")
-    if before[:1] and (0x80 <= before[0] <= 0x8F or before[0] in (0xDE, 0xDF)):
-        return before, after
-    return _utf8(before), _utf8(after)
+    try:
+        return before.decode("utf-8"), _utf8(after)
+    except UnicodeDecodeError:
+        pass
+    if not before or not (0x81 <= before[0] <= 0x8F or before[0] in (0xDE, 0xDF)):
+        raise codec.Unreadable("neither UTF-8 text nor a msgpack map")
+    return before, after
 
 
 def _text(value: Any) -> str:
@@ -517,7 +521,7 @@ class RedisStore(SharedStore):
                 record = unreadable.record
                 logger.warning("stream entry %d in Redis at %s cannot be read (corrupt, hostile, "
                                "or in chatlib 0.1's format): skipped; the clients it may have been "
-                               "meant for are cut off and told", record.seq, self.url)
+                               "meant for are cut off and told", record.seq, self.target.where)
                 if record.namespace is None:
                     records.extend(self._gaps_for_everyone(record.seq))
                 else:
@@ -728,7 +732,7 @@ class RedisStore(SharedStore):
         logger.warning("a kept session in %s (sid %s) cannot be restored: %s in Redis at %s cannot "
                        "be read (corrupt, hostile, or in chatlib 0.1's format); it is forgotten "
                        "and its client gets a new session", namespace, sid or "unreadable",
-                       what, self.url)
+                       what, self.target.where)
         return RestoreFailure.UNREADABLE_STATE
 
     def missed(self, namespace: str, sid: str,

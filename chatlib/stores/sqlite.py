@@ -110,11 +110,14 @@ def _key_from_text(text: str) -> tuple:
 
 
 def _encode_payload(payload: Any) -> Any:
-    """The wire's text as it is (TEXT); a packet with attachments as ``codec`` JSON (BLOB)."""
+    """The wire's text as it is (TEXT); a packet with attachments, or a msgpack packet
+    (bytes), as ``codec`` JSON (BLOB)."""
     if isinstance(payload, str):
         return payload
     if payload is None:  # a packet that could not be read when the file was opened
         return _UNREADABLE_PAYLOAD
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return codec.dumps(bytes(payload)).encode()
     return codec.dumps([payload[0], *(bytes(part) for part in payload[1:])]).encode()
 
 
@@ -188,7 +191,7 @@ def _decode_payload(stored: Any) -> Any:
         return stored
     if type(stored) is bytes:
         return codec.loads_binary_packet(stored)
-    raise Unreadable("a payload that is neither text nor a binary packet")
+    raise Unreadable("a payload that is neither text nor a packet in a BLOB")
 
 
 def _packet_from_row(row: tuple) -> PacketRecord:
