@@ -357,11 +357,18 @@ class RedisStore(SharedStore):
             # one immediate retry, as the synchronous client's: a pooled connection that
             # Redis closed (during an outage) is replaced at once
             # (an asyncio client needs the asyncio Retry)
-            self._aio = self.target.async_client(retry=self.target.retry(1, asyncio=True),
+            self._aio = self.target.async_client(self._known_nodes(),
+                                                 retry=self.target.retry(1, asyncio=True),
                                                  **_CONNECTION_OPTIONS)
             self._aio_loop = loop
             self._aio_append = self._aio.register_script(self._sources["append"])
         return self._aio_append
+
+    def _known_nodes(self) -> list[tuple[str, int]]:
+        """A cluster's nodes as the synchronous client knows them now (after a failover too)."""
+        if self.target.kind != "cluster":
+            return []
+        return [(node.host, node.port) for node in self._redis.get_nodes()]
 
     def _append_arguments(self, batch: Sequence[_Prepared]) -> list[Any]:
         """append.lua's arguments after the prefix, the generation left out."""
@@ -436,8 +443,9 @@ class RedisStore(SharedStore):
                         # no retries inside redis-py: every broken connection must come
                         # here, where the generation is checked (a transparent reconnection
                         # to a Redis that lost its data would go unnoticed)
-                        client = self.target.async_client(retry=self.target.retry(0, asyncio=True),
-                                                          **_FEED_OPTIONS)
+                        client = self.target.async_client(
+                            self._known_nodes(), retry=self.target.retry(0, asyncio=True),
+                            **_FEED_OPTIONS)
                         probe = client.register_script(self._sources["probe"])
                         current, seq, now_primary = await probe(keys=self._keys, args=[self.prefix])
                         current = _text(current) if current else None
