@@ -31,9 +31,9 @@ _SCRIPTS = ("append", "open", "rooms", "keep", "restore", "expire", "resync", "m
 # data or another Redis took over (a failover): the server resyncs, then calls once more.
 _CHECK_GENERATION = ("append", "expire", "open", "rooms", "keep", "restore")
 _STALE_GENERATION = -1
-# the "gap" field of stream entries no server wrote for its own clients (resync.lua)
-_JUMPED = b"*jump"  # a new primary moved the sequence on: no packet, no gap
-_LOST = b"*lost"  # packets lost with the old primary: a gap for everyone
+# the "gap" field of the entry a new primary's first resync writes where the sequence jumps
+# (resync.lua): no packet and no gap (the gap for packets lost with the old primary says "*lost")
+_JUMPED = b"*jump"
 # Reconnection after an outage: the first retry soon, then doubling up to a ceiling.
 _RETRY_FIRST = 0.1
 _RETRY_MAX = 2.0
@@ -213,7 +213,7 @@ class RedisStore(SharedStore):
     def available(self) -> bool:
         """Whether the last call reached Redis (False during an outage: packets go unstored).
 
-        Example: ``await wait_for_condition(lambda: store.available)`` after a failover.
+        Example, in a health check: ``return 200 if store.available else 503``.
         """
         return self._outage_since is None
 
