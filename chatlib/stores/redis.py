@@ -31,9 +31,9 @@ _SCRIPTS = ("append", "open", "rooms", "keep", "restore", "expire", "resync", "m
 # data or another Redis took over (a failover): the server resyncs, then calls once more.
 _CHECK_GENERATION = ("append", "expire", "open", "rooms", "keep", "restore")
 _STALE_GENERATION = -1
-# the "gap" field of stream entries no server wrote for its own clients (resync.lua)
-_JUMPED = b"*jump"  # a new primary moved the sequence on: no packet, no gap
-_LOST = b"*lost"  # packets lost with the old primary: a gap for everyone
+# the "gap" field of the entry a new primary's first resync writes where the sequence jumps
+# (resync.lua): no packet and no gap (the gap for packets lost with the old primary says "*lost")
+_JUMPED = b"*jump"
 # Reconnection after an outage: the first retry soon, then doubling up to a ceiling.
 _RETRY_FIRST = 0.1
 _RETRY_MAX = 2.0
@@ -305,7 +305,7 @@ class RedisStore(SharedStore):
     def available(self) -> bool:
         """Whether the last call reached Redis (False during an outage: packets go unstored).
 
-        Example: ``await wait_for_condition(lambda: store.available)`` after a failover.
+        Example, in a health check: ``return 200 if store.available else 503``.
         """
         return self._outage_since is None
 
@@ -449,11 +449,18 @@ class RedisStore(SharedStore):
             # one immediate retry, as the synchronous client's: a pooled connection that
             # Redis closed (during an outage) is replaced at once
             # (an asyncio client needs the asyncio Retry)
-            self._aio = self.target.async_client(retry=self.target.retry(1, asyncio=True),
+            self._aio = self.target.async_client(self._known_nodes(),
+                                                 retry=self.target.retry(1, asyncio=True),
                                                  **_CONNECTION_OPTIONS)
             self._aio_loop = loop
             self._aio_append = self._aio.register_script(self._sources["append"])
         return self._aio_append
+
+    def _known_nodes(self) -> list[tuple[str, int]]:
+        """A cluster's nodes as the synchronous client knows them now (after a failover too)."""
+        if self.target.kind != "cluster":
+            return []
+        return [(node.host, node.port) for node in self._redis.get_nodes()]
 
     def _append_arguments(self, batch: Sequence[_Prepared]) -> list[Any]:
         """append.lua's arguments after the prefix, the generation left out."""
@@ -570,8 +577,9 @@ class RedisStore(SharedStore):
                         # no retries inside redis-py: every broken connection must come
                         # here, where the generation is checked (a transparent reconnection
                         # to a Redis that lost its data would go unnoticed)
-                        client = self.target.async_client(retry=self.target.retry(0, asyncio=True),
-                                                          **_FEED_OPTIONS)
+                        client = self.target.async_client(
+                            self._known_nodes(), retry=self.target.retry(0, asyncio=True),
+                            **_FEED_OPTIONS)
                         probe = client.register_script(self._sources["probe"])
                         current, seq, now_primary = await probe(keys=self._keys, args=[self.prefix])
                         current = _text(current) if current else None
