@@ -25,10 +25,13 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from socket import SHUT_RDWR
 from typing import Any, Callable, Optional
 
 import engineio
 import socketio
+import websocket
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
@@ -59,6 +62,10 @@ OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("socketio.Client", "_handle_event"): ("self", "namespace", "id", "data"),
     ("socketio.Client", "_handle_disconnect"): ("self", "namespace"),
     ("socketio.Client", "_handle_eio_disconnect"): ("self", "reason"),
+    ("socketio.Client", "_engineio_client_class"): ("self",),
+    # python-engineio's threaded client runs each message's handler on a thread of its
+    # own; chatlib's runs them one after another, in arrival order (sync_client)
+    ("engineio.Client", "_trigger_event"): ("self", "event", "*args", "**kwargs"),
 }
 
 #: Methods of a pub/sub manager instance that chatlib wraps (``chatlib.sio.manager``):
@@ -116,6 +123,8 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "engineio.Server": ("sockets",),
     "engineio.Client": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
                         "current_transport", "state"),
+    # websocket-client's connection under python-engineio's threaded client: its raw socket
+    "websocket.WebSocket": ("sock",),
 }
 
 #: What ``chatlib.flask.SocketIO`` reads of Flask-SocketIO's ``SocketIO`` after its
@@ -143,6 +152,7 @@ _OWNERS: dict[str, type] = {
     "engineio.Server": engineio.Server,
     "engineio.Client": engineio.Client,
     "engineio.Socket": EngineioSocket,
+    "websocket.WebSocket": websocket.WebSocket,
 }
 
 
@@ -406,6 +416,11 @@ def close_transport_sync(client: Any) -> None:
     """
     eio = client.eio
     if eio.current_transport == "websocket" and eio.ws is not None:
+        # shutdown() wakes the read loop blocked in recv(); closing the fd alone would not
+        sock = eio.ws.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(SHUT_RDWR)
         eio.ws.shutdown()
         if eio.read_loop_task is not None:
             eio.read_loop_task.join()

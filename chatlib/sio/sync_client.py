@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from concurrent.futures import Future
 from typing import Any, Callable, Optional
 
+import engineio
 import socketio
 from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
@@ -21,6 +24,46 @@ logger = logging.getLogger("chatlib.client")
 _FLUSH_TIMEOUT = 5.0
 # as RecoveryClient's: a restore may wait for a silent server to be taken as gone
 _RECONNECT_WAIT = 10.0
+_ACK = str(sio_packet.ACK)  # an ACK packet's first character
+
+
+class OrderedEngineioClient(engineio.Client):
+    """python-engineio's threaded client, with every message handled in arrival order.
+
+    python-engineio starts a thread per message, so two events can reach their
+    handlers in either order, and the offset kept could be an older one. Here
+    one worker at a time takes the messages in the order they were read; an
+    acknowledgement (``3...``) is handled at once on the read loop, so that a
+    handler waiting in ``call()`` for one does not wait behind itself.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_order: deque = deque()
+        self._order_lock = threading.Lock()
+        self._draining = False
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event != "message" or not kwargs.get("run_async") or event not in self.handlers:
+            return super()._trigger_event(event, *args, **kwargs)
+        data = args[0] if args else None
+        if isinstance(data, str) and data.startswith(_ACK):
+            return super()._trigger_event(event, *args, run_async=False)
+        with self._order_lock:
+            self._in_order.append(args)
+            if self._draining:
+                return None
+            self._draining = True
+        return self.start_background_task(self._drain_in_order)
+
+    def _drain_in_order(self) -> None:
+        while True:
+            with self._order_lock:
+                if not self._in_order:
+                    self._draining = False
+                    return
+                args = self._in_order.popleft()
+            super()._trigger_event("message", *args, run_async=False)
 
 
 class RecoveryClient(socketio.Client):
@@ -64,6 +107,9 @@ class RecoveryClient(socketio.Client):
             raise ValueError("ack_timeout applies to retries: give retries too")
         self._delivery = (ThreadDeliveryQueue(self._send_try, retries, ack_timeout)
                           if retries else None)
+
+    def _engineio_client_class(self) -> type:
+        return OrderedEngineioClient
 
     # -- what the user reads ---------------------------------------------
 
