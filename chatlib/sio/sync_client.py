@@ -95,7 +95,6 @@ class RecoveryClient(socketio.Client):
 
     def __init__(self, *args: Any, retries: Optional[int] = None,
                  ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
-        kwargs.setdefault("handle_sigint", False)
         super().__init__(*args, **kwargs)
         redact_pids(self.logger)
         redact_pids(self.eio.logger)

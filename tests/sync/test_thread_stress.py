@@ -119,7 +119,7 @@ def test_concurrent_emits_drops_and_restores_lose_and_repeat_nothing(serve_wsgi,
         assert not failures, failures
         expected = EMITTERS * PER_EMITTER + CLIENTS * RELAYS_PER_CLIENT
         for index, inbox in enumerate(inboxes):
-            wait_until(lambda: len(inbox) >= expected, 30,
+            wait_until(lambda inbox=inbox: len(inbox) >= expected, 30,
                        f"client {index}: {expected} messages, has {len(inbox)}")
         for index, inbox in enumerate(inboxes):
             counts = Counter(inbox)
