@@ -11,8 +11,8 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from . import compat
-from .client_state import NamespaceState, PendingEmit, require_known, take_pending
-from .delivery import DeliveryQueue, QueuedEmit
+from .client_state import NamespaceState, PendingEmit, RecoveringClient, require_known, take_pending
+from .delivery import DeliveryQueue
 from .redact import redact_pids
 
 logger = logging.getLogger("chatlib.client")
@@ -23,7 +23,7 @@ _FLUSH_TIMEOUT = 5.0
 _RECONNECT_WAIT = 10.0
 
 
-class RecoveryClient(socketio.AsyncClient):
+class RecoveryClient(RecoveringClient, socketio.AsyncClient):
     """A python-socketio ``AsyncClient`` that speaks Socket.IO's connection state recovery.
 
     It keeps the pid from the server's CONNECT reply and the offset of the
@@ -74,34 +74,6 @@ class RecoveryClient(socketio.AsyncClient):
         if ack_timeout is not None and not retries:
             raise ValueError("ack_timeout applies to retries: give retries too")
         self._delivery = DeliveryQueue(self._send_try, retries, ack_timeout) if retries else None
-
-    # -- what the user reads ---------------------------------------------
-
-    def state(self, namespace: Optional[str] = None) -> NamespaceState:
-        """The recovery state of a namespace (default ``/``)."""
-        return self._states.setdefault(namespace or "/", NamespaceState())
-
-    @property
-    def pid(self) -> Optional[str]:
-        """The private session id of the default namespace (a secret: do not log or share it)."""
-        return self.state().pid
-
-    @property
-    def last_offset(self) -> Optional[str]:
-        """The offset of the last stored event received in the default namespace."""
-        return self.state().last_offset
-
-    @property
-    def recovered(self) -> bool:
-        """Whether the last connection of the default namespace restored the previous session."""
-        return self.state().recovered
-
-    @property
-    def pending(self) -> list[PendingEmit | QueuedEmit]:
-        """Emits waiting for a connection, oldest first; with ``retries``, all not yet acked."""
-        if self._delivery is not None:
-            return list(self._delivery.waiting())
-        return list(self._pending)
 
     # -- emitting --------------------------------------------------------
 

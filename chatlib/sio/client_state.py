@@ -128,3 +128,42 @@ def take_pending(pending: list, namespace: str) -> tuple[list, list]:
     """(the pending emits of ``namespace``, the others), each in order."""
     return ([item for item in pending if item.namespace == namespace],
             [item for item in pending if item.namespace != namespace])
+
+
+class RecoveringClient:
+    """What both recovering clients show their users: per-namespace state and what waits.
+
+    A mixin of ``RecoveryClient`` (asyncio) and ``chatlib.sync.RecoveryClient``;
+    ``_states`` maps namespaces to their ``NamespaceState``, ``_pending`` holds
+    emits made while disconnected, ``_delivery`` is the queue of ``retries`` (or None).
+    """
+
+    _states: dict[str, NamespaceState]
+    _pending: list
+    _delivery: Any
+
+    def state(self, namespace: Optional[str] = None) -> NamespaceState:
+        """The recovery state of a namespace (default ``/``)."""
+        return self._states.setdefault(namespace or "/", NamespaceState())
+
+    @property
+    def pid(self) -> Optional[str]:
+        """The private session id of the default namespace (a secret: do not log or share it)."""
+        return self.state().pid
+
+    @property
+    def last_offset(self) -> Optional[str]:
+        """The offset of the last stored event received in the default namespace."""
+        return self.state().last_offset
+
+    @property
+    def recovered(self) -> bool:
+        """Whether the last connection of the default namespace restored the previous session."""
+        return self.state().recovered
+
+    @property
+    def pending(self) -> list:
+        """Emits waiting for a connection, oldest first; with ``retries``, all not yet acked."""
+        if self._delivery is not None:
+            return list(self._delivery.waiting())
+        return list(self._pending)

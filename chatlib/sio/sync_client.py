@@ -14,8 +14,7 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from . import compat
-from .client_state import NamespaceState, PendingEmit, require_known, take_pending
-from .delivery import QueuedEmit
+from .client_state import NamespaceState, PendingEmit, RecoveringClient, require_known, take_pending
 from .redact import redact_pids
 from .sync_delivery import ThreadDeliveryQueue
 
@@ -66,7 +65,7 @@ class OrderedEngineioClient(engineio.Client):
             super()._trigger_event("message", *args, run_async=False)
 
 
-class RecoveryClient(socketio.Client):
+class RecoveryClient(RecoveringClient, socketio.Client):
     """A python-socketio ``Client`` (threads) that speaks Socket.IO's connection state recovery.
 
     The threaded twin of ``chatlib.RecoveryClient``: it keeps the pid and the
@@ -109,34 +108,6 @@ class RecoveryClient(socketio.Client):
 
     def _engineio_client_class(self) -> type:
         return OrderedEngineioClient
-
-    # -- what the user reads ---------------------------------------------
-
-    def state(self, namespace: Optional[str] = None) -> NamespaceState:
-        """The recovery state of a namespace (default ``/``)."""
-        return self._states.setdefault(namespace or "/", NamespaceState())
-
-    @property
-    def pid(self) -> Optional[str]:
-        """The private session id of the default namespace (a secret: do not log or share it)."""
-        return self.state().pid
-
-    @property
-    def last_offset(self) -> Optional[str]:
-        """The offset of the last stored event received in the default namespace."""
-        return self.state().last_offset
-
-    @property
-    def recovered(self) -> bool:
-        """Whether the last connection of the default namespace restored the previous session."""
-        return self.state().recovered
-
-    @property
-    def pending(self) -> list[PendingEmit | QueuedEmit]:
-        """Emits waiting for a connection, oldest first; with ``retries``, all not yet acked."""
-        if self._delivery is not None:
-            return list(self._delivery.waiting())
-        return list(self._pending)
 
     # -- emitting --------------------------------------------------------
 
