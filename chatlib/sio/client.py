@@ -11,9 +11,8 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from . import compat
-from .client_state import NamespaceState, PendingEmit, RecoveringClient, require_known, take_pending
+from .client_state import PendingEmit, RecoveringClient, require_known, take_pending
 from .delivery import DeliveryQueue
-from .redact import redact_pids
 
 logger = logging.getLogger("chatlib.client")
 
@@ -65,15 +64,7 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):
         # every task on the loop: inside a Jupyter kernel that kills the kernel.
         kwargs.setdefault("handle_sigint", False)
         super().__init__(*args, **kwargs)
-        redact_pids(self.logger)
-        redact_pids(self.eio.logger)
-        self._states: dict[str, NamespaceState] = {}
-        self._pending: list[PendingEmit] = []
-        self._dropping = False
-        self._connecting = False
-        if ack_timeout is not None and not retries:
-            raise ValueError("ack_timeout applies to retries: give retries too")
-        self._delivery = DeliveryQueue(self._send_try, retries, ack_timeout) if retries else None
+        self._start_recovering(DeliveryQueue, retries, ack_timeout)
 
     # -- emitting --------------------------------------------------------
 

@@ -27,6 +27,8 @@ from typing import Any, Callable, Optional
 
 from socketio import exceptions as sio_exceptions
 
+from .redact import redact_pids
+
 logger = logging.getLogger("chatlib.client")
 
 
@@ -141,6 +143,20 @@ class RecoveringClient:
     _states: dict[str, NamespaceState]
     _pending: list
     _delivery: Any
+
+    def _start_recovering(self, queue_class: Callable[..., Any], retries: Optional[int],
+                          ack_timeout: Optional[float]) -> None:
+        """Set up what the mixin reads; ``queue_class`` makes the ``retries`` queue."""
+        redact_pids(self.logger)  # type: ignore[attr-defined]
+        redact_pids(self.eio.logger)  # type: ignore[attr-defined]
+        self._states = {}
+        self._pending = []
+        self._dropping = False
+        self._connecting = False
+        if ack_timeout is not None and not retries:
+            raise ValueError("ack_timeout applies to retries: give retries too")
+        self._delivery = (queue_class(self._send_try, retries, ack_timeout)  # type: ignore[attr-defined]
+                          if retries else None)
 
     def state(self, namespace: Optional[str] = None) -> NamespaceState:
         """The recovery state of a namespace (default ``/``)."""

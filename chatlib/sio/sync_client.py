@@ -14,8 +14,7 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from . import compat
-from .client_state import NamespaceState, PendingEmit, RecoveringClient, require_known, take_pending
-from .redact import redact_pids
+from .client_state import PendingEmit, RecoveringClient, require_known, take_pending
 from .sync_delivery import ThreadDeliveryQueue
 
 logger = logging.getLogger("chatlib.client")
@@ -95,16 +94,7 @@ class RecoveryClient(RecoveringClient, socketio.Client):
     def __init__(self, *args: Any, retries: Optional[int] = None,
                  ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        redact_pids(self.logger)
-        redact_pids(self.eio.logger)
-        self._states: dict[str, NamespaceState] = {}
-        self._pending: list[PendingEmit] = []
-        self._dropping = False
-        self._connecting = False
-        if ack_timeout is not None and not retries:
-            raise ValueError("ack_timeout applies to retries: give retries too")
-        self._delivery = (ThreadDeliveryQueue(self._send_try, retries, ack_timeout)
-                          if retries else None)
+        self._start_recovering(ThreadDeliveryQueue, retries, ack_timeout)
 
     def _engineio_client_class(self) -> type:
         return OrderedEngineioClient
