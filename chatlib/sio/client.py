@@ -185,13 +185,11 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):
                 sio_packet.CONNECT, data=data, namespace=namespace))
 
     async def _handle_connect(self, namespace: Optional[str], data: Any) -> None:
-        namespace = namespace or "/"
-        if namespace in self.namespaces:
+        taken = self._take_reply(namespace, data)
+        if taken is None:
             return
-        state = self.state(namespace)
-        self.namespaces[namespace] = state.accept_reply(data, self.sid)
-        logger.info("namespace %s connected (recovered: %s)", namespace, state.recovered)
-        for ack_id, event_data in state.take_early():
+        namespace, early = taken
+        for ack_id, event_data in early:
             await self._dispatch_event(namespace, ack_id, event_data)
         await self._flush_pending(namespace)
         if self._delivery is not None:

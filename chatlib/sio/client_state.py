@@ -162,6 +162,19 @@ class RecoveringClient:
         """The recovery state of a namespace (default ``/``)."""
         return self._states.setdefault(namespace or "/", NamespaceState())
 
+    def _take_reply(self, namespace: Optional[str], data: Any) -> Optional[tuple[str, list]]:
+        """A CONNECT reply: the namespace is connected; returns it and its early events.
+
+        None when the namespace is connected already (a second reply is ignored).
+        """
+        namespace = namespace or "/"
+        if namespace in self.namespaces:  # type: ignore[attr-defined]
+            return None
+        state = self.state(namespace)
+        self.namespaces[namespace] = state.accept_reply(data, self.sid)  # type: ignore[attr-defined]
+        logger.info("namespace %s connected (recovered: %s)", namespace, state.recovered)
+        return namespace, state.take_early()
+
     @property
     def pid(self) -> Optional[str]:
         """The private session id of the default namespace (a secret: do not log or share it)."""
