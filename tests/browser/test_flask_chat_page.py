@@ -14,11 +14,9 @@ import pytest
 from tests.services import free_port
 
 from .support import Process, expect, python, screenshot
+from .test_chat_page import SERVER_START_TIMEOUT, send, status_pattern as status
 
 pytestmark = pytest.mark.browser
-
-SERVER_START_TIMEOUT = 30
-CONNECTED = r"^connected · recovered: {recovered} · id: {id}$"
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +30,6 @@ def flask_chat():
         yield port
     finally:
         server.stop()
-
-
-def status(recovered: str, sid: str = r"\S+") -> re.Pattern:
-    return re.compile(CONNECTED.format(recovered=recovered, id=sid))
-
-
-def send(page, text):
-    page.locator("#input").fill(text)
-    page.get_by_role("button", name="Send", exact=True).click()
 
 
 def test_the_flask_chat_recovers_a_dropped_tab_with_the_missed_message(

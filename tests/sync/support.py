@@ -26,6 +26,15 @@ class Served:
         self.httpd.server_close()
 
 
+def require_module(name: str) -> None:
+    """Fail in CI, skip elsewhere, when an optional package a test serves with is missing."""
+    import importlib.util
+
+    from tests.services import require
+
+    require(name, importlib.util.find_spec(name) is not None, f"pip install {name}")
+
+
 def quiet_werkzeug() -> None:
     """Werkzeug logs every request (and, after a WebSocket closes, a 400 for its leftovers)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import require
-from tests.sync.support import ServerProcess, drop_and_recover
+from tests.sync.support import ServerProcess, drop_and_recover, require_module
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -18,12 +17,7 @@ ROOT = HERE.parents[1]
 
 @pytest.fixture
 def gevent_chat():
-    try:
-        import gevent  # noqa: F401
-        found = True
-    except ImportError:
-        found = False
-    require("gevent", found, "pip install gevent")
+    require_module("gevent")
     server = ServerProcess([sys.executable, str(HERE / "gevent_chat.py")], ROOT,
                            dict(os.environ, PYTHONPATH=str(ROOT)))
     yield server.url

@@ -8,20 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import require
-from tests.sync.support import ServerProcess, drop_and_recover
+from tests.sync.support import ServerProcess, drop_and_recover, require_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def gunicorn_chat():
-    try:
-        import gunicorn  # noqa: F401
-        found = True
-    except ImportError:
-        found = False
-    require("gunicorn", found, "pip install gunicorn")
+    require_module("gunicorn")
     server = ServerProcess(
         [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "20", "-b", "127.0.0.1:0",
          "--graceful-timeout", "2", "--no-control-socket",
