@@ -33,6 +33,11 @@ class OrderedEngineioClient(engineio.Client):
     one worker at a time takes the messages in the order they were read; an
     acknowledgement (``3...``) is handled at once on the read loop, so that a
     handler waiting in ``call()`` for one does not wait behind itself.
+
+    A message still waiting when its connection is replaced by a new one is
+    not handled: the new CONNECT was sent with the offset of the last event
+    handled, so the restore replays that message once (handled late, it
+    would be delivered twice).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -40,15 +45,19 @@ class OrderedEngineioClient(engineio.Client):
         self._in_order: deque = deque()
         self._order_lock = threading.Lock()
         self._draining = False
+        self._connection = 0  # counts Engine.IO connections: a message belongs to one
 
     def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "connect":
+            with self._order_lock:
+                self._connection += 1
         if event != "message" or not kwargs.get("run_async") or event not in self.handlers:
             return super()._trigger_event(event, *args, **kwargs)
         data = args[0] if args else None
         if isinstance(data, str) and data.startswith(_ACK):
             return super()._trigger_event(event, *args, run_async=False)
         with self._order_lock:
-            self._in_order.append(args)
+            self._in_order.append((self._connection, args))
             if self._draining:
                 return None
             self._draining = True
@@ -60,8 +69,10 @@ class OrderedEngineioClient(engineio.Client):
                 if not self._in_order:
                     self._draining = False
                     return
-                args = self._in_order.popleft()
-            super()._trigger_event("message", *args, run_async=False)
+                connection, args = self._in_order.popleft()
+                current = connection == self._connection
+            if current:
+                super()._trigger_event("message", *args, run_async=False)
 
 
 class RecoveryClient(RecoveringClient, socketio.Client):
