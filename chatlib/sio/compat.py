@@ -383,6 +383,15 @@ def trigger_event_sync(target: Any, event: str, namespace: str, *args: Any) -> A
     return target._trigger_event(event, namespace, *args)
 
 
+def replace_eio_packet_sender(server: Any, make: Callable[[Any], Any]) -> None:
+    """Put ``make(current)`` in place of a server instance's ``_send_eio_packet``.
+
+    Flask-SocketIO's test client replaces that method on the instance with its
+    own; ``chatlib.flask`` wraps the test client's.
+    """
+    server._send_eio_packet = make(server._send_eio_packet)
+
+
 def is_sync_pubsub(manager: Any) -> bool:
     """Whether a threaded client manager shares its rooms and emits with other servers."""
     return isinstance(manager, PubSubManager)

@@ -176,11 +176,18 @@ class RecoveryServer(socketio.Server):
             for payload in connecting.held:
                 self._send_payload(eio_sid, payload)
             self.router.release(sid)
-            if compat.socket_is_closing(compat.engineio_socket(self, eio_sid)):
+            if self._transport_gone(eio_sid):
                 # the transport died during these writes; the drop already kept the session
                 self.manager.disconnect(sid, namespace, ignore_queue=True)
                 return
             self.manager.connect(sid, namespace)
+
+    def _transport_gone(self, eio_sid: str) -> bool:
+        """Whether the connection closed (Flask-SocketIO's test client has no engineio socket)."""
+        socket = compat.engineio_socket(self, eio_sid)
+        if socket is None:
+            return eio_sid not in self.environ
+        return compat.socket_is_closing(socket)
 
     def _run_connect_handler(self, eio_sid: str, namespace: str, sid: str,
                              auth: Any) -> tuple[Any, Any]:
@@ -198,8 +205,9 @@ class RecoveryServer(socketio.Server):
         raise AssertionError("unreachable: ConnectCalls raises after its last call")
 
     def _send_payload(self, eio_sid: str, payload: Payload) -> None:
+        send = compat.eio_packet_sender(self)
         for part in payload if isinstance(payload, list) else [payload]:
-            self.eio.send(eio_sid, part)
+            send(eio_sid, compat.message_packet(part))
 
     # -- bad input, drops ------------------------------------------------
 

@@ -183,3 +183,16 @@ def test_a_threaded_client_with_retries_gets_its_ack_after_a_drop(chat):
     sender.reconnect()
     assert outcome.result(timeout=10) == sender.get_sid()
     assert sender.pending == []
+
+
+def test_flask_socketios_test_client_reads_events_as_without_recovery():
+    app, socketio, seen = make_app()
+    client = socketio.test_client(app)
+    assert client.get_received() == [{"name": "welcome", "args": ["hello"], "namespace": "/"}]
+    assert client.emit("join", "r1", callback=True) == seen["connects"][-1][0]
+    client.emit("say", "r1", "in r1")
+    client.send("hi")
+    assert client.get_received() == [
+        {"name": "said", "args": ["in r1"], "namespace": "/"},
+        {"name": "message", "args": "echo hi", "namespace": "/"}]
+    assert len(socketio.recovery_store.packets()) == 3  # stored all the same
