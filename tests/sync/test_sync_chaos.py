@@ -62,7 +62,9 @@ class Participant:
 
 
 def kept(sio, sid: str) -> bool:
-    return any(row["sid"] == sid and not row["connected"] for row in sio.store.sessions())
+    with sio.router.lock:  # the store is read as the server reads it: under its lock
+        rows = sio.store.sessions()
+    return any(row["sid"] == sid and not row["connected"] for row in rows)
 
 
 def test_every_threaded_client_gets_every_message_once_and_in_order_through_chaos(serve_wsgi):

@@ -48,8 +48,10 @@ def store(request, tmp_path):
         close()
 
 
-def session_kept(store, sid: str) -> bool:
-    return any(row["sid"] == sid and not row["connected"] for row in store.sessions())
+def session_kept(sio, sid: str) -> bool:
+    with sio.router.lock:  # the store is read as the server reads it: under its lock
+        rows = sio.store.sessions()
+    return any(row["sid"] == sid and not row["connected"] for row in rows)
 
 
 def test_concurrent_emits_drops_and_restores_lose_and_repeat_nothing(serve_wsgi, store):
@@ -97,7 +99,7 @@ def test_concurrent_emits_drops_and_restores_lose_and_repeat_nothing(serve_wsgi,
                     client.call("relay", f"c{index}-{relayed}")
                     relayed += 1
                 client.drop()
-                wait_until(lambda: session_kept(store, sids[index]), 10,
+                wait_until(lambda: session_kept(sio, sids[index]), 10,
                            f"the server to keep client {index}'s session")
                 threading.Event().wait(chance.uniform(0, 0.05))
                 client.reconnect()
