@@ -10,13 +10,17 @@ from typing import Any, Optional
 import socketio
 
 from . import common, compat
-from ..core import Recovery, RecoveryStore, Restored
+from ..core import Recovery, RecoveryStore, Restored, RestoreFailure
 from ..core.store import Payload
 from .redact import redact_pids
 from .routing import Connecting
 from .sync_manager import SyncRouter, attach_sync
 
 logger = logging.getLogger("chatlib.server")
+
+# How long a restore waits for the drop of the session's old connection to finish
+# (its thread keeps the session, then takes its sid out of the manager).
+_LEAVING_WAIT = 2.0
 
 
 class RecoveryServer(socketio.Server):
@@ -97,14 +101,21 @@ class RecoveryServer(socketio.Server):
     def _restore_locked(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
         """Restore a session; returns with the router's lock held (the caller releases it).
 
-        A session still connected to a silent server (shared stores) is
-        retried, bounded, with the lock released while it waits.
+        A session still connected to a silent server (shared stores), or whose
+        old connection is still being taken out, is retried, bounded, with the
+        lock released while it waits.
         """
         assert self.router is not None and self.store is not None
-        deadline = time.monotonic() + self.store.dead_after
+        deadline = time.monotonic() + max(self.store.dead_after, _LEAVING_WAIT)
         while True:
             self.router.lock.acquire()
             result = self.store.restore(namespace, pid, offset)
+            if isinstance(result, Restored) and \
+                    self.manager.eio_sid_from_sid(result.sid, namespace) is not None:
+                # kept by the drop, but its old connection is still being taken out of the
+                # manager (on another thread): keep it again, and try once that is done
+                self.store.keep(namespace, result.sid, result.data)
+                result = RestoreFailure.CONNECTED_ELSEWHERE
             step = common.restore_step(result, time.monotonic() > deadline)
             if step is not common.RETRY:
                 if step is None:
