@@ -110,11 +110,8 @@ class RecoveryServer(socketio.Server):
         while True:
             self.router.lock.acquire()
             result = self.store.restore(namespace, pid, offset)
-            if isinstance(result, Restored) and \
-                    self.manager.eio_sid_from_sid(result.sid, namespace) is not None:
-                # kept by the drop, but its old connection is still being taken out of the
-                # manager (on another thread): keep it again, and try once that is done
-                self.store.keep(namespace, result.sid, result.data)
+            if isinstance(result, Restored) and self.router.still_leaving(namespace, result):
+                # its old connection is still being taken out (on another thread): retry
                 result = RestoreFailure.CONNECTED_ELSEWHERE
             step = common.restore_step(result, time.monotonic() > deadline)
             if step is not common.RETRY:
