@@ -26,10 +26,13 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from socket import SHUT_RDWR
 from typing import Any, Callable, Optional
 
 import engineio
 import socketio
+import websocket
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
@@ -60,6 +63,10 @@ OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("socketio.Client", "_handle_event"): ("self", "namespace", "id", "data"),
     ("socketio.Client", "_handle_disconnect"): ("self", "namespace"),
     ("socketio.Client", "_handle_eio_disconnect"): ("self", "reason"),
+    ("socketio.Client", "_engineio_client_class"): ("self",),
+    # python-engineio's threaded client runs each message's handler on a thread of its
+    # own; chatlib's runs them one after another, in arrival order (sync_client)
+    ("engineio.Client", "_trigger_event"): ("self", "event", "*args", "**kwargs"),
 }
 
 #: Public methods of a manager instance that chatlib wraps (``chatlib.sio.hooks``), with the
@@ -130,7 +137,9 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
                         "connection_namespaces", "socketio_path", "namespaces", "eio"),
     "engineio.Server": ("sockets",),
     "engineio.Client": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
-                        "current_transport", "state"),
+                        "current_transport", "state", "handlers"),
+    # websocket-client's connection under python-engineio's threaded client: its raw socket
+    "websocket.WebSocket": ("sock",),
 }
 
 #: Undocumented attributes a pub/sub manager sets once its server started it (``initialize``).
@@ -161,6 +170,7 @@ _OWNERS: dict[str, type] = {
     "engineio.Server": engineio.Server,
     "engineio.Client": engineio.Client,
     "engineio.Socket": EngineioSocket,
+    "websocket.WebSocket": websocket.WebSocket,
 }
 
 
@@ -203,6 +213,11 @@ def handler(target: Any, namespace: str, event: str) -> Optional[Callable[..., A
 def handled_namespaces(target: Any) -> set[str]:
     """The namespaces a server or client has handlers for: ``on()`` or a Namespace class."""
     return set(target.handlers) | set(target.namespace_handlers)
+
+
+def engineio_has_handler(client: Any, event: str) -> bool:
+    """Whether a python-engineio client has a handler for ``event`` (``on()`` registered it)."""
+    return event in client.handlers
 
 
 def flask_registrations(socketio: Any) -> tuple[list, list]:
@@ -414,6 +429,15 @@ def trigger_event_sync(target: Any, event: str, namespace: str, *args: Any) -> A
     return target._trigger_event(event, namespace, *args)
 
 
+def replace_eio_packet_sender(server: Any, make: Callable[[Any], Any]) -> None:
+    """Put ``make(current)`` in place of a server instance's ``_send_eio_packet``.
+
+    Flask-SocketIO's test client replaces that method on the instance with its
+    own; ``chatlib.flask`` wraps the test client's.
+    """
+    server._send_eio_packet = make(server._send_eio_packet)
+
+
 def is_sync_pubsub(manager: Any) -> bool:
     """Whether a threaded client manager shares its rooms and emits with other servers."""
     return isinstance(manager, PubSubManager)
@@ -447,6 +471,11 @@ def close_transport_sync(client: Any) -> None:
     """
     eio = client.eio
     if eio.current_transport == "websocket" and eio.ws is not None:
+        # shutdown() wakes the read loop blocked in recv(); closing the fd alone would not
+        sock = eio.ws.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(SHUT_RDWR)
         eio.ws.shutdown()
         if eio.read_loop_task is not None:
             eio.read_loop_task.join()

@@ -188,17 +188,8 @@ class RecoveryRouter(RouterBase):
         # packet observers see what goes through engineio's send_packet: no direct writes then
         frame = None if self.server.packet_observers else self._direct.frame(payload)
         direct = self._direct.write
-        held = self._held
-        floors = self._floors
         send = compat.eio_packet_sender(self.server)
-        for sid, eio_sid in self.manager.get_participants(namespace, room):
-            if sid in skip:
-                continue
-            if floors and seq is not None and seq <= floors.get(sid, -1):
-                continue
-            if held and sid in held:
-                held[sid].append(payload)
-                continue
+        for eio_sid in self.recipients(namespace, room, skip, payload, seq):
             if frame is not None and direct(eio_sid, frame):
                 continue
             for pkt in packets:

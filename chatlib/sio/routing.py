@@ -73,6 +73,18 @@ class RouterBase:
         self.set_floor(sid, self.store.open_session(namespace, sid, pid))
         return Connecting(sid, pid, [], held, None)
 
+    def still_leaving(self, namespace: str, restored: Restored) -> bool:
+        """Whether a restored session's old connection is still in the manager; if so it is kept again.
+
+        The drop keeps the session before the old connection's sid leaves the
+        manager (the app's disconnect handler runs in between): a restore in
+        that window must be tried again once it has left.
+        """
+        if self.manager.eio_sid_from_sid(restored.sid, namespace) is None:
+            return False
+        self.store.keep(namespace, restored.sid, restored.data)
+        return True
+
     def give_up(self, namespace: str, connecting: Connecting) -> None:
         """A connection that will not go live: a restored session goes back to being kept."""
         if connecting.restored is not None:

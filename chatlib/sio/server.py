@@ -75,9 +75,10 @@ class RecoveryServer(socketio.AsyncServer):
         self.store: Optional[RecoveryStore]
         self.recovery, self.store = common.choose_store(args, recovery, store)
         super().__init__(*args, **kwargs)
-        # "más" on the wire as the JS server writes it, not "m\u00e1s"
-        self.packet_class = utf8_packet_class(
-            self.packet_class, socketio.AsyncServer.__init__, args, kwargs)
+        if self.store is not None:  # recovery=None is plain python-socketio, its packets too
+            # "más" on the wire as the JS server writes it, not "m\u00e1s"
+            self.packet_class = utf8_packet_class(
+                self.packet_class, socketio.AsyncServer.__init__, args, kwargs)
         self._sweeper: Optional[asyncio.Task] = None
         self._shut_down = False
         self._engineio_tasks: set[asyncio.Task] = set()
