@@ -24,7 +24,7 @@ _FLUSH_TIMEOUT = 5.0
 _RECONNECT_WAIT = 10.0
 
 
-class RecoveryClient(socketio.AsyncClient):
+class RecoveryClient(socketio.AsyncClient):  # type: ignore[misc]  # untyped base
     """A python-socketio ``AsyncClient`` that speaks Socket.IO's connection state recovery.
 
     It keeps the pid from the server's CONNECT reply and the offset of the
@@ -110,7 +110,7 @@ class RecoveryClient(socketio.AsyncClient):
     # -- emitting --------------------------------------------------------
 
     async def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
-                   callback: Optional[Callable] = None) -> Optional[asyncio.Future]:
+                   callback: Optional[Callable[..., Any]] = None) -> Optional[asyncio.Future[Any]]:
         """Emit an event; while the namespace is disconnected it waits in ``pending``.
 
         With ``retries`` it joins the delivery queue and this returns the future

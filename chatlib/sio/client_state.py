@@ -43,7 +43,7 @@ class NamespaceState:
     #: whether a CONNECT sent on the current Engine.IO connection awaits its reply
     awaiting_reply: bool = False
     #: events received before the CONNECT reply: (ack id, data)
-    early_events: list = field(default_factory=list)
+    early_events: list[Any] = field(default_factory=list)
 
     def connect_data(self, auth: Any) -> Any:
         """The data of a CONNECT for this namespace: ``auth``, with the pid and offset if known."""
@@ -68,7 +68,7 @@ class NamespaceState:
         self.sid = data.get("sid", default_sid)
         return self.sid
 
-    def take_early(self) -> list:
+    def take_early(self) -> list[Any]:
         """The events that came before the CONNECT reply, to dispatch now, in order."""
         early, self.early_events = self.early_events, []
         return early
@@ -113,10 +113,10 @@ class PendingEmit:
     event: str
     data: Any
     namespace: str
-    callback: Optional[Callable] = None
+    callback: Optional[Callable[..., Any]] = None
 
 
-def known_namespaces(client: Any, states: dict) -> set:
+def known_namespaces(client: Any, states: dict[str, Any]) -> set[str]:
     """The namespaces a client may emit to (connected or not)."""
     known = set(client.connection_namespaces or []) | set(states)
     known |= compat.handled_namespaces(client)
@@ -124,12 +124,12 @@ def known_namespaces(client: Any, states: dict) -> set:
     return known or {"/"}
 
 
-def require_known(client: Any, states: dict, namespace: str) -> None:
+def require_known(client: Any, states: dict[str, Any], namespace: str) -> None:
     if namespace not in client.namespaces and namespace not in known_namespaces(client, states):
         raise sio_exceptions.BadNamespaceError(namespace + " is not a connected namespace.")
 
 
-def take_pending(pending: list, namespace: str) -> tuple[list, list]:
+def take_pending(pending: list[Any], namespace: str) -> tuple[list[Any], list[Any]]:
     """(the pending emits of ``namespace``, the others), each in order."""
     return ([item for item in pending if item.namespace == namespace],
             [item for item in pending if item.namespace != namespace])

@@ -23,7 +23,7 @@ _FLUSH_TIMEOUT = 5.0
 _RECONNECT_WAIT = 10.0
 
 
-class RecoveryClient(socketio.Client):
+class RecoveryClient(socketio.Client):  # type: ignore[misc]  # untyped base
     """A python-socketio ``Client`` (threads) that speaks Socket.IO's connection state recovery.
 
     The threaded twin of ``chatlib.RecoveryClient``: it keeps the pid and the
@@ -96,7 +96,7 @@ class RecoveryClient(socketio.Client):
     # -- emitting --------------------------------------------------------
 
     def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
-             callback: Optional[Callable] = None) -> Optional[Future]:
+             callback: Optional[Callable[..., Any]] = None) -> Optional[Future[Any]]:
         """Emit an event; while the namespace is disconnected it waits in ``pending``.
 
         With ``retries`` it joins the delivery queue and this returns the future

@@ -19,7 +19,7 @@ from .sync_manager import SyncRouter, attach_sync
 logger = logging.getLogger("chatlib.server")
 
 
-class RecoveryServer(socketio.Server):
+class RecoveryServer(socketio.Server):  # type: ignore[misc]  # untyped base
     """A python-socketio ``Server`` (threads, eventlet, gevent) that restores dropped clients.
 
     The threaded twin of ``chatlib.RecoveryServer``, with the same arguments
@@ -75,7 +75,7 @@ class RecoveryServer(socketio.Server):
             return False
         return (namespace or "/", sid) in self.router.recovered
 
-    def save_session(self, sid: str, session: dict, namespace: Optional[str] = None) -> None:
+    def save_session(self, sid: str, session: dict[str, Any], namespace: Optional[str] = None) -> None:
         """Save the user session (python-socketio's), and hand it to the store too."""
         super().save_session(sid, session, namespace=namespace)
         if self.router is not None:
@@ -109,7 +109,7 @@ class RecoveryServer(socketio.Server):
             if step is not common.RETRY:
                 if step is None:
                     logger.debug("connection state not recovered in %s: %s", namespace,
-                                 result.value)
+                                 result.value)  # type: ignore[union-attr]  # None: a failure
                 return step  # type: ignore[no-any-return]
             self.router.lock.release()
             self.sleep(common.ELSEWHERE_RETRY)
@@ -243,5 +243,5 @@ class RecoveryServer(socketio.Server):
 
     # -- inspection ------------------------------------------------------
 
-    def _describe_payload(self, payload: Payload) -> tuple[str, list]:
+    def _describe_payload(self, payload: Payload) -> tuple[str, list[Any]]:
         return common.describe_payload(self, payload)
