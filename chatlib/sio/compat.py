@@ -278,7 +278,7 @@ async def cut_transport(server: Any, eio_sid: str) -> bool:
 
     Returns whether there was an open connection to close.
     """
-    socket = engineio_socket(server, eio_sid)
+    socket: Any = engineio_socket(server, eio_sid)
     if socket_is_closing(socket):
         return False
     await socket.close(wait=False, abort=True, reason=disconnect_reasons(server).TRANSPORT_CLOSE)
@@ -293,7 +293,7 @@ def disconnect_reasons(server: Any) -> Any:
 
 def session_dicts(socket: Optional[Any]) -> dict[str, Any]:
     """The per-namespace session dicts python-socketio keeps on an Engine.IO socket."""
-    return socket.session if socket is not None else {}  # type: ignore[no-any-return]
+    return socket.session if socket is not None else {}
 
 
 def pending_connect(manager: Any) -> dict[str, Any]:
@@ -421,7 +421,7 @@ def is_sync_pubsub(manager: Any) -> bool:
 
 def cut_transport_sync(server: Any, eio_sid: str) -> bool:
     """Close a connection abruptly, as a network failure would (threaded ``cut_transport``)."""
-    socket = engineio_socket(server, eio_sid)
+    socket: Any = engineio_socket(server, eio_sid)
     if socket_is_closing(socket):
         return False
     socket.close(wait=False, abort=True, reason=server.eio.reason.TRANSPORT_CLOSE)

@@ -10,7 +10,7 @@ import secrets
 import time
 from importlib import resources
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence
+from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence, Union
 
 from ..core import codec
 from ..core.log import PacketRecord
@@ -390,7 +390,7 @@ class RedisStore(SharedStore):
         if rooms is None:
             self._gaps[namespace] = None
         else:
-            self._gaps.setdefault(namespace, set()).update(rooms)
+            self._gaps.setdefault(namespace, set()).update(rooms)  # type: ignore[union-attr]  # not None: see above
 
     # -- packets ---------------------------------------------------------
 
@@ -492,7 +492,7 @@ class RedisStore(SharedStore):
             if isinstance(payload, bytes):
                 payload = _checked_msgpack(payload)
         except (codec.Unreadable, ValueError) as exc:
-            raise _UnreadableEntry(PacketRecord(seq, namespace, rooms, None, 0.0, None)) from exc
+            raise _UnreadableEntry(PacketRecord(seq, namespace, rooms, None, 0.0, None)) from exc  # type: ignore[arg-type]
         if rooms is None and _utf8(get(b"rooms")) != "*":
             raise _UnreadableEntry(PacketRecord(seq, namespace, None, None, 0.0, None))
         return PacketRecord(seq, namespace, rooms, excluded, created, payload)
@@ -559,7 +559,7 @@ class RedisStore(SharedStore):
         try:
             while True:
                 # redis-py can swallow a cancellation that lands while it connects
-                if asyncio.current_task().cancelling():
+                if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # in a task
                     raise asyncio.CancelledError
                 try:
                     if client is None:
@@ -662,7 +662,7 @@ class RedisStore(SharedStore):
         except _Unavailable:
             pass
 
-    def _end(self, namespace: str, sid: str, data: bytes, how: str) -> bool:
+    def _end(self, namespace: str, sid: str, data: Union[str, bytes], how: str) -> bool:
         self._mine.pop((namespace, sid), None)
         try:
             return bool(self._run("keep", namespace, sid, data, repr(self.clock()), how,

@@ -17,6 +17,7 @@ from ..core.log import PacketLog, PacketRecord
 from ..core.memory import MemoryStore
 from ..core.policy import Recovery
 from ..core.sessions import Session
+from ..core.store import Payload, RestoreResult
 
 logger = logging.getLogger(__name__)
 
@@ -448,7 +449,7 @@ class SQLiteStore(MemoryStore):
                     [(_key_text(key), high) for key, high in self._marks.items()], many=True)
         self._write("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (self.clock(),))
 
-    def append(self, *args: Any, **kwargs: Any):
+    def append(self, *args: Any, **kwargs: Any) -> tuple[str, Payload]:
         with self._transaction():
             return super().append(*args, **kwargs)
 
@@ -477,7 +478,7 @@ class SQLiteStore(MemoryStore):
         with self._transaction():
             super().forget(*args)
 
-    def restore(self, *args: Any):
+    def restore(self, *args: Any) -> RestoreResult:
         with self._transaction():
             return super().restore(*args)
 
