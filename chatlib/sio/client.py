@@ -60,6 +60,9 @@ class RecoveryClient(socketio.AsyncClient):  # type: ignore[misc]  # untyped bas
         await sender.call("chat message", "hello")   # acked, or DeliveryError after 4 tries
     """
 
+    #: python-socketio's (set by its ``__init__``), declared for the type checker
+    reconnection: bool
+
     def __init__(self, *args: Any, retries: Optional[int] = None,
                  ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
         # python-engineio's SIGINT handler disconnects every client and cancels
@@ -67,7 +70,7 @@ class RecoveryClient(socketio.AsyncClient):  # type: ignore[misc]  # untyped bas
         kwargs.setdefault("handle_sigint", False)
         super().__init__(*args, **kwargs)
         # "más" on the wire as the JS client writes it, not "m\u00e1s"
-        self.packet_class = utf8_packet_class(
+        self.packet_class: type = utf8_packet_class(
             self.packet_class, socketio.AsyncClient.__init__, args, kwargs)
         redact_pids(self.logger)
         redact_pids(self.eio.logger)
@@ -264,7 +267,8 @@ class RecoveryClient(socketio.AsyncClient):  # type: ignore[misc]  # untyped bas
         for state in self._states.values():
             state.connection_lost()
         if not self._dropping:
-            return await super()._handle_eio_disconnect(reason)
+            await super()._handle_eio_disconnect(reason)
+            return
         reconnection, self.reconnection = self.reconnection, False
         try:
             await super()._handle_eio_disconnect(reason)

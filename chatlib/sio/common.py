@@ -254,7 +254,7 @@ def stored_upstream(callback: Any, pubsub: bool, store: RecoveryStore, kwargs: d
 
 def published_data(message: dict[str, Any]) -> Any:
     """The ``data`` of an emit another server published, as ``emit`` takes it."""
-    data = message.get("data")
+    data: Any = message.get("data")
     if message.get("binary"):
         attachments = [base64.b64decode(part) for part in data[1:]]
         data = sio_packet.Packet.reconstruct_binary(data[0], attachments)
@@ -280,5 +280,5 @@ def install_hooks(manager: Any, router: Any, hooks: Any, names: Iterable[str]) -
     setattr(manager, _MARK, router)
     for name in sorted(names):
         hook = getattr(hooks, name)
-        compat.wrap_manager_method(manager, name, lambda original, hook=hook:
+        compat.wrap_manager_method(manager, name, lambda original, hook=hook:  # type: ignore[misc]
                                    functools.partial(hook, original))

@@ -80,7 +80,8 @@ class ManagerHooks:
             # acks stay python-socketio's; with a shared store, stored events come
             # through its feed, so a published one was sent without recovery
             return await original(message)
-        await self.router.emit(message.get("event"), published_data(message),
+        await self.router.emit(message.get("event"),  # type: ignore[arg-type]
+                               published_data(message),
                                message.get("namespace") or "/", message.get("room"),
                                message.get("skip_sid"))
         return None

@@ -82,7 +82,7 @@ class RecoveryRouter(RouterBase):
         if self._appends is not None:
             await self._appends.wait_for_room()
             self._appends.put((namespace, room, skip),
-                              self.store.prepare_append(namespace, rooms, skip, encode_with))
+                              self.store.prepare_append(namespace, rooms, skip, encode_with))  # type: ignore[attr-defined]
         else:
             _, payload = self.store.append(namespace, rooms, skip, encode_with)
             await self.send_payload(namespace, room, skip, payload)

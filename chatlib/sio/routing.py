@@ -133,7 +133,7 @@ class RouterBase:
         return sid in compat.pending_disconnect(self.manager).get(namespace, ())
 
     def is_local(self, sid: Any, namespace: str) -> bool:
-        return (self.manager.is_connected(sid, namespace)
+        return (self.manager.is_connected(sid, namespace)  # type: ignore[no-any-return]
                 or self.manager.is_pre_connected(sid, namespace))
 
     def recipients(self, namespace: str, room: Any, skip: frozenset[str], payload: Payload,

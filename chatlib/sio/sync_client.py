@@ -50,6 +50,9 @@ class RecoveryClient(socketio.Client):  # type: ignore[misc]  # untyped base
         assert client.recovered
     """
 
+    #: python-socketio's (set by its ``__init__``), declared for the type checker
+    reconnection: bool
+
     def __init__(self, *args: Any, retries: Optional[int] = None,
                  ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
         kwargs.setdefault("handle_sigint", False)
@@ -229,7 +232,8 @@ class RecoveryClient(socketio.Client):  # type: ignore[misc]  # untyped base
         for state in self._states.values():
             state.connection_lost()
         if not self._dropping:
-            return super()._handle_eio_disconnect(reason)
+            super()._handle_eio_disconnect(reason)
+            return
         reconnection, self.reconnection = self.reconnection, False
         try:
             super()._handle_eio_disconnect(reason)

@@ -66,7 +66,7 @@ class ThreadDeliveryQueue:
     def submit(self, event: str, data: Any, namespace: str, callback: Optional[Callable[..., Any]] = None,
                timeout: Optional[float] = None) -> Future[Any]:
         """Queue an emit; returns the future of its outcome."""
-        item = QueuedEmit(event, data, namespace, callback, timeout, outcome=Future())
+        item = QueuedEmit(event, data, namespace, callback, timeout, outcome=Future())  # type: ignore[arg-type]
         with self._lock:
             self._queues.setdefault(namespace, deque()).append(item)
             self._start(namespace)

@@ -89,11 +89,11 @@ class SyncRouter(RouterBase):
         def run() -> None:
             loop = self._feed_loop = asyncio.new_event_loop()
             try:
-                self._feed_task = loop.create_task(self._deliver(self.store.feed(after=after)))
+                self._feed_task = loop.create_task(self._deliver(self.store.feed(after=after)))  # type: ignore[attr-defined]
                 ready.set()
                 with contextlib.suppress(asyncio.CancelledError):
                     loop.run_until_complete(self._feed_task)
-                loop.run_until_complete(self.store.aclose())
+                loop.run_until_complete(self.store.aclose())  # type: ignore[attr-defined]
             finally:
                 loop.close()
 

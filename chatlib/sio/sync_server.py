@@ -116,7 +116,8 @@ class RecoveryServer(socketio.Server):  # type: ignore[misc]  # untyped base
 
     def _handle_connect(self, eio_sid: str, namespace: Optional[str], data: Any) -> None:
         if self.router is None:
-            return super()._handle_connect(eio_sid, namespace, data)
+            super()._handle_connect(eio_sid, namespace, data)
+            return
         router = self.router
         namespace = namespace or "/"
         if not common.accepts(self, namespace):
