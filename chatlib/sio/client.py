@@ -23,7 +23,7 @@ _FLUSH_TIMEOUT = 5.0
 _RECONNECT_WAIT = 10.0
 
 
-class RecoveryClient(RecoveringClient, socketio.AsyncClient):
+class RecoveryClient(RecoveringClient, socketio.AsyncClient):  # type: ignore[misc]  # untyped base
     """A python-socketio ``AsyncClient`` that speaks Socket.IO's connection state recovery.
 
     It keeps the pid from the server's CONNECT reply and the offset of the
@@ -59,6 +59,9 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):
         await sender.call("chat message", "hello")   # acked, or DeliveryError after 4 tries
     """
 
+    #: python-socketio's (set by its ``__init__``), declared for the type checker
+    reconnection: bool
+
     def __init__(self, *args: Any, retries: Optional[int] = None,
                  ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
         # python-engineio's SIGINT handler disconnects every client and cancels
@@ -66,14 +69,14 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):
         kwargs.setdefault("handle_sigint", False)
         super().__init__(*args, **kwargs)
         # "más" on the wire as the JS client writes it, not "m\u00e1s"
-        self.packet_class = utf8_packet_class(
+        self.packet_class: type = utf8_packet_class(
             self.packet_class, socketio.AsyncClient.__init__, args, kwargs)
         self._start_recovering(DeliveryQueue, retries, ack_timeout)
 
     # -- emitting --------------------------------------------------------
 
     async def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
-                   callback: Optional[Callable] = None) -> Optional[asyncio.Future]:
+                   callback: Optional[Callable[..., Any]] = None) -> Optional[asyncio.Future[Any]]:
         """Emit an event; while the namespace is disconnected it waits in ``pending``.
 
         With ``retries`` it joins the delivery queue and this returns the future
@@ -82,7 +85,7 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):
         namespace = namespace or "/"
         self._require_known(namespace)
         if self._delivery is not None:
-            return self._delivery.submit(event, data, namespace, callback)
+            return self._delivery.submit(event, data, namespace, callback)  # type: ignore[no-any-return]
         if namespace not in self.namespaces:
             self._pending.append(PendingEmit(event, data, namespace, callback))
             return None
@@ -225,7 +228,8 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):
         for state in self._states.values():
             state.connection_lost()
         if not self._dropping:
-            return await super()._handle_eio_disconnect(reason)
+            await super()._handle_eio_disconnect(reason)
+            return
         reconnection, self.reconnection = self.reconnection, False
         try:
             await super()._handle_eio_disconnect(reason)

@@ -44,7 +44,7 @@ class NamespaceState:
     #: whether a CONNECT sent on the current Engine.IO connection awaits its reply
     awaiting_reply: bool = False
     #: events received before the CONNECT reply: (ack id, data)
-    early_events: list = field(default_factory=list)
+    early_events: list[Any] = field(default_factory=list)
 
     def connect_data(self, auth: Any) -> Any:
         """The data of a CONNECT for this namespace: ``auth``, with the pid and offset if known."""
@@ -69,7 +69,7 @@ class NamespaceState:
         self.sid = data.get("sid", default_sid)
         return self.sid
 
-    def take_early(self) -> list:
+    def take_early(self) -> list[Any]:
         """The events that came before the CONNECT reply, to dispatch now, in order."""
         early, self.early_events = self.early_events, []
         return early
@@ -114,10 +114,10 @@ class PendingEmit:
     event: str
     data: Any
     namespace: str
-    callback: Optional[Callable] = None
+    callback: Optional[Callable[..., Any]] = None
 
 
-def known_namespaces(client: Any, states: dict) -> set:
+def known_namespaces(client: Any, states: dict[str, Any]) -> set[str]:
     """The namespaces a client may emit to (connected or not)."""
     known = set(client.connection_namespaces or []) | set(states)
     known |= compat.handled_namespaces(client)
@@ -125,12 +125,12 @@ def known_namespaces(client: Any, states: dict) -> set:
     return known or {"/"}
 
 
-def require_known(client: Any, states: dict, namespace: str) -> None:
+def require_known(client: Any, states: dict[str, Any], namespace: str) -> None:
     if namespace not in client.namespaces and namespace not in known_namespaces(client, states):
         raise sio_exceptions.BadNamespaceError(namespace + " is not a connected namespace.")
 
 
-def take_pending(pending: list, namespace: str) -> tuple[list, list]:
+def take_pending(pending: list[Any], namespace: str) -> tuple[list[Any], list[Any]]:
     """(the pending emits of ``namespace``, the others), each in order."""
     return ([item for item in pending if item.namespace == namespace],
             [item for item in pending if item.namespace != namespace])
@@ -145,7 +145,7 @@ class RecoveringClient:
     """
 
     _states: dict[str, NamespaceState]
-    _pending: list
+    _pending: list[PendingEmit]
     _delivery: Any
 
     def _start_recovering(self, queue_class: Callable[..., Any], retries: Optional[int],
@@ -166,7 +166,7 @@ class RecoveringClient:
         """The recovery state of a namespace (default ``/``)."""
         return self._states.setdefault(namespace or "/", NamespaceState())
 
-    def _take_reply(self, namespace: Optional[str], data: Any) -> Optional[tuple[str, list]]:
+    def _take_reply(self, namespace: Optional[str], data: Any) -> Optional[tuple[str, list[Any]]]:
         """A CONNECT reply: the namespace is connected; returns it and its early events.
 
         None when the namespace is connected already (a second reply is ignored).
@@ -195,7 +195,7 @@ class RecoveringClient:
         return self.state().recovered
 
     @property
-    def pending(self) -> list:
+    def pending(self) -> list[PendingEmit]:
         """Emits waiting for a connection, oldest first; with ``retries``, all not yet acked."""
         if self._delivery is not None:
             return list(self._delivery.waiting())

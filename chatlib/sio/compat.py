@@ -220,13 +220,13 @@ def engineio_has_handler(client: Any, event: str) -> bool:
     return event in client.handlers
 
 
-def flask_registrations(socketio: Any) -> tuple[list, list]:
+def flask_registrations(socketio: Any) -> tuple[list[Any], list[Any]]:
     """What was registered on a Flask-SocketIO ``SocketIO`` (``FLASK_ATTRIBUTES``): its
     ``(event, handler, namespace)`` list and its Namespace classes."""
     return socketio.handlers, socketio.namespace_handlers
 
 
-def pubsub_listener(server: Any) -> Optional[asyncio.Task]:
+def pubsub_listener(server: Any) -> Optional[asyncio.Task[Any]]:
     """The task a pub/sub manager (``AsyncRedisManager``...) listens in; python-socketio
     never ends it, not even at ``shutdown()``. None for the default manager."""
     task = getattr(server.manager, "thread", None)
@@ -238,7 +238,7 @@ def no_ack(server: Any) -> Any:
     return server.not_handled
 
 
-def environ_of(server: Any, eio_sid: str) -> dict:
+def environ_of(server: Any, eio_sid: str) -> dict[str, Any]:
     """The WSGI/ASGI environ python-socketio saved for an Engine.IO connection."""
     return server.environ.get(eio_sid, {})  # type: ignore[no-any-return]
 
@@ -293,7 +293,7 @@ async def cut_transport(server: Any, eio_sid: str) -> bool:
 
     Returns whether there was an open connection to close.
     """
-    socket = engineio_socket(server, eio_sid)
+    socket: Any = engineio_socket(server, eio_sid)
     if socket_is_closing(socket):
         return False
     await socket.close(wait=False, abort=True, reason=disconnect_reasons(server).TRANSPORT_CLOSE)
@@ -306,17 +306,17 @@ def disconnect_reasons(server: Any) -> Any:
     return server.eio.reason
 
 
-def session_dicts(socket: Optional[Any]) -> dict:
+def session_dicts(socket: Optional[Any]) -> dict[str, Any]:
     """The per-namespace session dicts python-socketio keeps on an Engine.IO socket."""
-    return socket.session if socket is not None else {}  # type: ignore[no-any-return]
+    return socket.session if socket is not None else {}
 
 
-def pending_connect(manager: Any) -> dict:
+def pending_connect(manager: Any) -> dict[str, Any]:
     """The manager's namespace -> [sid] of connections not yet accepted (5.17+)."""
     return manager.pending_connect  # type: ignore[no-any-return]
 
 
-def pending_disconnect(manager: Any) -> dict:
+def pending_disconnect(manager: Any) -> dict[str, Any]:
     """The manager's namespace -> [sid] of connections being disconnected."""
     return manager.pending_disconnect  # type: ignore[no-any-return]
 
@@ -352,7 +352,7 @@ def connected_event(client: Any) -> Any:
     return client._connect_event
 
 
-def last_connection(client: Any) -> dict:
+def last_connection(client: Any) -> dict[str, Any]:
     """The arguments of the client's last ``connect()`` call, as python-socketio saved them."""
     return dict(url=client.connection_url, headers=client.connection_headers,
                 auth=client.connection_auth, transports=client.connection_transports,
@@ -445,7 +445,7 @@ def is_sync_pubsub(manager: Any) -> bool:
 
 def cut_transport_sync(server: Any, eio_sid: str) -> bool:
     """Close a connection abruptly, as a network failure would (threaded ``cut_transport``)."""
-    socket = engineio_socket(server, eio_sid)
+    socket: Any = engineio_socket(server, eio_sid)
     if socket_is_closing(socket):
         return False
     socket.close(wait=False, abort=True, reason=server.eio.reason.TRANSPORT_CLOSE)

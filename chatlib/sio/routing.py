@@ -27,9 +27,9 @@ class Connecting:
     sid: str
     pid: str
     #: the packets the restore found missed, in order
-    missed: list
+    missed: list[Payload]
     #: live packets that arrived since, in order (the router appends to it)
-    held: list
+    held: list[Payload]
     restored: Optional[Restored]
 
 
@@ -145,10 +145,10 @@ class RouterBase:
         return sid in compat.pending_disconnect(self.manager).get(namespace, ())
 
     def is_local(self, sid: Any, namespace: str) -> bool:
-        return (self.manager.is_connected(sid, namespace)
+        return (self.manager.is_connected(sid, namespace)  # type: ignore[no-any-return]
                 or self.manager.is_pre_connected(sid, namespace))
 
-    def recipients(self, namespace: str, room: Any, skip: frozenset, payload: Payload,
+    def recipients(self, namespace: str, room: Any, skip: frozenset[str], payload: Payload,
                    seq: Optional[int] = None) -> Iterator[str]:
         """The Engine.IO sids to write a stored payload to now; held sessions get it held."""
         held = self._held

@@ -25,7 +25,7 @@ _RECONNECT_WAIT = 10.0
 _ACK = str(sio_packet.ACK)  # an ACK packet's first character
 
 
-class OrderedEngineioClient(engineio.Client):
+class OrderedEngineioClient(engineio.Client):  # type: ignore[misc]  # untyped base
     """python-engineio's threaded client, with every message handled in arrival order.
 
     python-engineio starts a thread per message, so two events can reach their
@@ -42,7 +42,7 @@ class OrderedEngineioClient(engineio.Client):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._in_order: deque = deque()
+        self._in_order: deque[tuple[int, tuple[Any, ...]]] = deque()
         self._order_lock = threading.Lock()
         self._draining = False
         self._connection = 0  # counts Engine.IO connections: a message belongs to one
@@ -76,7 +76,7 @@ class OrderedEngineioClient(engineio.Client):
                 super()._trigger_event("message", *args, run_async=False)
 
 
-class RecoveryClient(RecoveringClient, socketio.Client):
+class RecoveryClient(RecoveringClient, socketio.Client):  # type: ignore[misc]  # untyped base
     """A python-socketio ``Client`` (threads) that speaks Socket.IO's connection state recovery.
 
     The threaded twin of ``chatlib.RecoveryClient``: it keeps the pid and the
@@ -103,6 +103,9 @@ class RecoveryClient(RecoveringClient, socketio.Client):
         assert client.recovered
     """
 
+    #: python-socketio's (set by its ``__init__``), declared for the type checker
+    reconnection: bool
+
     def __init__(self, *args: Any, retries: Optional[int] = None,
                  ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -114,7 +117,7 @@ class RecoveryClient(RecoveringClient, socketio.Client):
     # -- emitting --------------------------------------------------------
 
     def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
-             callback: Optional[Callable] = None) -> Optional[Future]:
+             callback: Optional[Callable[..., Any]] = None) -> Optional[Future[Any]]:
         """Emit an event; while the namespace is disconnected it waits in ``pending``.
 
         With ``retries`` it joins the delivery queue and this returns the future
@@ -123,7 +126,7 @@ class RecoveryClient(RecoveringClient, socketio.Client):
         namespace = namespace or "/"
         require_known(self, self._states, namespace)
         if self._delivery is not None:
-            return self._delivery.submit(event, data, namespace, callback)
+            return self._delivery.submit(event, data, namespace, callback)  # type: ignore[no-any-return]
         if namespace not in self.namespaces:
             self._pending.append(PendingEmit(event, data, namespace, callback))
             return None
@@ -245,7 +248,8 @@ class RecoveryClient(RecoveringClient, socketio.Client):
         for state in self._states.values():
             state.connection_lost()
         if not self._dropping:
-            return super()._handle_eio_disconnect(reason)
+            super()._handle_eio_disconnect(reason)
+            return
         reconnection, self.reconnection = self.reconnection, False
         try:
             super()._handle_eio_disconnect(reason)

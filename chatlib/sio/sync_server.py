@@ -24,7 +24,7 @@ logger = logging.getLogger("chatlib.server")
 _LEAVING_WAIT = 2.0
 
 
-class RecoveryServer(socketio.Server):
+class RecoveryServer(socketio.Server):  # type: ignore[misc]  # untyped base
     """A python-socketio ``Server`` (threads, eventlet, gevent) that restores dropped clients.
 
     The threaded twin of ``chatlib.RecoveryServer``, with the same arguments
@@ -58,8 +58,8 @@ class RecoveryServer(socketio.Server):
         super().__init__(*args, **kwargs)
         if self.store is not None:  # recovery=None is plain python-socketio, its packets too
             # "más" on the wire as the JS server writes it, not "m\u00e1s"
-            self.packet_class = utf8_packet_class(self.packet_class, socketio.Server.__init__,
-                                                  args, kwargs)
+            self.packet_class: type = utf8_packet_class(self.packet_class, socketio.Server.__init__,
+                                                        args, kwargs)
         self._sweeper: Optional[Any] = None
         self._stopping = threading.Event()
         self._shut_down = False
@@ -84,7 +84,7 @@ class RecoveryServer(socketio.Server):
             return False
         return (namespace or "/", sid) in self.router.recovered
 
-    def save_session(self, sid: str, session: dict, namespace: Optional[str] = None) -> None:
+    def save_session(self, sid: str, session: dict[str, Any], namespace: Optional[str] = None) -> None:
         """Save the user session (python-socketio's), and hand it to the store too."""
         super().save_session(sid, session, namespace=namespace)
         if self.router is not None:
@@ -122,14 +122,15 @@ class RecoveryServer(socketio.Server):
             if step is not common.RETRY:
                 if step is None:
                     logger.debug("connection state not recovered in %s: %s", namespace,
-                                 result.value)
+                                 result.value)  # type: ignore[union-attr]  # None: a failure
                 return step  # type: ignore[no-any-return]
             self.router.lock.release()
             self.sleep(common.ELSEWHERE_RETRY)
 
     def _handle_connect(self, eio_sid: str, namespace: Optional[str], data: Any) -> None:
         if self.router is None:
-            return super()._handle_connect(eio_sid, namespace, data)
+            super()._handle_connect(eio_sid, namespace, data)
+            return
         router = self.router
         namespace = namespace or "/"
         if not common.accepts(self, namespace):
@@ -264,5 +265,5 @@ class RecoveryServer(socketio.Server):
 
     # -- inspection ------------------------------------------------------
 
-    def _describe_payload(self, payload: Payload) -> tuple[str, list]:
+    def _describe_payload(self, payload: Payload) -> tuple[str, list[Any]]:
         return common.describe_payload(self, payload)

@@ -10,7 +10,7 @@ import secrets
 import time
 from importlib import resources
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence
+from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence, Union
 
 from ..core import codec
 from ..core.log import PacketRecord
@@ -132,7 +132,7 @@ def _utf8(value: Any) -> str:
         raise codec.Unreadable("not UTF-8 text") from None
 
 
-def _sids(text: str) -> Optional[frozenset]:
+def _sids(text: str) -> Optional[frozenset[str]]:
     """A stream entry's rooms or excluded sids: "*" or "" for none, else a JSON list of strings."""
     if text in ("*", ""):
         return None
@@ -288,9 +288,9 @@ class RedisStore(SharedStore):
         # What Redis must learn when it is back: this server's connected sessions
         # ((namespace, sid) -> (pid, rooms)), the ones that ended meanwhile, and
         # per namespace the rooms of the packets it could not store (None: everyone).
-        self._mine: dict[tuple[str, str], tuple[str, set]] = {}
+        self._mine: dict[tuple[str, str], tuple[str, set[str]]] = {}
         self._gone: set[tuple[str, str]] = set()
-        self._gaps: dict[str, Optional[set]] = {}
+        self._gaps: dict[str, Optional[set[str]]] = {}
 
     def close(self) -> None:
         self._redis.close()
@@ -387,14 +387,14 @@ class RedisStore(SharedStore):
         self._gone.clear()
         self._gaps.clear()
 
-    def _not_stored(self, namespace: str, rooms: Optional[list]) -> None:
+    def _not_stored(self, namespace: str, rooms: Optional[list[str]]) -> None:
         self._unstored += 1
         if namespace in self._gaps and self._gaps[namespace] is None:
             return
         if rooms is None:
             self._gaps[namespace] = None
         else:
-            self._gaps.setdefault(namespace, set()).update(rooms)
+            self._gaps.setdefault(namespace, set()).update(rooms)  # type: ignore[union-attr]  # not None: see above
 
     # -- packets ---------------------------------------------------------
 
@@ -480,7 +480,7 @@ class RedisStore(SharedStore):
             self._not_stored(prepared.namespace, prepared.rooms)
         return [(UNSTORED, _join_payload(p.before, p.after, p.attachments, UNSTORED)) for p in batch]
 
-    def _record(self, entry_id: Any, fields: dict) -> PacketRecord:
+    def _record(self, entry_id: Any, fields: dict[Any, Any]) -> PacketRecord:
         """A stream entry as a packet; raises ``_UnreadableEntry`` for one it cannot read.
 
         Entries are read, never trusted: every field is checked, and nothing in one
@@ -489,7 +489,7 @@ class RedisStore(SharedStore):
         get = fields.get
         seq = int(_text(entry_id).split("-")[0])
         namespace: Optional[str] = None
-        rooms: Optional[frozenset] = None
+        rooms: Optional[frozenset[str]] = None
         try:
             namespace = _utf8(get(b"ns"))
             rooms = _sids(_utf8(get(b"rooms")))
@@ -503,12 +503,12 @@ class RedisStore(SharedStore):
             if isinstance(payload, bytes):
                 payload = _checked_msgpack(payload)
         except (codec.Unreadable, ValueError) as exc:
-            raise _UnreadableEntry(PacketRecord(seq, namespace, rooms, None, 0.0, None)) from exc
+            raise _UnreadableEntry(PacketRecord(seq, namespace, rooms, None, 0.0, None)) from exc  # type: ignore[arg-type]
         if rooms is None and _utf8(get(b"rooms")) != "*":
             raise _UnreadableEntry(PacketRecord(seq, namespace, None, None, 0.0, None))
         return PacketRecord(seq, namespace, rooms, excluded, created, payload)
 
-    def _readable(self, entries: Iterable[tuple[Any, dict]]) -> list[PacketRecord]:
+    def _readable(self, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> list[PacketRecord]:
         """The entries that can be read (inspection shows no others)."""
         records = []
         for entry_id, fields in entries:
@@ -518,7 +518,7 @@ class RedisStore(SharedStore):
                 pass
         return records
 
-    def _fed(self, entries: Iterable[tuple[Any, dict]]) -> list[PacketRecord]:
+    def _fed(self, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> list[PacketRecord]:
         """The feed's records: an entry that cannot be read is a gap for whom it may be meant."""
         records = []
         for entry_id, fields in entries:
@@ -570,7 +570,7 @@ class RedisStore(SharedStore):
         try:
             while True:
                 # redis-py can swallow a cancellation that lands while it connects
-                if asyncio.current_task().cancelling():
+                if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # in a task
                     raise asyncio.CancelledError
                 try:
                     if client is None:
@@ -674,7 +674,7 @@ class RedisStore(SharedStore):
         except _Unavailable:
             pass
 
-    def _end(self, namespace: str, sid: str, data: bytes, how: str) -> bool:
+    def _end(self, namespace: str, sid: str, data: Union[str, bytes], how: str) -> bool:
         self._mine.pop((namespace, sid), None)
         try:
             return bool(self._run("keep", namespace, sid, data, repr(self.clock()), how,
@@ -780,7 +780,7 @@ class RedisStore(SharedStore):
 
     # Inspection reads Redis directly; during an outage it shows nothing rather than raise.
 
-    def packets(self) -> list[dict]:
+    def packets(self) -> list[dict[str, Any]]:
         now = self.clock()
         try:
             entries = self._redis.xrange(self.prefix + "stream") if self._ready() else []
@@ -790,14 +790,14 @@ class RedisStore(SharedStore):
         return [packet_row(record, now, self.describe) for record in self._readable(entries)
                 if record.payload is not None]
 
-    def sessions(self) -> list[dict]:
+    def sessions(self) -> list[dict[str, Any]]:
         try:
             return self._session_rows() if self._ready() else []
         except self._errors as exc:
             self._outage_begins(exc)
             return []
 
-    def _session_rows(self) -> list[dict]:
+    def _session_rows(self) -> list[dict[str, Any]]:
         now = self.clock()
         limit = self.recovery.max_disconnection_duration
         rows = []
@@ -814,7 +814,7 @@ class RedisStore(SharedStore):
                 continue  # a session that cannot be read: its restore will say so
         return rows
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Counts for monitoring, as MemoryStore.stats gives them."""
         sessions = self.sessions()
         try:

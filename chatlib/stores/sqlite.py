@@ -17,6 +17,7 @@ from ..core.log import PacketLog, PacketRecord
 from ..core.memory import MemoryStore
 from ..core.policy import Recovery
 from ..core.sessions import Session
+from ..core.store import Payload, RestoreResult
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +101,11 @@ class _UnwrittenMark:
             self._fd = None
 
 
-def _key_text(key: tuple) -> str:
+def _key_text(key: tuple[Any, ...]) -> str:
     return json.dumps(list(key))
 
 
-def _key_from_text(text: str) -> tuple:
+def _key_from_text(text: str) -> tuple[Any, ...]:
     namespace, room = json.loads(text)
     return (namespace, room)
 
@@ -168,7 +169,7 @@ def _text(value: Any) -> str:
     return value
 
 
-def _rooms_column(text: Any) -> Optional[frozenset]:
+def _rooms_column(text: Any) -> Optional[frozenset[str]]:
     if text is None:
         return None
     rooms = _column_json(text)
@@ -177,7 +178,7 @@ def _rooms_column(text: Any) -> Optional[frozenset]:
     return frozenset(_room(room) for room in rooms)
 
 
-def _exclude_column(text: Any) -> Optional[frozenset]:
+def _exclude_column(text: Any) -> Optional[frozenset[str]]:
     if text is None:
         return None
     sids = _column_json(text)
@@ -194,7 +195,7 @@ def _decode_payload(stored: Any) -> Any:
     raise Unreadable("a payload that is neither text nor a packet in a BLOB")
 
 
-def _packet_from_row(row: tuple) -> PacketRecord:
+def _packet_from_row(row: tuple[Any, ...]) -> PacketRecord:
     seq, namespace, rooms, exclude, created, payload = row
     record = PacketRecord(_integer(seq), _text(namespace), _rooms_column(rooms),
                           _exclude_column(exclude), _number(created), _decode_payload(payload))
@@ -203,7 +204,7 @@ def _packet_from_row(row: tuple) -> PacketRecord:
     return record
 
 
-def _placeholder(row: tuple, seq: int, created: float) -> PacketRecord:
+def _placeholder(row: tuple[Any, ...], seq: int, created: float) -> PacketRecord:
     """What can be read of an unreadable packet row: its targets, when they can be read.
 
     Its payload is None (it is never written to a client); namespace None stands for
@@ -219,7 +220,7 @@ def _placeholder(row: tuple, seq: int, created: float) -> PacketRecord:
     return PacketRecord(seq, namespace, rooms, None, created, None)  # type: ignore[arg-type]
 
 
-def _session_from_row(row: tuple) -> tuple[Session, bool, Optional[float]]:
+def _session_from_row(row: tuple[Any, ...]) -> tuple[Session, bool, Optional[float]]:
     """A session row as ``_session_changed`` wrote it; raises ``Unreadable`` for anything else."""
     (namespace, sid, pid, start, joined, shadow, data, connected, disconnected_at) = row
     session = Session(_text(namespace), _text(sid), _text(pid), _integer(start))
@@ -245,7 +246,7 @@ def _session_from_row(row: tuple) -> tuple[Session, bool, Optional[float]]:
     return session, bool(connected), dropped_at
 
 
-def _mark_from_row(row: tuple) -> tuple[tuple, int]:
+def _mark_from_row(row: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
     key_text, high = row
     key = _column_json(key_text)
     if type(key) is not list or len(key) != 2:
@@ -451,7 +452,7 @@ class SQLiteStore(MemoryStore):
                     [(_key_text(key), high) for key, high in self._marks.items()], many=True)
         self._write("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (self.clock(),))
 
-    def append(self, *args: Any, **kwargs: Any):
+    def append(self, *args: Any, **kwargs: Any) -> tuple[str, Payload]:
         with self._transaction():
             return super().append(*args, **kwargs)
 
@@ -480,7 +481,7 @@ class SQLiteStore(MemoryStore):
         with self._transaction():
             super().forget(*args)
 
-    def restore(self, *args: Any):
+    def restore(self, *args: Any) -> RestoreResult:
         with self._transaction():
             return super().restore(*args)
 
