@@ -48,7 +48,8 @@ def pins(extras: list[str] | None = None) -> dict[str, str]:
     for spec in project["dependencies"] + [spec for extra in wanted for spec in optional[extra]]:
         requirement = Requirement(spec)
         name = canonicalize_name(requirement.name)
-        pin = f"{name}=={lowest(requirement)}"
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        pin = f"{name}{extras}=={lowest(requirement)}"
         if found.setdefault(name, pin) != pin:
             raise SystemExit(f"{name}: two different lower bounds in pyproject.toml")
     return found

@@ -55,12 +55,14 @@ _LAZY = {
 }
 
 
-#: the extra each lazy name needs (the rest of _LAZY is the Jupyter layer)
-_EXTRA = {"RecoveryClient": "asyncio-client", "RedisStore": "redis"}
+#: the extras each lazy name needs (the rest of _LAZY is the Jupyter layer)
+_EXTRAS = {"RecoveryClient": ("asyncio-client",), "RedisStore": ("redis",),
+           "redis_server": ("jupyter", "redis")}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        require(f"chatlib.{name}", _EXTRA.get(name, "jupyter"))
+        for extra in _EXTRAS.get(name, ("jupyter",)):
+            require(f"chatlib.{name}", extra)
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'chatlib' has no attribute {name!r}")

@@ -53,6 +53,7 @@ def failure(absent: str, statement: str) -> dict | None:
     ("aiohttp", "import chatlib; chatlib.ChatWidget", "jupyter"),
     ("redis", "import chatlib; chatlib.RedisStore", "redis"),
     ("redis", "from chatlib.stores import RedisStore", "redis"),
+    ("redis", "import chatlib; chatlib.redis_server", "redis"),
     ("aiohttp", "import chatlib; chatlib.RecoveryClient", "asyncio-client"),
     ("aiohttp", "from chatlib.sio import RecoveryClient", "asyncio-client"),
 ])
