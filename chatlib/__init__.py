@@ -6,7 +6,11 @@ The library::
     sio = chatlib.RecoveryServer(recovery=chatlib.Recovery(), async_mode="asgi")
     client = chatlib.RecoveryClient()
 
-The Jupyter layer (needs ipywidgets) is imported on first use:
+The server needs only the runtime dependencies. The parts that need an extra are
+imported on first use, and an ImportError names the ``pip install`` of the one
+missing: ``chatlib.RecoveryClient`` needs ``chatlib[asyncio-client]`` (aiohttp),
+``chatlib.RedisStore`` needs ``chatlib[redis]``, and the Jupyter layer needs
+``chatlib[jupyter]`` (ipywidgets):
 ``chatlib.start_chat_server``, ``chatlib.ChatWidget``, ``chatlib.BufferView``,
 ``chatlib.WireView``, ``chatlib.stop_all``, and the lesson's ``chatlib.Strip``,
 ``chatlib.ClickAlong``, ``chatlib.Exercise``, ``chatlib.CleanUp``, ``chatlib.Faults``
@@ -14,11 +18,16 @@ The Jupyter layer (needs ipywidgets) is imported on first use:
 """
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ._extras import require
 from .core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
-from .sio import DeliveryError, RecoveryClient, RecoveryServer
+from .sio import DeliveryError, RecoveryServer
 from .stores import SQLiteStore
+
+if TYPE_CHECKING:
+    from .sio.client import RecoveryClient
+    from .stores.redis import RedisStore
 
 __all__ = [
     "BufferView", "ChatWidget", "CleanUp", "ClickAlong", "DeliveryError", "Exercise", "Faults",
@@ -28,6 +37,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "RecoveryClient": "chatlib.sio.client",
     "RedisStore": "chatlib.stores.redis",
     "start_chat_server": "chatlib.jupyter.launcher",
     "ChatWidget": "chatlib.jupyter.widget",
@@ -45,11 +55,18 @@ _LAZY = {
 }
 
 
+#: the extras each lazy name needs (the rest of _LAZY is the Jupyter layer)
+_EXTRAS = {"RecoveryClient": ("asyncio-client",), "RedisStore": ("redis",),
+           "redis_server": ("jupyter", "redis")}
+
+
 def __dir__() -> list[str]:
     return sorted(set(globals()) - {"Any", "import_module"} | set(__all__))
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        for extra in _EXTRAS.get(name, ("jupyter",)):
+            require(f"chatlib.{name}", extra)
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'chatlib' has no attribute {name!r}")

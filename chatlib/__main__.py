@@ -1,4 +1,4 @@
-"""``python -m chatlib``: the tutorial's chat server, like ``node index.js`` (steps 6 to 8)."""
+"""``python -m chatlib`` or ``chatlib-chat``: the tutorial's chat server, like ``node index.js``."""
 
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ from .core import Recovery
 from .serving import serve
 
 
-def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+#: the console script of pyproject.toml, which runs script()
+SCRIPT = "chatlib-chat"
+
+
+def _parse(argv: Optional[Sequence[str]], prog: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m chatlib",
+        prog=prog,
         description="Run the Socket.IO tutorial's chat with connection state recovery.")
     parser.add_argument("--port", type=int, default=3000, help="port (default 3000, 0: any free)")
     parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
@@ -59,9 +63,12 @@ async def run(host: str, port: int, recovery: Recovery, step: int = 6,
             history.close()
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Entry point of ``python -m chatlib`` and ``chatlib-chat``."""
-    args = _parse(argv)
+def main(argv: Optional[Sequence[str]] = None, prog: str = "python -m chatlib") -> None:
+    """Entry point of ``python -m chatlib``; ``prog`` is the name its help and errors show.
+
+    Example: ``main(["--port", "0", "--step", "7"])`` serves step 7 on a free port.
+    """
+    args = _parse(argv, prog)
     recovery = Recovery(max_disconnection_duration=args.max_disconnection_duration)
     try:
         asyncio.run(run(args.host, args.port, recovery, args.step, args.db))
@@ -69,6 +76,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         raise SystemExit(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     except sqlite3.Error as exc:
         raise SystemExit(f"cannot use the database {args.db}: {exc}") from None
+
+
+def script() -> None:
+    """Entry point of the ``chatlib-chat`` console script: ``main`` under that name."""
+    main(prog=SCRIPT)
 
 
 if __name__ == "__main__":

@@ -85,14 +85,42 @@ def test_binder_installs_the_repository_itself():
     assert re.search(r"pip install .*-e \.$", post_build, re.MULTILINE)
 
 
-def test_the_runtime_set_is_what_the_package_declares():
+def declared() -> tuple[list[Requirement], dict[str, list[Requirement]]]:
+    """pyproject.toml's dependencies, and its extras' by extra."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = [Requirement(spec) for spec in project["dependencies"]]
-    for extra in ("redis", "flask"):
-        declared += [Requirement(spec) for spec in project["optional-dependencies"][extra]]
+    extras = {extra: [Requirement(spec) for spec in specs]
+              for extra, specs in project["optional-dependencies"].items()}
+    return [Requirement(spec) for spec in project["dependencies"]], extras
+
+
+def test_the_runtime_set_is_what_the_package_declares():
+    """runtime.txt: the dependencies and the extras of the asyncio client and the Redis store."""
+    dependencies, extras = declared()
+    library = dependencies + extras["asyncio-client"] + extras["redis"]
     runtime = requirements_txt(ROOT / "requirements" / "runtime.txt")
-    assert {normalize(r.name): r.specifier for r in declared} == {
-        name: r.specifier for name, r in runtime.items()}
+    assert {normalize(r.name): (r.specifier, r.extras) for r in library} == {
+        name: (r.specifier, r.extras) for name, r in runtime.items()}
+    # and every extra (the jupyter one's in tutorial.txt) with its bounds, for the tests
+    installed = requirements_txt()
+    for extra, requirements in extras.items():
+        for requirement in requirements:
+            assert installed[normalize(requirement.name)].specifier == requirement.specifier, extra
+
+
+def test_the_server_alone_installs_no_client_store_widget_or_uvicorn_speed_ups():
+    dependencies, _ = declared()
+    assert {normalize(r.name) for r in dependencies} == {
+        "python-socketio", "python-engineio", "bidict", "uvicorn", "websockets"}
+    assert all(not r.extras for r in dependencies), "uvicorn[standard] brings five packages"
+
+
+def test_each_extra_an_import_error_names_is_one_pip_installs():
+    from chatlib._extras import EXTRA_MODULES
+
+    _, extras = declared()
+    # normalized names (PEP 685): older pips match "asyncio-client" but not "asyncio_client"
+    assert all(extra == normalize(extra) for extra in extras)
+    assert set(EXTRA_MODULES) == set(extras)
 
 
 def test_the_lessons_install_hint_names_the_conda_package_binder_installs():

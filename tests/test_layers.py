@@ -14,12 +14,12 @@ PACKAGE = pathlib.Path(chatlib.__file__).parent
 #: packages are not listed: the compat and serving tables check those)
 MAY_IMPORT = {
     "core": set(),
-    "stores": {"core"},
-    "sio": {"core", "stores"},
-    "serving": {"core", "sio"},
-    "chat": {"core", "stores", "sio", "serving"},
-    "jupyter": {"core", "stores", "sio", "serving", "chat"},
-    "lesson": {"core", "stores", "sio", "serving", "chat", "jupyter"},
+    "stores": {"core", "extras"},
+    "sio": {"core", "stores", "extras"},
+    "serving": {"core", "sio", "extras"},
+    "chat": {"core", "stores", "sio", "serving", "extras"},
+    "jupyter": {"core", "stores", "sio", "serving", "chat", "extras"},
+    "lesson": {"core", "stores", "sio", "serving", "chat", "jupyter", "extras"},
 }
 
 
@@ -57,7 +57,9 @@ def _graph() -> dict[str, set[str]]:
 
 
 #: modules at the package's top that belong to a layer
-_TOP_LEVEL = {"chatlib.websocket": "serving", "chatlib.sync": "sio", "chatlib.flask": "sio"}
+_TOP_LEVEL = {"chatlib.websocket": "serving", "chatlib.sync": "sio", "chatlib.flask": "sio",
+              # which extra installs a part: a table any layer may read (standard library only)
+              "chatlib._extras": "extras"}
 
 
 def _layer(module: str) -> str:
