@@ -139,6 +139,14 @@ def add_variant(spec: str) -> None:
                                         [[*cmd, "--redis", f"{{redis}}/{db}"]] * 2, env)
 
 
+def messages_for(cfg: dict, clients: int) -> int:
+    """M for N clients: one M for all, or (``--messages 2000,2000,300``) one per client count."""
+    messages = cfg["messages"]
+    if isinstance(messages, list):
+        return int(messages[cfg["clients"].index(clients)])
+    return int(messages)
+
+
 def throughput(cfg: dict) -> list[dict]:
     servers: dict[str, Server] = {}
     rows = []
@@ -152,7 +160,7 @@ def throughput(cfg: dict) -> list[dict]:
                     try:
                         result = loadgen(["throughput", "--url", server.url,
                                           "--clients", str(clients),
-                                          "--messages", str(cfg["messages"])])
+                                          "--messages", str(messages_for(cfg, clients))])
                     except (RuntimeError, subprocess.TimeoutExpired) as exc:
                         failures.append({"part": "throughput", "server": name, "clients": clients,
                                          "rep": rep, "error": str(exc)[-500:]})
@@ -745,7 +753,8 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[], metavar="NAME,MODE[,ROOT[,FLAG...]]",
                         help="add a Python server to the throughput comparison (see add_variant)")
     parser.add_argument("--servers", help="throughput: only these of stock,off,on,node (variants still run)")
-    parser.add_argument("--messages", type=int, help="override M, the messages per broadcast round")
+    parser.add_argument("--messages", help="override M, the messages per broadcast round (or one per "
+                        "--clients count: 2000,2000,300)")
     parser.add_argument("--reps", type=int, help="override the number of interleaved runs")
     parser.add_argument("--clients", help="override the client counts, e.g. 200")
     parser.add_argument("--report", metavar="FILE", help="rebuild table and chart from a JSON file")
@@ -764,7 +773,8 @@ def main() -> None:
     if args.clients:
         cfg["clients"] = [int(n) for n in args.clients.split(",")]
     if args.messages:
-        cfg["messages"] = args.messages
+        cfg["messages"] = ([int(m) for m in args.messages.split(",")] if "," in args.messages
+                           else int(args.messages))
     if args.servers:
         for name in set(THROUGHPUT_SERVERS) - set(args.servers.split(",")):
             del THROUGHPUT_SERVERS[name]
