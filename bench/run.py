@@ -60,7 +60,7 @@ FULL = dict(clients=[50, 200], messages=2000, reps=3, sizes=[1000, 10_000, 100_0
             restore_rounds=7, behind_max=100_000, memory_packets=100_000, memory_reps=3,
             storm_clients=500, storm_buffered=50_000, storm_reps=3,
             paths_clients=40, paths_messages=1000, paths_reps=3,
-            crowd_clients=10_000, crowd_drop=3_000, crowd_reps=3)
+            crowd_clients=10_000, crowd_drop=3_000, crowd_reps=1)
 QUICK = dict(clients=[50, 200], messages=500, reps=1, sizes=[1000, 10_000, 100_000, 1_000_000],
              restore_rounds=3, behind_max=100_000, memory_packets=100_000, memory_reps=1,
              storm_clients=500, storm_buffered=50_000, storm_reps=1,
