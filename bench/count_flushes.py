@@ -60,7 +60,8 @@ def main() -> None:
     if args.serve:
         serve_counted(args.root, args.ws)
         return
-    server = subprocess.Popen([sys.executable, __file__, "--serve", "--root", args.root, "--ws", args.ws], cwd=BENCH,
+    command = [sys.executable, __file__, "--serve", "--root", args.root, "--ws", args.ws]
+    server = subprocess.Popen(command, cwd=BENCH,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         port = json.loads(server.stdout.readline())["port"]
