@@ -37,18 +37,10 @@ from . import compat
 from .appends import AppendQueue
 from .direct import DirectWriter
 
-# Turns of the event loop between stores and writes: a handler that emits in a
-# loop, or a feed batch of 1,000 packets, lets the writers and every other task
-# run once a slice has lasted _SLICE_S and held _PACKETS_PER_TURN packets, or
-# once it has lasted _MAX_SLICE_S, whichever comes first. Each turn flushes every
-# connection's coalesced writes (one send() each): with time alone, a room of
-# 1,000 got one or two packets per send(), and the system calls per delivery
-# grew with the room (bench/README.md, "Scale"). Slices are measured in this
-# thread's CPU time: on a loaded machine wall time passes while the process waits
-# for a core, and a wall-clock slice then ended after every packet.
+# The longest run of stores and writes between two turns of the event loop: a
+# handler that emits in a loop, or a feed batch of 1,000 packets, lets the
+# writers and every other task run at least this often (bench/README.md, part 5).
 _SLICE_S = 0.002
-_PACKETS_PER_TURN = 16
-_MAX_SLICE_S = 0.012
 # How long a shared store's writer waits for this server's feed to catch up before
 # it stores on anyway (a feed that does not move is in an outage or stopped).
 _PACE_WAIT_S = 1.0
@@ -108,8 +100,7 @@ class RecoveryRouter:
         self._floors: dict[str, int] = {}
         self._feed_task: Optional[asyncio.Task] = None
         self._direct = DirectWriter(server)
-        self._slice_start = time.thread_time()
-        self._slice_packets = 0
+        self._slice_start = time.perf_counter()
         self._appends = (AppendQueue(store, self._deliver_unstored, self._pace)
                          if isinstance(store, SharedStore) else None)
         self._fed_seq = 0  # the newest sequence number the feed has brought to this server
@@ -236,16 +227,12 @@ class RecoveryRouter:
         the packets on the wire, until it ends. Called between packets only,
         never in the middle of one, so every client still gets them in order.
         """
-        self._slice_packets += 1
-        elapsed = time.thread_time() - self._slice_start
-        if elapsed >= _MAX_SLICE_S or (elapsed >= _SLICE_S
-                                       and self._slice_packets >= _PACKETS_PER_TURN):
+        if time.perf_counter() - self._slice_start >= _SLICE_S:
             # two turns: in the first the engineio writers take what was queued,
             # in the second their (coalesced) writes reach the sockets
             await asyncio.sleep(0)
             await asyncio.sleep(0)
-            self._slice_start = time.thread_time()
-            self._slice_packets = 0
+            self._slice_start = time.perf_counter()
 
     def start_feed(self) -> None:
         """Start delivering a shared store's packets to this server's clients (once)."""
