@@ -3,6 +3,7 @@
 //   node loadgen.js throughput --url http://127.0.0.1:PORT --clients 200 --messages 2000
 //   node loadgen.js storm      --url http://127.0.0.1:PORT --clients 500 --buffered 50000 --missed 10
 //   node loadgen.js paths      --url URL1 [--url2 URL2] --clients 40 --messages 1000 [--missed 10]
+//   node loadgen.js crowd      --url http://127.0.0.1:PORT --clients 10000 --drop 3000 --missed 10
 //
 // Prints one JSON line with the measurement. Talks to the servers in bench/servers/ through
 // these events: "go" (broadcast M messages to everyone), "fill" (store packets for an empty
@@ -155,6 +156,60 @@ async function storm(args) {
   return result;
 }
 
+// N clients connect (the server's resident memory before and after: bytes per connection); then
+// DROP of them lose their transports at once, the server broadcasts MISSED packets, and the DROP
+// reconnect at once: how many recovered with exactly what they missed, the time until the last one
+// had it, and the server's longest event-loop stall meanwhile. The others stay connected throughout
+// and must get the MISSED packets live, once each.
+async function crowd(args) {
+  const n = Number(args.clients), drop = Number(args.drop), missed = Number(args.missed || 10);
+  const control = open(args.url);
+  await whenAll([control], "connect");
+  const empty = await ask(control, "stats", null);
+  const t00 = now();
+  const sockets = await connectAll(args.url, n, Number(args.batch || 200));
+  const connectS = (now() - t00) / 1000;
+  const got = new Array(n).fill(0);
+  sockets.forEach((s, i) => s.on(EVENT, () => { got[i]++; }));
+  await ask(control, "miss", 1);  // every client has an offset
+  await waitFor(() => got.every((c) => c >= 1), 120000, "first packet");
+  const full = await ask(control, "stats", null);
+
+  const dropped = sockets.slice(0, drop);
+  dropped.forEach((s) => s.io.engine.close());
+  await waitFor(async () => (await ask(control, "stats", null)).kept_sessions >= drop, 120000,
+                "kept sessions");
+  got.fill(0);
+  await ask(control, "miss", missed);
+
+  let recovered = 0, notRecovered = 0, complete = 0, t0 = 0;
+  let resolveDone;
+  const done = new Promise((r) => { resolveDone = r; });
+  const finish = () => { if (recovered + notRecovered === drop && complete === drop) resolveDone(now()); };
+  dropped.forEach((s, i) => {
+    s.once("connect", () => { if (s.recovered) recovered++; else { notRecovered++; complete++; } finish(); });
+    s.on(EVENT, () => { if (got[i] === missed && s.recovered !== false) { complete++; finish(); } });
+  });
+  await ask(control, "stall", null);
+  t0 = now();
+  dropped.forEach((s) => s.connect());
+  const t1 = await Promise.race([done, sleep(180000).then(() => null)]);
+  const stall = await ask(control, "stall", null);
+  const result = {
+    clients: n, dropped: drop, missed, connect_all_s: connectS,
+    rss_empty_bytes: empty.rss_bytes, rss_full_bytes: full.rss_bytes,
+    bytes_per_connection: (full.rss_bytes - empty.rss_bytes) / n,
+    seconds: t1 === null ? null : (t1 - t0) / 1000,
+    recovered, not_recovered: notRecovered,
+    all_missed_delivered: got.every((c) => c === missed),
+    missed_received_min: Math.min(...got), missed_received_max: Math.max(...got),
+    server_max_stall_ms: stall.max_ms,
+  };
+  sockets.forEach((s) => s.disconnect());
+  control.disconnect();
+  return result;
+}
+
 // One broadcast of M emits from server 1's handler, seen by every client: whether each got all M
 // exactly once and in order, when the last one had them all, when a probe client on each server
 // (probe.js, its own process) got its first packet, and the longest event-loop stall and the CPU
@@ -277,8 +332,8 @@ async function waitFor(check, timeoutMs, what) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const run = { throughput, storm, paths }[args.mode];
-if (!run) { console.error("usage: node loadgen.js throughput|storm|paths --url URL ..."); process.exit(2); }
+const run = { throughput, storm, paths, crowd }[args.mode];
+if (!run) { console.error("usage: node loadgen.js throughput|storm|paths|crowd --url URL ..."); process.exit(2); }
 run(args).then((result) => {
   console.log(JSON.stringify(result));
   process.exit(0);

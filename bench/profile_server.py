@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
+    parser.add_argument("--ws", default="", help="uvicorn's ws protocol for the server (default: serve()'s)")
     parser.add_argument("--redis", action="store_true",
                         help="two servers on one redis-server (mode on), as run.py's part 5")
     args = parser.parse_args()
@@ -114,8 +115,8 @@ def main() -> None:
             started = [start(args.mode, "--redis", f"{redis.url}/0") for _ in outs]
             command = ["paths", "--url", started[0][1], "--url2", started[1][1]]
         else:
-            outs = [RESULTS / f"profile-{args.mode}.txt"]
-            started = [start(args.mode)]
+            outs = [RESULTS / f"profile-{args.mode}{'-' + args.ws if args.ws else ''}-{args.clients}.txt"]
+            started = [start(args.mode, *(["--ws", args.ws] if args.ws else []))]
             command = ["throughput", "--url", started[0][1]]
         servers = [server for server, _ in started]
         spies = [record(server.pid, out, args.rate) for server, out in zip(servers, outs, strict=True)]

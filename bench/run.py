@@ -68,11 +68,13 @@ HA_SETUPS = {
 FULL = dict(clients=[50, 200], messages=2000, reps=3, sizes=[1000, 10_000, 100_000, 1_000_000],
             restore_rounds=7, behind_max=100_000, memory_packets=100_000, memory_reps=3,
             storm_clients=500, storm_buffered=50_000, storm_reps=3,
-            paths_clients=40, paths_messages=1000, paths_reps=3)
+            paths_clients=40, paths_messages=1000, paths_reps=3,
+            crowd_clients=10_000, crowd_drop=3_000, crowd_reps=1)
 QUICK = dict(clients=[50, 200], messages=500, reps=1, sizes=[1000, 10_000, 100_000, 1_000_000],
              restore_rounds=3, behind_max=100_000, memory_packets=100_000, memory_reps=1,
              storm_clients=500, storm_buffered=50_000, storm_reps=1,
-             paths_clients=40, paths_messages=1000, paths_reps=1)
+             paths_clients=40, paths_messages=1000, paths_reps=1,
+             crowd_clients=2_000, crowd_drop=600, crowd_reps=1)
 
 
 failures: list[dict] = []  # trials that did not finish, kept in the results
@@ -146,6 +148,14 @@ def add_variant(spec: str) -> None:
                                         [[*cmd, "--redis", f"{{redis}}/{db}"]] * 2, env)
 
 
+def messages_for(cfg: dict, clients: int) -> int:
+    """M for N clients: one M for all, or (``--messages 2000,2000,300``) one per client count."""
+    messages = cfg["messages"]
+    if isinstance(messages, list):
+        return int(messages[cfg["clients"].index(clients)])
+    return int(messages)
+
+
 def throughput(cfg: dict) -> list[dict]:
     servers: dict[str, Server] = {}
     rows = []
@@ -159,7 +169,7 @@ def throughput(cfg: dict) -> list[dict]:
                     try:
                         result = loadgen(["throughput", "--url", server.url,
                                           "--clients", str(clients),
-                                          "--messages", str(cfg["messages"])])
+                                          "--messages", str(messages_for(cfg, clients))])
                     except (RuntimeError, subprocess.TimeoutExpired) as exc:
                         failures.append({"part": "throughput", "server": name, "clients": clients,
                                          "rep": rep, "error": str(exc)[-500:]})
@@ -234,6 +244,30 @@ def storm(cfg: dict) -> list[dict]:
                 rows.append(result)
                 log(f"storm behind={behind} rep {rep} {name}: {result['seconds']} s, "
                     f"stall {result['server_max_stall_ms']:.0f} ms, recovered {result['recovered']}")
+    return rows
+
+
+def crowd(cfg: dict) -> list[dict]:
+    """10,000 WebSocket connections on one server: memory per connection, then 30% dropped at once."""
+    rows = []
+    for rep in range(cfg["crowd_reps"]):
+        for name, (_, cmd) in STORM_SERVERS.items():
+            server = Server(cmd)
+            try:
+                before = load()
+                result = loadgen(["crowd", "--url", server.url, "--clients", str(cfg["crowd_clients"]),
+                                  "--drop", str(cfg["crowd_drop"]), "--missed", "10"], timeout=900)
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                failures.append({"part": "crowd", "server": name, "rep": rep, "error": str(exc)[-500:]})
+                log(f"crowd rep {rep} {name}: FAILED {str(exc)[-200:]}")
+                continue
+            finally:
+                server.stop()
+            result.update(server=name, rep=rep, load_before=before, load_after=load())
+            rows.append(result)
+            log(f"crowd rep {rep} {name}: {result['bytes_per_connection']:.0f} B/connection, "
+                f"{result['recovered']}/{result['dropped']} recovered in {result['seconds']} s, "
+                f"stall {result['server_max_stall_ms']:.0f} ms")
     return rows
 
 
@@ -600,6 +634,26 @@ def markdown(data: dict, summary: dict) -> str:
                            f"| {fmt(srv['median_first_packet_ms'], 1)} | {fmt(srv['median_all_done_ms'])} "
                            f"| {row['bad_packets'] if k == 0 else ''} | {rec_text if k == 0 else ''} "
                            f"| {', '.join(map(str, row['load'])) if k == 0 else ''} |")
+    if data.get("crowd"):
+        out += ["", f"## 6. {cfg['crowd_clients']:,} WebSocket connections on one server, "
+                f"{cfg['crowd_drop']:,} dropped at once ({cfg['crowd_reps']} runs, medians)", "",
+                "Memory: the server's resident memory (`/proc`: VmRSS; Node: `process.memoryUsage().rss`) "
+                "after every client connected and got one packet, less before the first connected, per "
+                "connection. Then that many clients lose their transports at once (`engine.close()`), the "
+                "server broadcasts 10 packets, and they all reconnect at once; the others stay connected.",
+                "", "| server | bytes per connection | s to connect all | recovered | s until the last "
+                "has its 10 | longest stall ms | all 10 delivered once |",
+                "| --- | ---: | ---: | --- | ---: | ---: | --- |"]
+        for name in STORM_SERVERS:
+            rows = [r for r in data["crowd"] if r["server"] == name]
+            if rows:
+                per_connection = median([r["bytes_per_connection"] for r in rows])
+                out.append(f"| {STORM_SERVERS[name][0]} | {fmt(per_connection)} "
+                           f"| {fmt(median([r['connect_all_s'] for r in rows]), 1)} "
+                           f"| {[r['recovered'] for r in rows]} of {rows[0]['dropped']} "
+                           f"| {fmt(median([r['seconds'] for r in rows]), 2)} "
+                           f"| {fmt(median([r['server_max_stall_ms'] for r in rows]))} "
+                           f"| {all(r['all_missed_delivered'] for r in rows)} |")
     if data.get("failures"):
         out += ["", f"**{len(data['failures'])} trial(s) did not finish** (see `failures` in the JSON):", ""]
         out += [f"- {f['part']} {f['server']} rep {f['rep']}: {f['error'].strip().splitlines()[-1]}"
@@ -687,6 +741,22 @@ def report(data: dict, stem: pathlib.Path) -> str:
     return text
 
 
+README_START = "<!-- run.py --readme: tables from here -->"
+README_END = "<!-- run.py --readme: to here -->"
+
+
+def into_readme(tables: str, command: str) -> None:
+    """Replace what lies between README.md's two markers by this run's tables (headings one level down)."""
+    readme = BENCH / "README.md"
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        raise SystemExit(f"{readme} has no results markers")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    body = "\n".join("#" + line if line.startswith("#") else line for line in tables.splitlines())
+    readme.write_text(f"{head}{README_START}\n\n    {command}\n\n{body}\n\n{README_END}{tail}")
+
+
 def ensure_node_modules() -> None:
     if not all((BENCH / "node_modules" / name).is_dir()
                for name in ("socket.io", "socket.io-client", "@socket.io/redis-streams-adapter", "redis")):
@@ -697,17 +767,20 @@ def ensure_node_modules() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller and once: a smoke run")
-    parser.add_argument("--only", default="throughput,restore,memory,storm,paths",
+    parser.add_argument("--only", default="throughput,restore,memory,storm,paths,crowd",
                         help="comma-separated subset of: throughput,restore,memory,storm,paths")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME,MODE[,ROOT[,FLAG...]]",
                         help="add a Python server to the throughput comparison (see add_variant)")
     parser.add_argument("--servers", help="throughput: only these of stock,off,on,node (variants still run)")
-    parser.add_argument("--messages", type=int, help="override M, the messages per broadcast round")
+    parser.add_argument("--messages", help="override M, the messages per broadcast round (or one per "
+                        "--clients count: 2000,2000,300)")
     parser.add_argument("--reps", type=int, help="override the number of interleaved runs")
     parser.add_argument("--clients", help="override the client counts, e.g. 200")
     parser.add_argument("--report", metavar="FILE", help="rebuild table and chart from a JSON file")
     parser.add_argument("--ha", action="store_true",
                         help="part 5: also two chatlib servers on Sentinel and on Redis Cluster")
+    parser.add_argument("--readme", action="store_true",
+                        help="also put the tables into bench/README.md, between its results markers")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     if args.report:
@@ -721,7 +794,8 @@ def main() -> None:
     if args.clients:
         cfg["clients"] = [int(n) for n in args.clients.split(",")]
     if args.messages:
-        cfg["messages"] = args.messages
+        cfg["messages"] = ([int(m) for m in args.messages.split(",")] if "," in args.messages
+                           else int(args.messages))
     if args.servers:
         for name in set(THROUGHPUT_SERVERS) - set(args.servers.split(",")):
             del THROUGHPUT_SERVERS[name]
@@ -732,10 +806,11 @@ def main() -> None:
     wanted = set(args.only.split(","))
     data: dict = {"quick": args.quick, "config": cfg, "environment": environment(),
                   "labels": {name: spec[0] for name, spec in THROUGHPUT_SERVERS.items()},
-                  "throughput": [], "restore": [], "memory": [], "storm": [], "paths": []}
+                  "throughput": [], "restore": [], "memory": [], "storm": [], "paths": [], "crowd": []}
     started = time.monotonic()
     for part, measure in (("throughput", throughput), ("restore", restore),
-                          ("memory", memory), ("storm", storm), ("paths", paths)):
+                          ("memory", memory), ("storm", storm), ("paths", paths),
+                          ("crowd", crowd)):
         if part in wanted:
             log(f"--- {part}")
             data[part] = measure(cfg)
@@ -746,7 +821,10 @@ def main() -> None:
     text = json.dumps(data, indent=1)
     (RESULTS / f"run-{stamp}.json").write_text(text)
     (RESULTS / "latest.json").write_text(text)
-    print(report(data, RESULTS / "latest"))
+    text = report(data, RESULTS / "latest")
+    print(text)
+    if args.readme:
+        into_readme(text, f"python3 bench/run.py {' '.join(sys.argv[1:])}")
     log(f"done in {data['seconds']} s: {RESULTS / 'latest.json'}")
 
 

@@ -39,7 +39,8 @@ ioServer.on("connection", (socket) => {
       packets = adapter.packets.length;
     }
     ack({ packets, kept_sessions: kept, clients: ioServer.engine.clientsCount,
-          cpu_s: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 });
+          cpu_s: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+          rss_bytes: process.memoryUsage().rss });
   });
 });
 

@@ -90,9 +90,18 @@ def make_server(mode: str, max_buffered: int, store_class: str = "", sqlite: str
     raise SystemExit(f"unknown mode {mode!r}")
 
 
+def rss_bytes() -> int:
+    """This process's resident memory, from /proc (what the kernel holds for it)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def stats(sio: socketio.AsyncServer) -> dict:
     result = {"packets": 0, "kept_sessions": 0, "clients": len(sio.eio.sockets),
-              "cpu_s": time.process_time()}
+              "cpu_s": time.process_time(), "rss_bytes": rss_bytes()}
     store = getattr(sio, "store", None)
     if store is not None:
         counts = store.stats()

@@ -26,7 +26,6 @@ from typing import Any, Callable, Iterator
 
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.protocol import State
 
 #: The WebSocket protocol classes chatlib knows, by the name used in these tables.
 PROTOCOLS: dict[str, str] = {
@@ -61,7 +60,7 @@ CONFIG_KEYWORDS: tuple[str, ...] = ("ws", "ws_per_message_deflate", "lifespan", 
                                     "timeout_graceful_shutdown")
 
 #: Attributes of the websockets library's ``ServerProtocol`` (a sans-I/O protocol's ``conn``).
-CONN_ATTRIBUTES: tuple[str, ...] = ("state", "extensions")
+CONN_ATTRIBUTES: tuple[str, ...] = ("extensions",)
 
 
 def protocol_kind(owner: Any) -> str | None:
@@ -96,9 +95,11 @@ def negotiated_extensions(protocol: WebSocketsSansIOProtocol) -> list[Any]:
 
 
 def open_and_writable(protocol: WebSocketsSansIOProtocol) -> bool:
-    """Still open, no close sent, and the transport not pushing back."""
+    """No close sent (after which no data frame may follow), not disconnected, and the
+    transport not pushing back. A close from the client closes the transport, and
+    ``CoalescingTransport`` writes nothing to a closing one."""
     return bool(not protocol.close_sent and not protocol.disconnected
-                and protocol.writable.is_set() and protocol.conn.state is State.OPEN)
+                and protocol.writable.is_set())
 
 
 def transport_of(protocol: WebSocketsSansIOProtocol) -> Any:
