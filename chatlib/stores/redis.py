@@ -324,6 +324,11 @@ class RedisStore(SharedStore):
                 if not self._ready():
                     raise _Unavailable
                 reply = self._scripts[name](keys=self._keys, args=[self.prefix, *args, self._token()])
+                if reply == _STALE_GENERATION:
+                    # stale again (the primary changed between the resync and the call): never
+                    # take -1 for an answer; the next call resyncs
+                    self._primary = None
+                    raise _Unavailable
             return reply
         except self._errors as exc:
             self._outage_begins(exc)
@@ -436,6 +441,10 @@ class RedisStore(SharedStore):
                 if not self._ready():
                     return self._results_unstored(batch)
                 first = await script(keys=self._keys, args=[*arguments, self._token()])
+                if first == _STALE_GENERATION:
+                    # never numbered from -1: these packets are not stored (a gap is written)
+                    self._primary = None
+                    return self._results_unstored(batch)
         except self._errors as exc:
             self._outage_begins(exc)
             return self._results_unstored(batch)
