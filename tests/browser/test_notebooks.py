@@ -201,6 +201,8 @@ def test_the_reader_clicks_the_story_then_runs_the_rest(chromium, lab, language)
         expect(output).to_contain_text("↻ Alice")                        # in the buffer view
         assert "realtime" not in messages(chat_widget(step3, "Alice")).all_inner_texts()
         shot(page, step3, f"notebook-{language}-3-realtime-kept-for-alice")
+        # the buffer view's mark is in sight at 1366x900, not pushed down by the wire picture
+        expect(step3.locator("td", has_text="↻ Alice").first).to_be_in_viewport()
 
         # 4. Connect: the session comes back, "realtime" is replayed and marked
         alice = chat_widget(step3, "Alice")
