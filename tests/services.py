@@ -14,7 +14,7 @@ from typing import Optional
 import pytest
 
 INTEROP = Path(__file__).resolve().parent / "interop"
-INTEROP_PACKAGES = ("socket.io", "socket.io-client")
+INTEROP_PACKAGES = ("socket.io", "socket.io-client", "socket.io-msgpack-parser")
 NPM_CI_TIMEOUT = 100  # below pytest-timeout's 120 s for the test that triggers it
 
 

@@ -57,7 +57,7 @@ def _graph() -> dict[str, set[str]]:
 
 
 #: modules at the package's top that belong to a layer
-_TOP_LEVEL = {"chatlib.websocket": "serving"}
+_TOP_LEVEL = {"chatlib.websocket": "serving", "chatlib.sync": "sio", "chatlib.flask": "sio"}
 
 
 def _layer(module: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any, Optional
 import socketio
 
 from ..core import Recovery, RecoveryStore
+from ..sio.common import DEFAULT_RECOVERY  # connectionStateRecovery: {}
 from ..sio.server import RecoveryServer
 
 #: The official client the page loads, pinned with its Subresource Integrity hash (sha384 of
@@ -39,7 +40,7 @@ def room_asked(auth: Any) -> Optional[str]:
     return None
 
 
-def create_chat_io(recovery: Optional[Recovery] = Recovery(),
+def create_chat_io(recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                    store: Optional[RecoveryStore] = None, **kwargs: Any) -> RecoveryServer:
     """The tutorial's Socket.IO server, with rooms.
 
@@ -147,7 +148,7 @@ class ChatApp:
         await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-def create_app(recovery: Optional[Recovery] = Recovery(),
+def create_app(recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                store: Optional[RecoveryStore] = None, **kwargs: Any) -> ChatApp:
     """The whole chat app; ``app.io`` is its RecoveryServer.
 

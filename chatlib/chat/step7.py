@@ -28,12 +28,12 @@ from typing import Any, Callable, Optional
 
 from ..core import Recovery, RecoveryStore
 from ..sio import compat
+from ..sio.common import DEFAULT_RECOVERY  # connectionStateRecovery: {}
 from ..sio.server import RecoveryServer
 from .app import ChatApp
 
-logger = logging.getLogger("chatlib.chat")
+logger = logging.getLogger(__name__)
 
-_DEFAULT_RECOVERY = Recovery()  # connectionStateRecovery: {}
 
 # The tutorial's table (its step 7 creates client_offset already, for step 8).
 _SCHEMA = """
@@ -109,8 +109,18 @@ def server_offset(auth: Any) -> int:
     return 0
 
 
-def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = _DEFAULT_RECOVERY,
-                    store: Optional[RecoveryStore] = None, **kwargs: Any) -> RecoveryServer:
+class Step7Server(RecoveryServer):
+    """The tutorial's step-7/8 server (:func:`create_step7_io` makes it): a RecoveryServer
+    that records the catch-ups it sent, for the lesson and the tests to read."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: ``(sid, serverOffset, ids sent)`` for every connection that was not recovered
+        self.catch_ups: list[tuple[str, int, list[int]]] = []
+
+
+def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = DEFAULT_RECOVERY,
+                    store: Optional[RecoveryStore] = None, **kwargs: Any) -> Step7Server:
     """The tutorial's step-7/8 server: messages stored with their id, a catch-up when not recovered.
 
     ``io.catch_ups`` lists, for every connection that was not recovered, ``(sid,
@@ -124,8 +134,7 @@ def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = _DEFAUL
     """
     kwargs.setdefault("async_mode", "asgi")
     kwargs.setdefault("cors_allowed_origins", [])
-    io = RecoveryServer(recovery=recovery, store=store, **kwargs)
-    io.catch_ups = []
+    io = Step7Server(recovery=recovery, store=store, **kwargs)
     # Storing and broadcasting one message, and reading a catch-up, take turns: a
     # message is broadcast in the order of its id, and a catch-up reads a stable table.
     turn = asyncio.Lock()
@@ -164,7 +173,7 @@ def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = _DEFAUL
     return io
 
 
-def create_step7_app(history: ChatHistory, recovery: Optional[Recovery] = _DEFAULT_RECOVERY,
+def create_step7_app(history: ChatHistory, recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                      store: Optional[RecoveryStore] = None, step: int = 7,
                      **kwargs: Any) -> ChatApp:
     """The whole step-7/8 chat app; ``app.io`` is its server, ``step`` its page's step (7 or 8).

@@ -9,7 +9,7 @@ from .log import PacketLog, PacketRecord, RoomIndex
 from .policy import Recovery
 from .sessions import EvictionMarks, Session, SessionTable
 from .store import (Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, packet_row,
-                    session_row)
+                    session_row, storable_session_data)
 
 _MAX_OFFSET_DIGITS = 19
 
@@ -27,6 +27,8 @@ class MemoryStore(RecoveryStore):
     Offsets are decimal sequence numbers. Restoring finds the client's offset
     by index, so its cost depends on the packets missed, not on the packets
     buffered. ``clock`` returns seconds (monotonic) and is injectable for tests.
+    A session dict is kept as it is, less what a store outside the process could
+    not keep either (``store.storable_session_data``: the same outcome on every store).
 
     Example::
 
@@ -128,7 +130,7 @@ class MemoryStore(RecoveryStore):
         session = self._sessions.get(namespace, sid)
         if session is None or not session.connected:
             return False
-        session.data = data
+        session.data = storable_session_data(data, namespace, sid)
         session.kept_after = self._log.last_seq
         self._sessions.mark_dropped(session, self.clock())
         self._session_changed(session)
@@ -146,7 +148,7 @@ class MemoryStore(RecoveryStore):
     def save_data(self, namespace: str, sid: str, data: Any) -> None:
         session = self._sessions.get(namespace, sid)
         if session is not None and session.connected:
-            session.data = data
+            session.data = storable_session_data(data, namespace, sid)
             self._session_changed(session)
 
     def forget(self, namespace: str, sid: str) -> None:
@@ -251,7 +253,9 @@ class MemoryStore(RecoveryStore):
 
     def packets(self) -> list[dict[str, Any]]:
         now = self.clock()
-        return [packet_row(record, now, self.describe) for record in self._log]
+        # a payload None is a packet a durable store could not read back: no packet to show
+        return [packet_row(record, now, self.describe) for record in self._log
+                if record.payload is not None]
 
     def sessions(self) -> list[dict[str, Any]]:
         now = self.clock()

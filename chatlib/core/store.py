@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import enum
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence, Union
 
+from . import codec
 from .log import PacketRecord
 from .policy import Recovery
+
+logger = logging.getLogger("chatlib.core.store")
 
 #: What the integration stores for one packet: the encoded Socket.IO packet
 #: (a str, or a list of str and bytes for a packet with binary attachments).
@@ -32,6 +36,8 @@ class RestoreFailure(enum.Enum):
     BAD_OFFSET = "the offset is not one this store gave out"
     PACKETS_LOST = "a packet meant for the session after its offset has been evicted"
     STORE_UNAVAILABLE = "the store cannot be reached (an outage): nothing can be restored now"
+    UNREADABLE_STATE = ("the store holds state of the session it cannot read (corrupt, hostile, or "
+                        "in the format of chatlib 0.1): the session is forgotten")
 
 
 @dataclass(frozen=True)
@@ -207,6 +213,29 @@ class SharedStore(RecoveryStore):
 
     async def aclose(self) -> None:  # noqa: B027 (optional: a store may hold no async connection)
         """Close the connections this event loop holds; the store stays usable."""
+
+
+def storable_session_data(data: Any, namespace: str, sid: str) -> Any:
+    """The part of a session dict every store keeps: what ``codec`` can store.
+
+    Decided when the session dict is saved or the session drops, the same way
+    in every store: each key whose value cannot be stored (not JSON values and
+    bytes) is left out, with one WARNING naming the keys and their types, and
+    the session is restored without them.
+
+    Example::
+
+        >>> storable_session_data({"name": "Alice", "seen": {1}}, "/", "sid1")
+        {'name': 'Alice'}
+    """
+    kept, left_out = codec.storable(data)
+    if left_out:
+        logger.warning("session %s in %s: %s not stored (only JSON values and bytes are): "
+                       "it is restored without %s", sid, namespace,
+                       ", ".join(f"key {key!r} ({kind})" if key else f"its data ({kind})"
+                                 for key, kind in left_out),
+                       "them" if len(left_out) > 1 else "it")
+    return kept
 
 
 def mask_pid(pid: str) -> str:

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 
 from .labels import Labels, resolve_labels, seconds
 from .launcher import ChatServer
-from .tasks import TaskGroup
+from .tasks import TaskGroup, error_html
 
 _TABLE = "border-collapse:collapse;font-size:0.9em;line-height:1.3;margin:2px 0 8px 0"
 _CELL = "border:1px solid #ddd;padding:1px 4px;text-align:left;vertical-align:top"
@@ -173,8 +173,7 @@ class BufferView(widgets.VBox):
             await asyncio.sleep(self.interval)
 
     def _show_error(self, error: BaseException) -> None:
-        self.error_line.value = (f"<span style='color:#b00020'>{html.escape(self.labels['error'])}"
-                                 f": {html.escape(repr(error))}</span>")
+        self.error_line.value = error_html(error, self.labels["error"])
 
     async def aclose(self) -> None:
         """Stop refreshing and detach from the server."""

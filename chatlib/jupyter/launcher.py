@@ -10,11 +10,13 @@ from typing import Any, Callable, Optional, Protocol, Union
 from ..chat import ChatApp, ChatHistory, create_app, create_step7_app
 from ..core import Recovery, RecoveryStore
 from ..serving import RunningServer, serve
+from ..sio import compat
+from ..sio.common import DEFAULT_RECOVERY  # connectionStateRecovery: {}
 from ..sio.server import RecoveryServer
 from . import lifecycle
 from .lifecycle import ChatClient
 
-logger = logging.getLogger("chatlib.jupyter")
+logger = logging.getLogger(__name__)
 
 _STOP_TIMEOUT = 10.0  # above RecoveryClient's 5 s flush of a clean disconnect
 #: The tutorial's Engine.IO ping: short, so that a silent client is noticed in seconds,
@@ -67,7 +69,7 @@ class ChatServer:
         self._changed = asyncio.Event()
         self._stopping: Optional[asyncio.Task] = None
         # the chat app's own connect handler (rooms) runs first
-        self._app_connect = self.io.handlers.get("/", {}).get("connect")
+        self._app_connect = compat.handler(self.io, "/", "connect")
         self.io.on("connect", self._on_connect)
         self.io.on("disconnect", self._on_disconnect)
 
@@ -214,7 +216,7 @@ class ChatServer:
 
 
 async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
-                            recovery: Optional[Recovery] = Recovery(),
+                            recovery: Optional[Recovery] = DEFAULT_RECOVERY,
                             store: Optional[RecoveryStore] = None, replace: bool = False,
                             ping_interval: float = PING_INTERVAL,
                             ping_timeout: float = PING_TIMEOUT, step: int = 6,

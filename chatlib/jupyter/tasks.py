@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from typing import Any, Callable, Coroutine
 
-logger = logging.getLogger("chatlib.jupyter")
+logger = logging.getLogger(__name__)
+
+
+def error_html(error: BaseException, label: str = "") -> str:
+    """One red line saying what failed: ``label: Type: message`` (the type alone when it has
+    no message), escaped for an HTML widget.
+
+    Example::
+
+        >>> error_html(ValueError("bad port"), "error")
+        "<span style='color:#b00020'>error: ValueError: bad port</span>"
+    """
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    prefix = f"{label}: " if label else ""
+    return f"<span style='color:#b00020'>{html.escape(prefix + text)}</span>"
 
 
 class TaskGroup:

@@ -10,6 +10,7 @@ from typing import Any, Literal, Optional, Union
 import ipywidgets as widgets
 
 from ..chat.step7 import ServerOffset
+from ..sio import compat
 from ..sio.client import RecoveryClient
 from ..sio.observe import ObservedPacket
 from ..sio.silence import Silence
@@ -17,7 +18,7 @@ from . import lifecycle
 from .labels import Labels, resolve_labels
 from .launcher import ChatServer
 from .message_box import MessageBox
-from .tasks import TaskGroup
+from .tasks import TaskGroup, error_html
 
 Mode = Literal["drop", "clean", "silent"]
 _MODES = ("drop", "clean", "silent")
@@ -265,7 +266,7 @@ class ChatWidget(widgets.VBox):
 
     async def _open(self) -> None:
         await self._silence.end()
-        if self.client.connection_url is None:
+        if compat.last_connection(self.client)["url"] is None:
             auth = self._auth if self.offset is not None or self.room is not None else None
             await self.client.connect(self.url, transports=["websocket"], auth=auth)
         else:
@@ -424,9 +425,7 @@ class ChatWidget(widgets.VBox):
 
     def _show_error(self, error: BaseException) -> None:
         self.errors.append(error)
-        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        self.error_line.value = (f"<span style='color:#b00020'>{html.escape(self.labels['error'])}"
-                                 f": {html.escape(text)}</span>")
+        self.error_line.value = error_html(error, self.labels["error"])
 
     # -- drawing ---------------------------------------------------------
 

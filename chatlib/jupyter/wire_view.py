@@ -13,7 +13,7 @@ import ipywidgets as widgets
 from ..sio.observe import ObservedPacket
 from .labels import Labels, elapsed, number, resolve_labels
 from .launcher import ChatServer
-from .tasks import TaskGroup
+from .tasks import TaskGroup, error_html
 from .wire_picture import COLORS, STYLE, describe, draw
 
 _REDRAW_DELAY = 0.1   # seconds: packets that come together are drawn together
@@ -233,8 +233,7 @@ class WireView(widgets.VBox):
         return silent
 
     def _show_error(self, error: BaseException) -> None:
-        self.title.value += (f"<div style='color:#b00020'>{html.escape(self.labels['error'])}: "
-                             f"{html.escape(repr(error))}</div>")
+        self.title.value += f"<div>{error_html(error, self.labels['error'])}</div>"
 
     async def _watch_silences(self) -> None:
         while True:

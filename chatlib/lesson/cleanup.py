@@ -14,7 +14,7 @@ import ipywidgets as widgets
 
 from ..jupyter.labels import Labels
 from ..jupyter.lifecycle import stop_all
-from ..jupyter.tasks import TaskGroup
+from ..jupyter.tasks import TaskGroup, error_html
 from .texts import texts
 
 
@@ -48,4 +48,4 @@ class CleanUp(widgets.HBox):
 
     def _show_error(self, error: BaseException) -> None:
         self.button.disabled = False
-        self.line.value = f"<span style='color:#b00020'>{html.escape(repr(error))}</span>"
+        self.line.value = error_html(error)

@@ -29,7 +29,7 @@ class Faults:
     def __init__(self, server: Any) -> None:
         self.server = server
         io = server.io
-        self._handler = io.handlers[NAMESPACE]["chat message"]
+        self._handler = compat.handler(io, NAMESPACE, "chat message")
         self._to_lose = 0
         self._late: list[float] = []
         #: the arguments of every message lost, and of every message acked late

@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable, Optional
 
 from ..core.store import UNSTORED, Payload, SharedStore
 
-logger = logging.getLogger("chatlib.sio.appends")
+logger = logging.getLogger(__name__)
 
 #: The most packets one script call stores: Redis runs a script alone, so a bound
 #: keeps every other server's calls from waiting long behind one batch.

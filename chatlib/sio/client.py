@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import socketio
@@ -12,40 +11,17 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from . import compat
+from .client_state import NamespaceState, PendingEmit, require_known, take_pending
 from .delivery import DeliveryQueue, QueuedEmit
 from .redact import redact_pids
 from .utf8 import utf8_packet_class
 
-logger = logging.getLogger("chatlib.client")
+logger = logging.getLogger(__name__)
 
 _FLUSH_TIMEOUT = 5.0
 # A restore may wait for a silent server to be taken as gone (shared stores); the
 # JS client waits 20 s for a CONNECT reply, python-socketio's connect() only 1 s.
 _RECONNECT_WAIT = 10.0
-
-
-@dataclass
-class NamespaceState:
-    """What the client remembers of one namespace across connections."""
-
-    pid: Optional[str] = None
-    last_offset: Optional[str] = None
-    recovered: bool = False
-    sid: Optional[str] = None
-    #: whether a CONNECT sent on the current Engine.IO connection awaits its reply
-    awaiting_reply: bool = False
-    #: events received before the CONNECT reply: (ack id, data)
-    early_events: list = field(default_factory=list)
-
-
-@dataclass
-class PendingEmit:
-    """An emit made while the namespace was not connected; sent after the next connect."""
-
-    event: str
-    data: Any
-    namespace: str
-    callback: Optional[Callable] = None
 
 
 class RecoveryClient(socketio.AsyncClient):
@@ -171,18 +147,10 @@ class RecoveryClient(socketio.AsyncClient):
         await super().emit(event, data=data, namespace=namespace, callback=on_ack)
 
     def _require_known(self, namespace: str) -> None:
-        if namespace not in self.namespaces and namespace not in self._known_namespaces():
-            raise sio_exceptions.BadNamespaceError(namespace + " is not a connected namespace.")
-
-    def _known_namespaces(self) -> set:
-        known = set(self.connection_namespaces or []) | set(self._states)
-        known |= set(self.handlers) | set(self.namespace_handlers)
-        known.discard("*")
-        return known or {"/"}
+        require_known(self, self._states, namespace)
 
     async def _flush_pending(self, namespace: str) -> None:
-        waiting = [item for item in self._pending if item.namespace == namespace]
-        self._pending = [item for item in self._pending if item.namespace != namespace]
+        waiting, self._pending = take_pending(self._pending, namespace)
         for item in waiting:
             await super().emit(item.event, data=item.data, namespace=namespace,
                                callback=item.callback)
@@ -232,8 +200,7 @@ class RecoveryClient(socketio.AsyncClient):
             # python-socketio's connect() also calls disconnect() when a namespace
             # is refused; that is no reason to give up a session kept for us.
             for state in self._states.values():
-                state.pid = None
-                state.last_offset = None
+                state.leave()
         for namespace in list(self.namespaces):
             await compat.client_send_packet(self, self.packet_class(sio_packet.DISCONNECT,
                                                                     namespace=namespace))
@@ -252,16 +219,9 @@ class RecoveryClient(socketio.AsyncClient):
 
     async def _handle_eio_connect(self) -> None:
         self.sid = self.eio.sid
-        auth = await compat.real_value(self, self.connection_auth) or {}
+        auth = await compat.real_value(self, compat.last_connection(self)["auth"]) or {}
         for namespace in self.connection_namespaces:
-            state = self.state(namespace)
-            state.awaiting_reply = True
-            data = auth
-            if state.pid is not None:
-                data = dict(auth) if isinstance(auth, dict) else {}
-                data["pid"] = state.pid
-                if state.last_offset is not None:
-                    data["offset"] = state.last_offset
+            data = self.state(namespace).connect_data(auth)
             await compat.client_send_packet(self, self.packet_class(
                 sio_packet.CONNECT, data=data, namespace=namespace))
 
@@ -270,18 +230,9 @@ class RecoveryClient(socketio.AsyncClient):
         if namespace in self.namespaces:
             return
         state = self.state(namespace)
-        state.awaiting_reply = False
-        data = data if isinstance(data, dict) else {}
-        new_pid = data.get("pid") if isinstance(data.get("pid"), str) else None
-        state.recovered = new_pid is not None and new_pid == state.pid
-        if not state.recovered:
-            state.last_offset = None  # an offset of another session must never be sent again
-        state.pid = new_pid
-        state.sid = data.get("sid", self.sid)
-        self.namespaces[namespace] = state.sid
+        self.namespaces[namespace] = state.accept_reply(data, self.sid)
         logger.info("namespace %s connected (recovered: %s)", namespace, state.recovered)
-        early, state.early_events = state.early_events, []
-        for ack_id, event_data in early:
+        for ack_id, event_data in state.take_early():
             await self._dispatch_event(namespace, ack_id, event_data)
         await self._flush_pending(namespace)
         if self._delivery is not None:
@@ -292,24 +243,14 @@ class RecoveryClient(socketio.AsyncClient):
     async def _handle_event(self, namespace: Optional[str], id: Any, data: Any) -> None:
         namespace = namespace or "/"
         state = self._states.get(namespace)
-        if namespace not in self.namespaces and state is not None:
-            if state.awaiting_reply:
-                state.early_events.append((id, data))
-                return
-            if state.pid is not None:
-                # read just before a drop and handled after it: not delivered, so its
-                # offset is not taken either, and the restore replays it once
-                logger.debug("event for disconnected namespace %s dropped", namespace)
-                return
+        if namespace not in self.namespaces and state is not None \
+                and state.defer(namespace, id, data):
+            return
         # otherwise as python-socketio does: dispatched, whatever the namespace
         await self._dispatch_event(namespace, id, data)
 
     async def _dispatch_event(self, namespace: str, id: Any, data: Any) -> None:
-        state = self.state(namespace)
-        if (id is None and state.pid is not None and isinstance(data, list) and len(data) > 1
-                and isinstance(data[-1], str)):
-            state.last_offset = data[-1]
-            data = data[:-1]
+        data = self.state(namespace).strip_offset(id, data)
         await super()._handle_event(namespace, id, data)
 
     async def _handle_disconnect(self, namespace: Optional[str]) -> None:
@@ -321,8 +262,7 @@ class RecoveryClient(socketio.AsyncClient):
         if self._delivery is not None:
             self._delivery.connection_lost()
         for state in self._states.values():
-            state.awaiting_reply = False
-            state.early_events.clear()
+            state.connection_lost()
         if not self._dropping:
             return await super()._handle_eio_disconnect(reason)
         reconnection, self.reconnection = self.reconnection, False

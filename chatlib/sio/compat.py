@@ -6,8 +6,9 @@ hooks into its client managers. Whatever it uses that is not documented API
 overrides) is named here, and only here:
 
 - calls and attribute reads go through the functions below;
-- the methods chatlib overrides are listed in ``OVERRIDES`` and the pub/sub
-  manager methods it wraps in ``PUBSUB_WRAPPED``.
+- the methods chatlib overrides are listed in ``OVERRIDES``, the manager methods it
+  wraps on an instance in ``MANAGER_WRAPPED`` and ``PUBSUB_WRAPPED``, the private methods
+  it calls in ``CALLED`` and the undocumented attributes it reads in ``ATTRIBUTES``.
 
 ``tests/test_compat.py`` checks every entry against the installed versions
 (the name exists, its parameters are the ones chatlib was written for) and
@@ -32,7 +33,9 @@ import socketio
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
+from engineio.socket import Socket as EngineioSocket
 from socketio.async_pubsub_manager import AsyncPubSubManager
+from socketio.pubsub_manager import PubSubManager
 
 #: (owner, method) -> parameter names (``self`` first) of each upstream method
 #: chatlib overrides in a subclass. The owner is named as a string so that this
@@ -47,9 +50,31 @@ OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("socketio.AsyncClient", "_handle_event"): ("self", "namespace", "id", "data"),
     ("socketio.AsyncClient", "_handle_disconnect"): ("self", "namespace"),
     ("socketio.AsyncClient", "_handle_eio_disconnect"): ("self", "reason"),
+    # the threaded twins (chatlib.sio.sync_server, chatlib.sio.sync_client)
+    ("socketio.Server", "_handle_connect"): ("self", "eio_sid", "namespace", "data"),
+    ("socketio.Server", "_handle_eio_connect"): ("self", "eio_sid", "environ"),
+    ("socketio.Server", "_handle_eio_message"): ("self", "eio_sid", "data"),
+    ("socketio.Server", "_handle_eio_disconnect"): ("self", "eio_sid", "reason"),
+    ("socketio.Client", "_handle_eio_connect"): ("self",),
+    ("socketio.Client", "_handle_connect"): ("self", "namespace", "data"),
+    ("socketio.Client", "_handle_event"): ("self", "namespace", "id", "data"),
+    ("socketio.Client", "_handle_disconnect"): ("self", "namespace"),
+    ("socketio.Client", "_handle_eio_disconnect"): ("self", "reason"),
 }
 
-#: Methods of a pub/sub manager instance that chatlib wraps (``chatlib.sio.manager``):
+#: Public methods of a manager instance that chatlib wraps (``chatlib.sio.hooks``), with the
+#: parameters of python-socketio's ``AsyncManager`` (a pub/sub manager's take the same
+#: names): name -> parameter names.
+MANAGER_WRAPPED: dict[str, tuple[str, ...]] = {
+    "emit": ("self", "event", "data", "namespace", "room", "skip_sid", "callback", "to",
+             "**kwargs"),
+    "enter_room": ("self", "sid", "namespace", "room", "eio_sid"),
+    "leave_room": ("self", "sid", "namespace", "room"),
+    "close_room": ("self", "room", "namespace"),
+    "disconnect": ("self", "sid", "namespace", "**kwargs"),
+}
+
+#: Methods of a pub/sub manager instance that chatlib wraps (``chatlib.sio.hooks``):
 #: the handlers of what other servers publish. name -> parameter names.
 PUBSUB_WRAPPED: dict[str, tuple[str, ...]] = {
     "_handle_emit": ("self", "message"),
@@ -73,21 +98,49 @@ CALLED: dict[tuple[str, str], tuple[str, ...]] = {
     ("engineio.AsyncClient", "_send_packet"): ("self", "pkt"),
     ("engineio.AsyncClient", "_receive_packet"): ("self", "pkt"),
     ("engineio.AsyncSocket", "close"): ("self", "wait", "abort", "reason"),
+    ("socketio.Server", "_send_packet"): ("self", "eio_sid", "pkt"),
+    ("socketio.Server", "_send_eio_packet"): ("self", "eio_sid", "eio_pkt"),
+    ("socketio.Server", "_trigger_event"): ("self", "event", "namespace", "*args"),
+    ("socketio.Client", "_send_packet"): ("self", "pkt"),
+    ("socketio.Client", "_trigger_event"): ("self", "event", "namespace", "*args"),
+    ("socketio.Client", "_get_real_value"): ("self", "value"),
+    ("engineio.Client", "create_queue"): ("self", "*args", "**kwargs"),
+    ("engineio.Client", "_send_request"): ("self", "method", "url", "headers", "body", "timeout"),
+    ("engineio.Socket", "close"): ("self", "wait", "abort", "reason"),
 }
 
 #: Undocumented attributes chatlib reads or writes, on a fresh instance of their owner.
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "socketio.AsyncServer": ("_binary_packet", "environ", "eio", "not_handled"),
+    "socketio.AsyncServer": ("_binary_packet", "environ", "eio", "not_handled", "handlers",
+                             "namespace_handlers"),
     "socketio.AsyncManager": ("pending_connect", "pending_disconnect", "rooms"),
     "socketio.AsyncClient": ("_connect_event", "connection_url", "connection_headers",
                              "connection_auth", "connection_transports",
-                             "connection_namespaces", "socketio_path", "namespaces", "eio"),
-    "engineio.AsyncServer": ("sockets",),
+                             "connection_namespaces", "socketio_path", "namespaces", "eio",
+                             "handlers", "namespace_handlers"),
+    "engineio.AsyncServer": ("sockets", "reason"),
     # engineio's writer waits in ``queue.get()``: a registered getter says it does
     "asyncio.Queue": ("_getters",),
     "engineio.AsyncClient": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
                              "current_transport", "state"),
+    "socketio.Server": ("_binary_packet", "environ", "eio", "not_handled"),
+    "socketio.Manager": ("pending_connect", "pending_disconnect", "rooms"),
+    "socketio.Client": ("_connect_event", "connection_url", "connection_headers",
+                        "connection_auth", "connection_transports",
+                        "connection_namespaces", "socketio_path", "namespaces", "eio"),
+    "engineio.Server": ("sockets",),
+    "engineio.Client": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
+                        "current_transport", "state"),
 }
+
+#: Undocumented attributes a pub/sub manager sets once its server started it (``initialize``).
+STARTED_PUBSUB_ATTRIBUTES: tuple[str, ...] = ("thread",)
+
+#: What ``chatlib.flask.SocketIO`` reads of Flask-SocketIO's ``SocketIO`` after its
+#: ``init_app``: the options it made the server with, the handlers registered
+#: before, and the WSGI middleware whose ``engineio_app`` it points at its own server.
+FLASK_ATTRIBUTES: tuple[str, ...] = ("server", "server_options", "handlers", "namespace_handlers",
+                                     "sockio_mw", "async_mode")
 
 #: Undocumented attributes of a python-engineio server socket (one per connection).
 SOCKET_ATTRIBUTES: tuple[str, ...] = ("last_ping", "queue", "closed", "closing", "session",
@@ -102,6 +155,12 @@ _OWNERS: dict[str, type] = {
     "engineio.AsyncClient": engineio.AsyncClient,
     "engineio.AsyncSocket": AsyncSocket,
     "asyncio.Queue": asyncio.Queue,
+    "socketio.Server": socketio.Server,
+    "socketio.Client": socketio.Client,
+    "socketio.Manager": socketio.Manager,
+    "engineio.Server": engineio.Server,
+    "engineio.Client": engineio.Client,
+    "engineio.Socket": EngineioSocket,
 }
 
 
@@ -135,6 +194,23 @@ async def trigger_event(target: Any, event: str, namespace: str, *args: Any) -> 
     return await target._trigger_event(event, namespace, *args)
 
 
+def handler(target: Any, namespace: str, event: str) -> Optional[Callable[..., Any]]:
+    """The handler a server or client registered for ``event`` in ``namespace`` with
+    ``on()`` / ``event``, or None (class-based namespaces are not looked in)."""
+    return target.handlers.get(namespace, {}).get(event)  # type: ignore[no-any-return]
+
+
+def handled_namespaces(target: Any) -> set[str]:
+    """The namespaces a server or client has handlers for: ``on()`` or a Namespace class."""
+    return set(target.handlers) | set(target.namespace_handlers)
+
+
+def flask_registrations(socketio: Any) -> tuple[list, list]:
+    """What was registered on a Flask-SocketIO ``SocketIO`` (``FLASK_ATTRIBUTES``): its
+    ``(event, handler, namespace)`` list and its Namespace classes."""
+    return socketio.handlers, socketio.namespace_handlers
+
+
 def pubsub_listener(server: Any) -> Optional[asyncio.Task]:
     """The task a pub/sub manager (``AsyncRedisManager``...) listens in; python-socketio
     never ends it, not even at ``shutdown()``. None for the default manager."""
@@ -162,14 +238,14 @@ def engineio_socket(server: Any, eio_sid: str) -> Optional[Any]:
     return server.eio.sockets.get(eio_sid)
 
 
-def asgi_connection(server: Any, eio_sid: str) -> Any:
-    """The server-side object behind the ASGI ``send`` of a connection's first request.
+def asgi_send(server: Any, eio_sid: str) -> Any:
+    """The ASGI ``send`` callable of a connection's first request, or None.
 
-    For a connection that opened straight on WebSocket it is uvicorn's
-    WebSocket protocol instance (engineio's ASGI environ keeps ``send`` as
-    ``asgi.send``); for one that began with long-polling, that HTTP request's.
+    engineio's ASGI environ keeps it as ``asgi.send``. For a connection that
+    opened straight on WebSocket it is the WebSocket's ``send``; for one that
+    began with long-polling, that HTTP request's.
     """
-    return getattr(environ_of(server, eio_sid).get("asgi.send"), "__self__", None)
+    return environ_of(server, eio_sid).get("asgi.send")
 
 
 def writer_is_idle(socket: Any) -> bool:
@@ -205,9 +281,14 @@ async def cut_transport(server: Any, eio_sid: str) -> bool:
     socket = engineio_socket(server, eio_sid)
     if socket_is_closing(socket):
         return False
-    await socket.close(wait=False, abort=True, reason=server.eio.reason.TRANSPORT_CLOSE)
+    await socket.close(wait=False, abort=True, reason=disconnect_reasons(server).TRANSPORT_CLOSE)
     socket.queue.put_nowait(None)  # wakes its writer, which closes the WebSocket
     return True
+
+
+def disconnect_reasons(server: Any) -> Any:
+    """python-engineio's names of why a connection ended (``TRANSPORT_CLOSE``, ``PING_TIMEOUT``...)."""
+    return server.eio.reason
 
 
 def session_dicts(socket: Optional[Any]) -> dict:
@@ -230,11 +311,12 @@ def is_pubsub(manager: Any) -> bool:
     return isinstance(manager, AsyncPubSubManager)
 
 
-def wrap_pubsub_handler(manager: Any, name: str,
+def wrap_manager_method(manager: Any, name: str,
                         make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    """Replace one of ``PUBSUB_WRAPPED`` on this manager instance by ``make(original)``."""
-    if name not in PUBSUB_WRAPPED:
-        raise KeyError(f"{name} is not a pub/sub handler declared in chatlib.sio.compat")
+    """Replace one of ``MANAGER_WRAPPED`` or ``PUBSUB_WRAPPED`` on this manager instance by
+    ``make(original)``."""
+    if name not in MANAGER_WRAPPED and name not in PUBSUB_WRAPPED:
+        raise KeyError(f"{name} is not a manager method declared in chatlib.sio.compat")
     setattr(manager, name, make(getattr(manager, name)))
 
 
@@ -312,3 +394,64 @@ async def close_transport(client: Any) -> None:
     await eio._send_request("POST", eio.base_url, body=close.encode(),
                             headers={"Content-Type": "text/plain"}, timeout=eio.request_timeout)
     await eio.disconnect(abort=True)
+
+
+# -- threaded server and client (chatlib.sio.sync_server, sync_client) --------
+#
+# The same private names as above on python-socketio's threaded classes, where
+# the call differs (no await); reads that are the same (``environ_of``,
+# ``engineio_socket``, ``pending_connect``...) are shared with asyncio.
+
+def send_packet_sync(server: Any, eio_sid: str, pkt: Any) -> None:
+    """Encode and queue one Socket.IO packet to a client (``Server._send_packet``)."""
+    server._send_packet(eio_sid, pkt)
+
+
+def trigger_event_sync(target: Any, event: str, namespace: str, *args: Any) -> Any:
+    """Run an app handler the way python-socketio does (``Server``/``Client._trigger_event``)."""
+    if not args:
+        return target._trigger_event(event, namespace=namespace)
+    return target._trigger_event(event, namespace, *args)
+
+
+def is_sync_pubsub(manager: Any) -> bool:
+    """Whether a threaded client manager shares its rooms and emits with other servers."""
+    return isinstance(manager, PubSubManager)
+
+
+def cut_transport_sync(server: Any, eio_sid: str) -> bool:
+    """Close a connection abruptly, as a network failure would (threaded ``cut_transport``)."""
+    socket = engineio_socket(server, eio_sid)
+    if socket_is_closing(socket):
+        return False
+    socket.close(wait=False, abort=True, reason=server.eio.reason.TRANSPORT_CLOSE)
+    return True
+
+
+def client_send_packet_sync(client: Any, pkt: Any) -> None:
+    """Write one Socket.IO packet from a threaded client (``Client._send_packet``)."""
+    client._send_packet(pkt)
+
+
+def real_value_sync(client: Any, value: Any) -> Any:
+    """``auth`` as given: a value, or what a callable returns (``Client._get_real_value``)."""
+    return client._get_real_value(value)
+
+
+def close_transport_sync(client: Any) -> None:
+    """Cut a threaded client's transport as a network loss would: no DISCONNECT, no CLOSE.
+
+    Over WebSocket the socket is shut under python-engineio, whose read loop
+    then ends with "transport error"; over long-polling a bare Engine.IO CLOSE
+    is posted and the client stops at once.
+    """
+    eio = client.eio
+    if eio.current_transport == "websocket" and eio.ws is not None:
+        eio.ws.shutdown()
+        if eio.read_loop_task is not None:
+            eio.read_loop_task.join()
+        return
+    close = eio_payload.Payload(packets=[eio_packet.Packet(eio_packet.CLOSE)])
+    eio._send_request("POST", eio.base_url, body=close.encode(),
+                      headers={"Content-Type": "text/plain"}, timeout=eio.request_timeout)
+    eio.disconnect(abort=True)

@@ -38,7 +38,9 @@ from typing import Any, Awaitable, Callable, Optional
 
 from socketio import exceptions as sio_exceptions
 
-logger = logging.getLogger("chatlib.client")
+from .client_state import PendingEmit
+
+logger = logging.getLogger(__name__)
 
 #: sends one try: ``send(event, data, namespace, on_ack)``
 Sender = Callable[[str, Any, str, Callable[..., None]], Awaitable[None]]
@@ -71,13 +73,9 @@ class DeliveryError(sio_exceptions.TimeoutError):
 
 
 @dataclass(eq=False)
-class QueuedEmit:
-    """An emit in the delivery queue, not yet acknowledged."""
+class QueuedEmit(PendingEmit):
+    """An emit in the delivery queue (``retries=``), not yet acknowledged."""
 
-    event: str
-    data: Any
-    namespace: str
-    callback: Optional[Callable] = None
     #: seconds each try waits for the ack; None: the queue's ``ack_timeout``
     timeout: Optional[float] = None
     #: how many times it has been sent
@@ -92,6 +90,33 @@ def ack_value(args: tuple) -> Any:
     if not args:
         return None
     return args[0] if len(args) == 1 else args
+
+
+def check_options(retries: Any, ack_timeout: Any) -> None:
+    """Refuse a ``retries`` that is not a positive integer, an ``ack_timeout`` not positive."""
+    if not isinstance(retries, int) or retries < 1:
+        raise ValueError(f"retries must be a positive integer, not {retries!r}")
+    if ack_timeout is not None and not ack_timeout > 0:
+        raise ValueError(f"ack_timeout must be a positive number of seconds, "
+                         f"not {ack_timeout!r}")
+
+
+def judge_try(item: QueuedEmit, result: Any, retries: int,
+              timeout: Optional[float]) -> tuple[bool, Optional[BaseException]]:
+    """What one try's result means: (the packet leaves the queue, the error it is given up with).
+
+    ``(True, None)``: acknowledged; ``(True, error)``: given up; ``(False, None)``:
+    sent again (at once, or after the next connect).
+    """
+    if isinstance(result, tuple):
+        return True, None
+    if isinstance(result, BaseException):
+        return True, result
+    if result is _LOST and timeout is None:
+        return False, None  # sent again after the next connect, never given up (as in JS)
+    if item.tries > retries:
+        return True, DeliveryError(item.event, item.namespace, item.tries, result)
+    return False, None
 
 
 class DeliveryQueue:
@@ -110,11 +135,7 @@ class DeliveryQueue:
     """
 
     def __init__(self, send: Sender, retries: int, ack_timeout: Optional[float] = None) -> None:
-        if not isinstance(retries, int) or retries < 1:
-            raise ValueError(f"retries must be a positive integer, not {retries!r}")
-        if ack_timeout is not None and not ack_timeout > 0:
-            raise ValueError(f"ack_timeout must be a positive number of seconds, "
-                             f"not {ack_timeout!r}")
+        check_options(retries, ack_timeout)
         self.retries = retries
         self.ack_timeout = ack_timeout
         self._send = send
@@ -161,17 +182,14 @@ class DeliveryQueue:
         while queue and namespace in self._connected:
             item = queue[0]
             result = await self._try(item)
-            if isinstance(result, tuple):
-                queue.popleft()
+            done, error = judge_try(item, result, self.retries, self._timeout(item))
+            if not done:
+                continue
+            queue.popleft()
+            if error is None:
                 await self._acknowledged(item, result)
-            elif isinstance(result, BaseException):
-                queue.popleft()
-                self._give_up(item, result)
-            elif result is _LOST and self._timeout(item) is None:
-                continue  # sent again after the next connect, never given up (as in JS)
-            elif item.tries > self.retries:
-                queue.popleft()
-                self._give_up(item, DeliveryError(item.event, namespace, item.tries, result))
+            else:
+                self._give_up(item, error)
 
     def _timeout(self, item: QueuedEmit) -> Optional[float]:
         return item.timeout if item.timeout is not None else self.ack_timeout
@@ -214,9 +232,15 @@ class DeliveryQueue:
 
     @staticmethod
     def _give_up(item: QueuedEmit, error: BaseException) -> None:
-        logger.warning("event %r on namespace %s given up: %s", item.event, item.namespace, error)
-        if not item.outcome.done():
-            item.outcome.set_exception(error)
-            # Reported by the warning and to whoever awaits the future; without
-            # this, asyncio would also log "exception was never retrieved" at garbage collection.
+        give_up(item, error)
+        if not item.outcome.cancelled():
+            # Reported by the warning and to whoever awaits the future; without this, asyncio
+            # would also log "exception was never retrieved" at garbage collection.
             item.outcome.exception()
+
+
+def give_up(item: QueuedEmit, error: BaseException) -> None:
+    """Report a packet that leaves the queue unacknowledged: a warning, and its future fails."""
+    logger.warning("event %r on namespace %s given up: %s", item.event, item.namespace, error)
+    if not item.outcome.done():
+        item.outcome.set_exception(error)

@@ -2,13 +2,15 @@
 
 python-engineio gives every connection a queue and a writer task: each packet
 of a broadcast is put on N queues, and N tasks wake to take it, encode it and
-hand it to the ASGI server one at a time. When a connection runs on
-:class:`chatlib.websocket.CoalescingWebSocketProtocol` (``chatlib.serving.serve``
-uses it) and engineio holds nothing for it, the frame, built once per
-packet, can go onto that connection's transport at once: it lands after
+hand it to the ASGI server one at a time. When the server behind a
+connection's ASGI ``send`` offers a :class:`chatlib.sio.frames.FrameWriter`
+(uvicorn's default WebSocket protocol does, through ``chatlib.serving``,
+however uvicorn was started) and engineio holds nothing for it, the
+packet's frames, built once per packet (text or binary, attachments
+included), go onto that connection's transport at once: they land after
 everything engineio wrote before, and the writer, idle, has nothing that
-could come after it. In any other case (long-polling, an upgrade under way,
-engineio still holding packets, back-pressure, binary attachments, a
+could come after them. In any other case (long-polling, an upgrade under
+way, engineio still holding packets, back-pressure, permessage-deflate, a
 packet observer registered with ``add_packet_observer``) the packet is
 queued the usual way.
 
@@ -23,8 +25,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..core.store import Payload
-from ..websocket import CoalescingWebSocketProtocol
 from . import compat
+from .frames import FrameWriter, frame_of, shared_frames, writer_behind
 
 
 class DirectWriter:
@@ -39,15 +41,20 @@ class DirectWriter:
 
     def __init__(self, server: Any) -> None:
         self.server = server
-        # eio sid -> (its engineio socket, its CoalescingWebSocketProtocol or None)
-        self._routes: dict[str, tuple[Any, Optional[CoalescingWebSocketProtocol]]] = {}
+        # eio sid -> (its engineio socket, its connection's frame writer or None)
+        self._routes: dict[str, tuple[Any, Optional[FrameWriter]]] = {}
 
     @staticmethod
-    def frame(payload: Payload) -> Optional[bytes]:
-        """The WebSocket frame of a text payload's Engine.IO MESSAGE; None for binary ones."""
-        if isinstance(payload, list):
-            return None
-        return CoalescingWebSocketProtocol.text_frame(compat.message_packet(payload).encode())
+    def frame(payload: Payload) -> bytes:
+        """The WebSocket frames of a payload's Engine.IO MESSAGEs, one after the other.
+
+        One part (a text packet, or a msgpack one in bytes) is one frame, kept
+        for the connections that write it through engineio; a packet with
+        binary attachments is its text frame and one binary frame per attachment.
+        """
+        if not isinstance(payload, list):
+            return shared_frames.frame(compat.message_packet(payload).encode(), keep=True)
+        return b"".join(frame_of(compat.message_packet(part).encode()) for part in payload)
 
     def write(self, eio_sid: str, frame: bytes) -> bool:
         """Write ``frame`` to this connection now if that keeps its order; False if not written."""
@@ -56,12 +63,11 @@ class DirectWriter:
             socket = compat.engineio_socket(self.server, eio_sid)
             if socket is None:
                 return False
-            found = compat.asgi_connection(self.server, eio_sid)
             route = self._routes[eio_sid] = (
-                socket, found if isinstance(found, CoalescingWebSocketProtocol) else None)
-        socket, protocol = route
-        return (protocol is not None and compat.writer_is_idle(socket)
-                and protocol.write_frame(frame))
+                socket, writer_behind(compat.asgi_send(self.server, eio_sid)))
+        socket, writer = route
+        return (writer is not None and compat.writer_is_idle(socket)
+                and writer.write_frame(frame))
 
     def forget(self, eio_sid: Optional[str]) -> None:
         """A connection leaves a namespace: drop what is known of it (found again if still needed)."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
@@ -31,10 +30,10 @@ from socketio import packet as sio_packet
 
 from ..core.store import mask_pid
 from . import compat
+from .redact import replace_pids
 
-logger = logging.getLogger("chatlib.observe")
+logger = logging.getLogger(__name__)
 
-_PID_FIELD = re.compile(r'("pid"\s*:\s*)"((?:[^"\\]|\\.)*)"')
 _EIO_MESSAGE = "4"  # Engine.IO's packet type for a message: the "4" of 42["chat message",...]
 _UNANSWERED = 0.9  # of the ping timeout: the read loop's timer and the ping's start apart by jitter
 _TYPE_NAMES = {
@@ -52,9 +51,7 @@ def mask_pids(text: str) -> str:
         >>> mask_pids('40{"pid":"Zm9vYmFyYmF6cXV4","offset":"1"}')
         '40{"pid":"Zm9v…","offset":"1"}'
     """
-    if '"pid"' not in text:
-        return text
-    return _PID_FIELD.sub(lambda match: f'{match.group(1)}"{mask_pid(match.group(2))}"', text)
+    return replace_pids(text, mask_pid)
 
 
 @dataclass(frozen=True)
@@ -164,7 +161,7 @@ class PacketObservers:
         eio = self._server.eio
         last_ping = compat.unanswered_ping(compat.engineio_socket(self._server, eio_sid))
         if last_ping is not None and time.time() - last_ping >= _UNANSWERED * eio.ping_timeout:
-            return str(eio.reason.PING_TIMEOUT)
+            return str(compat.disconnect_reasons(self._server).PING_TIMEOUT)
         return None
 
     def _wrap_send(self) -> None:

@@ -9,10 +9,27 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Union
+from typing import Callable, Union
 
-_PID_FIELD = re.compile(r'("pid"\s*:\s*)"(?:[^"\\]|\\.)*"')
-_REDACTED = r'\1"<redacted>"'
+#: a ``"pid"`` JSON field: group 1 its name and colon, group 2 its value (escapes kept)
+PID_FIELD = re.compile(r'("pid"\s*:\s*)"((?:[^"\\]|\\.)*)"')
+
+
+def replace_pids(text: str, new_value: Callable[[str], str]) -> str:
+    """``text`` with the value of every ``"pid"`` JSON field replaced by ``new_value(value)``.
+
+    Example::
+
+        >>> replace_pids('40{"pid":"s3cret","offset":"1"}', str.upper)
+        '40{"pid":"S3CRET","offset":"1"}'
+    """
+    if '"pid"' not in text:
+        return text
+    return PID_FIELD.sub(lambda match: f'{match.group(1)}"{new_value(match.group(2))}"', text)
+
+
+def _redacted(_value: str) -> str:
+    return "<redacted>"
 
 
 class PidRedactor(logging.Filter):
@@ -28,11 +45,10 @@ class PidRedactor(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and '"pid"' in record.msg:
-            record.msg = _PID_FIELD.sub(_REDACTED, record.msg)
+        if isinstance(record.msg, str):
+            record.msg = replace_pids(record.msg, _redacted)
         if record.args and isinstance(record.args, tuple):
-            record.args = tuple(_PID_FIELD.sub(_REDACTED, arg)
-                                if isinstance(arg, str) and '"pid"' in arg else arg
+            record.args = tuple(replace_pids(arg, _redacted) if isinstance(arg, str) else arg
                                 for arg in record.args)
         return True
 

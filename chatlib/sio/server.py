@@ -4,37 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from typing import Any, Optional
 
 import socketio
-from socketio import exceptions as sio_exceptions
-from socketio import packet as sio_packet
 
-from . import compat
-from .manager import RecoveryRouter, attach
+from . import common, compat
+from .hooks import attach
+from .manager import RecoveryRouter
 from .observe import PacketObserver, PacketObservers
-from ..core import MemoryStore, Recovery, RecoveryStore, Restored, RestoreFailure
+from ..core import Recovery, RecoveryStore, Restored
 from ..core.store import Payload
 from .redact import redact_pids
+from .routing import Connecting
 from .utf8 import utf8_packet_class
 
-logger = logging.getLogger("chatlib.server")
-
-_DEFAULT_RECOVERY = Recovery()
-_PID_BYTES = 16  # 128 bits from the secrets module
-_SWEEP_BATCH = 1000
-_CLIENT_PACKET_TYPES = (sio_packet.CONNECT, sio_packet.DISCONNECT, sio_packet.EVENT,
-                        sio_packet.ACK, sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK)
-_ELSEWHERE_RETRY = 0.1  # seconds between restore attempts of a session connected elsewhere
-
-
-def _split_auth(data: Any) -> tuple[Any, bool, Any, Any]:
-    """Separate the recovery fields from the user's auth: (auth, asks_recovery, pid, offset)."""
-    if isinstance(data, dict) and "pid" in data:
-        auth = {key: value for key, value in data.items() if key not in ("pid", "offset")}
-        return auth, True, data["pid"], data.get("offset")
-    return data, False, None, None
+logger = logging.getLogger(__name__)
 
 
 class RecoveryServer(socketio.AsyncServer):
@@ -53,6 +37,18 @@ class RecoveryServer(socketio.AsyncServer):
     manager such as ``socketio.AsyncRedisManager(url)`` emits cross servers
     with any store; ``store=chatlib.RedisStore(url)`` also lets a client
     recover on another server than the one it dropped from.
+
+    Every serializer python-socketio takes works with recovery:
+    ``serializer="msgpack"`` (the JS side's ``socket.io-msgpack-parser``) and
+    a ``json=`` module; stored packets are kept, replayed and written as that
+    serializer made them.
+
+    Run it however uvicorn is run (``uvicorn.run``, the ``uvicorn`` command,
+    gunicorn with ``-k chatlib.serving.worker.UvicornWorker``,
+    ``chatlib.serving.serve``): stored broadcasts go straight onto each
+    WebSocket as one shared frame. Keep uvicorn's permessage-deflate off, as
+    below (the JS server's default); a server whose clients negotiate it
+    logs a WARNING once.
 
     python-socketio has no middlewares, so JS's ``skipMiddlewares`` has no
     direct twin: the connect handler, which plays their part, always runs,
@@ -74,19 +70,10 @@ class RecoveryServer(socketio.AsyncServer):
         uvicorn.run(app, ws_per_message_deflate=False)
     """
 
-    def __init__(self, *args: Any, recovery: Optional[Recovery] = _DEFAULT_RECOVERY,
+    def __init__(self, *args: Any, recovery: Optional[Recovery] = common.DEFAULT_RECOVERY,
                  store: Optional[RecoveryStore] = None, **kwargs: Any) -> None:
-        self.recovery = recovery
-        self.store: Optional[RecoveryStore] = None
-        if recovery is not None:
-            if args:
-                raise TypeError("pass RecoveryServer's arguments by keyword")
-            if recovery is _DEFAULT_RECOVERY and store is not None and store.own_recovery is not None:
-                recovery = self.recovery = store.own_recovery  # limits given to the store only
-            self.store = store if store is not None else MemoryStore(recovery)
-            self.store.configure(recovery)
-        elif store is not None:
-            raise TypeError("a store needs recovery: pass recovery=chatlib.Recovery(...)")
+        self.store: Optional[RecoveryStore]
+        self.recovery, self.store = common.choose_store(args, recovery, store)
         super().__init__(*args, **kwargs)
         # "más" on the wire as the JS server writes it, not "m\u00e1s"
         self.packet_class = utf8_packet_class(
@@ -203,97 +190,71 @@ class RecoveryServer(socketio.AsyncServer):
 
     # -- connect ---------------------------------------------------------
 
-    def _accepts(self, namespace: str) -> bool:
-        return (namespace in self.handlers or namespace in self.namespace_handlers
-                or self.namespaces == "*" or namespace in self.namespaces)
-
     async def _try_restore(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
         """Restore a session; one still connected to a silent server is waited for, bounded."""
         deadline = asyncio.get_running_loop().time() + self.store.dead_after
         while True:
             result = self.store.restore(namespace, pid, offset)
-            if isinstance(result, Restored):
-                return result
-            if (result is not RestoreFailure.CONNECTED_ELSEWHERE
-                    or asyncio.get_running_loop().time() > deadline):
-                logger.debug("connection state not recovered in %s: %s", namespace, result.value)
-                return None
-            await asyncio.sleep(_ELSEWHERE_RETRY)
+            step = common.restore_step(result, asyncio.get_running_loop().time() > deadline)
+            if step is not common.RETRY:
+                if step is None:
+                    logger.debug("connection state not recovered in %s: %s", namespace,
+                                 result.value)
+                return step  # type: ignore[no-any-return]
+            await asyncio.sleep(common.ELSEWHERE_RETRY)
 
     async def _handle_connect(self, eio_sid: str, namespace: Optional[str], data: Any) -> None:
         if self.store is None:
             return await super()._handle_connect(eio_sid, namespace, data)
         namespace = namespace or "/"
-        if not self._accepts(namespace):
-            await compat.send_packet(self, eio_sid, self.packet_class(
-                sio_packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace))
+        if not common.accepts(self, namespace):
+            await compat.send_packet(self, eio_sid, common.refused(self, namespace))
             return
-        auth, asks, pid, offset = _split_auth(data)
+        auth, asks, pid, offset = common.split_auth(data)
         await self.router.settle()  # this server's emits so far are stored (shared stores)
         # From the restore to the hold nothing awaits: no packet falls between them.
         restored = await self._try_restore(namespace, pid, offset) if asks else None
-        sid = self.router.register(eio_sid, namespace, restored.sid if restored else None)
-        if sid is None:
-            if restored is not None:
-                self.store.keep(namespace, restored.sid, restored.data)
-            await compat.send_packet(self, eio_sid, self.packet_class(
-                sio_packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace))
+        connecting = self.router.begin(eio_sid, namespace, restored)
+        if connecting is None:
+            await compat.send_packet(self, eio_sid, common.refused(self, namespace))
             return
-        held = self.router.hold(sid)
-        if restored is not None:
-            pid = restored.pid
-            for room in restored.rooms:
-                self.manager.basic_enter_room(sid, namespace, room)
-            self.router.recovered.add((namespace, sid))
-            self.router.set_floor(sid, restored.head)
-            self._put_session_dict(eio_sid, namespace, restored.data)
-        else:
-            pid = secrets.token_urlsafe(_PID_BYTES)
-            self.router.set_floor(sid, self.store.open_session(namespace, sid, pid))
-        missed = restored.missed if restored is not None else []
-
         if self.always_connect:
-            await self._complete_connect(eio_sid, namespace, sid, pid, missed, held)
+            await self._complete_connect(eio_sid, namespace, connecting)
         try:
-            success, fail_reason = await self._run_connect_handler(eio_sid, namespace, sid, auth)
+            success, fail_reason = await self._run_connect_handler(eio_sid, namespace,
+                                                                   connecting.sid, auth)
         except BaseException:
             # a bug in the app's handler: undo the half-made connection, then let it surface
-            await self._abandon(namespace, sid, restored)
+            self.router.give_up(namespace, connecting)
+            await self.manager.disconnect(connecting.sid, namespace, ignore_queue=True)
             raise
         if success is False:
-            await self._abandon(namespace, sid, restored, disconnect=False)
+            self.router.give_up(namespace, connecting)
             if self.always_connect:
-                self.manager.pre_disconnect(sid, namespace)
-                await compat.send_packet(self, eio_sid, self.packet_class(
-                    sio_packet.DISCONNECT, data=fail_reason, namespace=namespace))
+                self.manager.pre_disconnect(connecting.sid, namespace)
+                await compat.send_packet(self, eio_sid,
+                                         common.disconnect_packet(self, namespace, fail_reason))
             else:
-                await compat.send_packet(self, eio_sid, self.packet_class(
-                    sio_packet.CONNECT_ERROR, data=fail_reason, namespace=namespace))
-            await self.manager.disconnect(sid, namespace, ignore_queue=True)
+                await compat.send_packet(self, eio_sid,
+                                         common.refused(self, namespace, fail_reason))
+            await self.manager.disconnect(connecting.sid, namespace, ignore_queue=True)
         elif not self.always_connect:
-            await self._complete_connect(eio_sid, namespace, sid, pid, missed, held)
+            await self._complete_connect(eio_sid, namespace, connecting)
 
-    async def _abandon(self, namespace: str, sid: str, restored: Optional[Restored],
-                       disconnect: bool = True) -> None:
-        """A connection that will not go live: a restored session goes back to being kept."""
-        if restored is not None:
-            self.store.keep(namespace, sid, restored.data)
-        self.router.release(sid)
-        if disconnect:
-            await self.manager.disconnect(sid, namespace, ignore_queue=True)
-
-    async def _complete_connect(self, eio_sid: str, namespace: str, sid: str, pid: str,
-                                missed: list, held: list) -> None:
+    async def _complete_connect(self, eio_sid: str, namespace: str,
+                                connecting: Connecting) -> None:
         """CONNECT reply, then the missed packets, then what arrived meanwhile; then go live."""
+        sid = connecting.sid
         if not self.manager.is_pre_connected(sid, namespace):
             # the transport closed while the connect handler ran: the drop kept the session
             self.router.release(sid)
             return
-        await compat.send_packet(self, eio_sid, self.packet_class(
-            sio_packet.CONNECT, {"sid": sid, "pid": pid}, namespace=namespace))
+        await compat.send_packet(self, eio_sid,
+                                 common.connect_reply(self, namespace, sid, connecting.pid))
         with self.packet_observers.replaying(eio_sid):
-            for payload in missed:
+            for payload in connecting.missed:
                 await self._send_payload(eio_sid, payload)
+        held = connecting.held
         while held:
             await self._send_payload(eio_sid, held.pop(0))
         self.router.release(sid)
@@ -307,70 +268,31 @@ class RecoveryServer(socketio.AsyncServer):
 
     async def _run_connect_handler(self, eio_sid: str, namespace: str, sid: str,
                                    auth: Any) -> tuple[Any, Any]:
-        environ = compat.environ_of(self, eio_sid)
+        calls = common.ConnectCalls(sid, compat.environ_of(self, eio_sid), auth)
         try:
-            if auth:
-                success = await compat.trigger_event(self, "connect", namespace, sid, environ, auth)
-            else:
+            for arguments in calls:
                 try:
-                    success = await compat.trigger_event(self, "connect", namespace, sid, environ, None)
-                except TypeError as first:
-                    try:
-                        success = await compat.trigger_event(self, "connect", namespace, sid, environ)
-                    except TypeError:
-                        raise first from None
-        except sio_exceptions.ConnectionRefusedError as exc:
-            return False, exc.error_args
-        except ConnectionRefusedError:
-            return False, {"message": "Connection refused by server"}
-        return success, sio_exceptions.ConnectionRefusedError().error_args
+                    success = await compat.trigger_event(self, "connect", namespace, *arguments)
+                except TypeError as error:
+                    calls.failed(error)
+                else:
+                    return success, common.default_refusal()
+        except common.REFUSALS as error:
+            return False, common.refusal_reason(error)
+        raise AssertionError("unreachable: ConnectCalls raises after its last call")
 
     async def _send_payload(self, eio_sid: str, payload: Payload) -> None:
         for part in payload if isinstance(payload, list) else [payload]:
             await self.eio.send(eio_sid, part)
 
-    def _put_session_dict(self, eio_sid: str, namespace: str, data: Any) -> None:
-        socket = compat.engineio_socket(self, eio_sid)
-        if socket is not None:
-            compat.session_dicts(socket)[namespace] = data if data is not None else {}
-
     # -- bad input -------------------------------------------------------
 
-    def _is_malformed(self, eio_sid: str, data: Any) -> bool:
-        """Whether a Socket.IO packet from the network cannot be handled (decoded here once)."""
-        if compat.in_binary_packet(self, eio_sid):
-            return False  # an attachment: python-socketio checks it against its packet
-        try:
-            pkt = self.packet_class(encoded_packet=data)
-        except Exception:  # JSON, ids, attachment counts: whatever the decoder trips on
-            return True
-        if pkt.packet_type not in _CLIENT_PACKET_TYPES:
-            return True
-        if pkt.packet_type in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
-            if self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") is None:
-                return True
-            if pkt.attachment_count < 1:
-                # python-socketio would wait for attachments it can never take: the next
-                # frame would raise in its handler
-                return True
-        # the payload rules of socket.io-parser's isPayloadValid: an event is a non-empty
-        # array led by its name, an ack an array
-        if pkt.packet_type in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
-            return not (isinstance(pkt.data, list) and pkt.data
-                        and isinstance(pkt.data[0], (str, int)) and not isinstance(pkt.data[0], bool))
-        if pkt.packet_type in (sio_packet.ACK, sio_packet.BINARY_ACK):
-            return not isinstance(pkt.data, list)
-        return False
-
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
-        if self.store is not None and self._is_malformed(eio_sid, data):
+        if self.store is not None and common.is_malformed(self, eio_sid, data):
             # As the JS server does on a parse error: close the connection, and since
             # the client broke the protocol, keep nothing of it for recovery.
             logger.debug("malformed packet from %s: connection closed", eio_sid)
-            for namespace in list(self.manager.get_namespaces()):
-                sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-                if sid is not None:
-                    self.store.forget(namespace, sid)
+            self.router.forget_connection(eio_sid)
             await self.eio.disconnect(eio_sid)
             return
         self.packet_observers.received(eio_sid, data)
@@ -383,11 +305,7 @@ class RecoveryServer(socketio.AsyncServer):
         if self.store is not None:
             # The transport went away with these namespaces still connected: an
             # unexpected drop (a clean one sent DISCONNECT and left them first).
-            session = compat.session_dicts(compat.engineio_socket(self, eio_sid))
-            for namespace in list(self.manager.get_namespaces()):
-                sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-                if sid is not None and not self.router.is_disconnecting(sid, namespace):
-                    self.store.keep(namespace, sid, session.get(namespace, {}))
+            self.router.keep_dropped(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)
 
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
@@ -400,13 +318,11 @@ class RecoveryServer(socketio.AsyncServer):
         """Expire sessions and packets in small batches, yielding to the loop between them."""
         while True:
             await asyncio.sleep(self.recovery.sweep_interval)
-            while self.store.expire(limit=_SWEEP_BATCH) >= _SWEEP_BATCH:
+            while self.store.expire(limit=common.SWEEP_BATCH) >= common.SWEEP_BATCH:
                 await asyncio.sleep(0)
             await asyncio.to_thread(self.store.maintain)
 
     # -- inspection ------------------------------------------------------
 
     def _describe_payload(self, payload: Payload) -> tuple[str, list]:
-        text = payload[0] if isinstance(payload, list) else payload
-        data = self.packet_class(encoded_packet=text).data or [None]
-        return data[0], data[1:-1]
+        return common.describe_payload(self, payload)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import pickle
 import random
 import secrets
 import time
@@ -13,22 +12,28 @@ from importlib import resources
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence
 
+from ..core import codec
 from ..core.log import PacketRecord
 from ..core.policy import Recovery
 from ..core.sessions import Session
 from ..core.store import (UNSTORED, Payload, RestoreFailure, RestoreResult, Restored, SharedStore,
-                          packet_row, session_row)
+                          packet_row, session_row, storable_session_data)
+from .redis_connect import RedisTarget, parse_url
 
-logger = logging.getLogger("chatlib.stores.redis")
+logger = logging.getLogger(__name__)
 
 # The offset's place in an encoded packet: the packet is encoded once with this
 # marker as its last argument, and the marker's JSON is replaced by the offset.
 _MARKER = "\u0000chatlib-offset\u0000"
 _MARKER_JSON = json.dumps(_MARKER)
-_SCRIPTS = ("append", "open", "rooms", "keep", "restore", "expire", "resync", "missed")
-# append and expire take the generation last and answer -1 when Redis lost its data
-_CHECK_GENERATION = ("append", "expire")
+_SCRIPTS = ("append", "open", "rooms", "keep", "restore", "expire", "resync", "missed", "probe")
+# The scripts that write take "generation@primary" last and answer -1 when Redis lost its
+# data or another Redis took over (a failover): the server resyncs, then calls once more.
+_CHECK_GENERATION = ("append", "expire", "open", "rooms", "keep", "restore")
 _STALE_GENERATION = -1
+# the "gap" field of stream entries no server wrote for its own clients (resync.lua)
+_JUMPED = b"*jump"  # a new primary moved the sequence on: no packet, no gap
+_LOST = b"*lost"  # packets lost with the old primary: a gap for everyone
 # Reconnection after an outage: the first retry soon, then doubling up to a ceiling.
 _RETRY_FIRST = 0.1
 _RETRY_MAX = 2.0
@@ -47,8 +52,8 @@ class _Prepared:
     rooms: Optional[list[str]]  # None: everyone
     excluded: str  # JSON list of sids, or ""
     now: float
-    before: str
-    after: str
+    before: Any  # str, or bytes for a msgpack packet
+    after: Any
     attachments: bytes
 
     def fields(self) -> tuple[Any, ...]:
@@ -67,18 +72,88 @@ def _load_scripts() -> dict[str, str]:
     return {name: common + "\n" + (folder / f"{name}.lua").read_text() for name in _SCRIPTS}
 
 
-def _split_payload(payload: Payload) -> tuple[str, str, bytes]:
+def _packed_str(text: str) -> bytes:
+    """``text`` as a msgpack str (how python-socketio's msgpack serializer writes the offset)."""
+    data = text.encode()
+    size = len(data)
+    if size < 32:
+        return bytes((0xA0 | size,)) + data
+    if size < 1 << 8:
+        return b"\xd9" + bytes((size,)) + data
+    return b"\xda" + size.to_bytes(2, "big") + data
+
+
+_MARKER_PACKED = _packed_str(_MARKER)
+
+
+def _split_payload(payload: Payload) -> tuple[Any, Any, bytes]:
+    """A packet's parts around its offset: text for JSON packets, bytes for msgpack ones."""
     text = payload[0] if isinstance(payload, list) else payload
-    at = text.rfind(_MARKER_JSON)
+    marker = _MARKER_PACKED if isinstance(text, bytes) else _MARKER_JSON
+    at = text.rfind(marker)
     if at < 0:
-        raise ValueError("a RedisStore payload must carry the offset as a JSON string")
-    attachments = pickle.dumps(payload[1:]) if isinstance(payload, list) else b""
-    return text[:at], text[at + len(_MARKER_JSON):], attachments
+        raise ValueError("a RedisStore payload must carry the offset as a string")
+    attachments = (codec.dumps([bytes(part) for part in payload[1:]]).encode()
+                   if isinstance(payload, list) else b"")
+    return text[:at], text[at + len(marker):], attachments
 
 
-def _join_payload(before: str, after: str, attachments: bytes, seq: Any) -> Payload:
+def _join_payload(before: Any, after: Any, attachments: bytes, seq: Any) -> Payload:
+    """The payload of a stored packet; raises ``codec.Unreadable`` for attachments it cannot read."""
+    if isinstance(before, bytes):
+        return before + _packed_str(str(seq)) + after
     text = f'{before}"{seq}"{after}'
-    return [text] + pickle.loads(attachments) if attachments else text
+    return [text, *codec.loads_attachments(attachments)] if attachments else text
+
+
+class _UnreadableEntry(Exception):
+    """A stream entry that cannot be read (corrupt, hostile, or in chatlib 0.1's format).
+
+    ``record`` holds what can be read of its targets, payload None; its namespace is
+    None when that cannot be read either (then it may have been meant for anyone).
+    """
+
+    def __init__(self, record: PacketRecord) -> None:
+        super().__init__(record.seq)
+        self.record = record
+
+    def may_be_for(self, session: Session) -> bool:
+        if self.record.namespace is None:
+            return self.record.seq > session.start
+        return session.is_target(self.record)
+
+
+def _utf8(value: Any) -> str:
+    if type(value) is not bytes:
+        raise codec.Unreadable("a missing field")
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise codec.Unreadable("not UTF-8 text") from None
+
+
+def _sids(text: str) -> Optional[frozenset]:
+    """A stream entry's rooms or excluded sids: "*" or "" for none, else a JSON list of strings."""
+    if text in ("*", ""):
+        return None
+    try:
+        items = json.loads(text)
+    except (ValueError, RecursionError):
+        raise codec.Unreadable("not JSON") from None
+    if type(items) is not list or any(type(item) is not str for item in items):
+        raise codec.Unreadable("not a list of strings")
+    return frozenset(items)
+
+
+def _parts(before: Any, after: Any) -> tuple[Any, Any]:
+    """Stored parts as ``_split_payload`` made them: a Socket.IO text packet starts with its
+    type digit, a msgpack one with a map header (never an ASCII digit). Raises
+    ``codec.Unreadable`` for parts that are neither."""
+    if type(before) is not bytes or type(after) is not bytes:
+        raise codec.Unreadable("a missing field")
+    if before[:1].isdigit():
+        return _utf8(before), _utf8(after)
+    return before, after
 
 
 def _text(value: Any) -> str:
@@ -125,6 +200,25 @@ class RedisStore(SharedStore):
     round trip to Redis made from the event loop (tens of microseconds on the
     same host): put Redis close to the servers.
 
+    ``url`` takes every form python-socketio's ``AsyncRedisManager`` takes
+    (``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://h1:p1,h2:p2/db/service``,
+    and ``valkey://``, ``valkeys://``, ``valkey+sentinel://`` with the ``valkey``
+    client), so one URL configures both; ``redis_options`` are keyword arguments
+    for every client, as the manager's. With ``cluster=True`` the URL names one
+    node of a Redis Cluster; every key of the store carries the hash tag of its
+    prefix (``"chatlib:"`` becomes ``"{chatlib}:"``), so each script runs on one
+    slot. A Sentinel deployment::
+
+        url = "redis+sentinel://10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26379/0/chat"
+        store = chatlib.RedisStore(url)
+        manager = socketio.AsyncRedisManager(url)
+
+    A failover (another Redis takes over) is noticed by the first call made to
+    the new primary: every server resyncs there before it writes, the sequence
+    jumps past every number given out, and if the new primary lacks packets a
+    server saw (replication is asynchronous), a gap for everyone is written, so
+    their clients reconnect and are told ``recovered`` false (docs/deploying.md).
+
     When Redis cannot be reached (killed, restarting, network), no call raises:
     packets are delivered live to this server's own clients, marked ``UNSTORED``,
     and restores answer ``STORE_UNAVAILABLE``; one WARNING says the outage began
@@ -140,22 +234,21 @@ class RedisStore(SharedStore):
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", recovery: Optional[Recovery] = None,
                  clock: Callable[[], float] = time.time, prefix: str = "chatlib:",
-                 dead_after: float = 2.0) -> None:
-        import redis
-
+                 dead_after: float = 2.0, *, cluster: bool = False,
+                 redis_options: Optional[dict[str, Any]] = None) -> None:
         self.url = url
         self.own_recovery = recovery
+        self.target: RedisTarget = parse_url(url, cluster=cluster, options=redis_options)
         self.recovery = recovery or Recovery()
         self.clock = clock
-        self.prefix = prefix
+        self.prefix = _hash_tagged(prefix) if cluster else prefix
         self.dead_after = dead_after
         self.server_id = secrets.token_hex(8)
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        self._errors = (redis.exceptions.RedisError, OSError)
+        self._errors = self.target.errors()
+        # every script names one key, so that a cluster client sends it to that key's slot
+        self._keys = [self.prefix + "seq"]
         # one immediate retry: a pooled connection that Redis closed is replaced at once
-        self._redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 1), **_CONNECTION_OPTIONS)
+        self._redis = self.target.sync_client(retry=self.target.retry(1), **_CONNECTION_OPTIONS)
         self._sources = _load_scripts()
         self._scripts = {name: self._redis.register_script(source)
                          for name, source in self._sources.items()}
@@ -164,6 +257,8 @@ class RedisStore(SharedStore):
         self._aio_loop: Optional[asyncio.AbstractEventLoop] = None
         self._aio_append: Any = None
         self._generation: Optional[str] = None  # learnt on first contact (resync.lua)
+        self._primary: Optional[str] = None  # the Redis process resynced with (None: resync first)
+        self._primary_seen: Optional[str] = None  # the last one, for the log line of a failover
         self._high = 0  # the highest sequence number this server has seen
         self._outage_since: Optional[float] = None
         self._retry_at = 0.0
@@ -185,6 +280,14 @@ class RedisStore(SharedStore):
         if client is not None:
             await _close_quietly(client)
 
+    @property
+    def available(self) -> bool:
+        """Whether the last call reached Redis (False during an outage: packets go unstored).
+
+        Example: ``await wait_for_condition(lambda: store.available)`` after a failover.
+        """
+        return self._outage_since is None
+
     # -- outages ---------------------------------------------------------
 
     def _run(self, name: str, *args: Any) -> Any:
@@ -192,22 +295,25 @@ class RedisStore(SharedStore):
         if not self._ready():
             raise _Unavailable
         checked = name in _CHECK_GENERATION
-        generation = [self._generation] if checked else []
+        token = [self._token()] if checked else []
         try:
-            reply = self._scripts[name](args=[self.prefix, *args, *generation])
+            reply = self._scripts[name](keys=self._keys, args=[self.prefix, *args, *token])
             if checked and reply == _STALE_GENERATION:
-                self._generation = None  # Redis restarted empty: catch up, then once more
+                self._primary = None  # Redis restarted empty, or a failover: catch up, then once more
                 if not self._ready():
                     raise _Unavailable
-                reply = self._scripts[name](args=[self.prefix, *args, self._generation])
+                reply = self._scripts[name](keys=self._keys, args=[self.prefix, *args, self._token()])
             return reply
         except self._errors as exc:
             self._outage_begins(exc)
             raise _Unavailable from exc
 
+    def _token(self) -> str:
+        return f"{self._generation}@{self._primary}"
+
     def _ready(self) -> bool:
-        """Whether calls may go to Redis now: after first contact, or after an outage, resync."""
-        if self._outage_since is None and self._generation is not None:
+        """Whether calls may go to Redis now: after first contact, an outage or a failover, resync."""
+        if self._outage_since is None and self._primary is not None:
             return True
         if self._outage_since is not None and time.monotonic() < self._retry_at:
             return False
@@ -225,7 +331,7 @@ class RedisStore(SharedStore):
             self._retry_delay = _RETRY_FIRST
             logger.warning("Redis at %s unreachable (%s): recovery paused; live packets go to "
                            "this server's clients only, and what is not stored will not be "
-                           "recovered", self.url, exc)
+                           "recovered", self.target.where, exc)
         elif not retry_now:
             self._retry_delay = min(self._retry_delay * 2, _RETRY_MAX)
         self._retry_at = now if retry_now else now + self._retry_delay * random.uniform(0.5, 1.0)
@@ -233,22 +339,27 @@ class RedisStore(SharedStore):
     def _resync(self) -> None:
         gaps = [[namespace, None if rooms is None else sorted(rooms)]
                 for namespace, rooms in self._gaps.items()]
-        gen, head = self._scripts["resync"](args=[
+        gen, head, primary = self._scripts["resync"](keys=self._keys, args=[
             self.prefix, secrets.token_hex(8), self._high,
             json.dumps(gaps), json.dumps(sorted(self._gone)),
             json.dumps([[namespace, sid, pid, sorted(rooms)]
                         for (namespace, sid), (pid, rooms) in self._mine.items()]),
             self.server_id, repr(self.clock())])
-        gen = _text(gen)
+        gen, primary = _text(gen), _text(primary)
+        lost_data = self._generation is not None and gen != self._generation
         if self._outage_since is not None:
-            lost_data = self._generation is not None and gen != self._generation
             # the outage had its WARNING; its end is news only if Redis lost its data
             logger.log(logging.WARNING if lost_data else logging.INFO,
                        "Redis at %s is back after %.1f s: %d packets could not be stored; "
-                       "%d connected sessions registered again%s", self.url,
+                       "%d connected sessions registered again%s", self.target.where,
                        time.monotonic() - self._outage_since, self._unstored, len(self._mine),
                        " (Redis had lost its data: kept sessions are gone)" if lost_data else "")
+        elif not lost_data and self._primary_seen not in (None, primary):
+            logger.warning("Redis at %s: another Redis took over (a failover or a restart); "
+                           "%d connected sessions registered again there", self.target.where,
+                           len(self._mine))
         self._generation = gen
+        self._primary = self._primary_seen = primary
         self._high = max(self._high, int(head))
         self._outage_since = None
         self._unstored = 0
@@ -298,12 +409,12 @@ class RedisStore(SharedStore):
         arguments = [self.prefix, *self._append_arguments(batch)]
         script = self._async_append()
         try:
-            first = await script(args=[*arguments, self._generation])
+            first = await script(keys=self._keys, args=[*arguments, self._token()])
             if first == _STALE_GENERATION:
-                self._generation = None  # Redis restarted empty: catch up, then once more
+                self._primary = None  # Redis restarted empty, or a failover: catch up, then once more
                 if not self._ready():
                     return self._results_unstored(batch)
-                first = await script(args=[*arguments, self._generation])
+                first = await script(keys=self._keys, args=[*arguments, self._token()])
         except self._errors as exc:
             self._outage_begins(exc)
             return self._results_unstored(batch)
@@ -311,17 +422,14 @@ class RedisStore(SharedStore):
 
     def _async_append(self) -> Any:
         """append.lua on an asyncio client of the running loop (made on first use per loop)."""
-        import redis.asyncio
-        from redis.asyncio.retry import Retry  # an asyncio client needs the asyncio Retry
-        from redis.backoff import NoBackoff
-
         loop = asyncio.get_running_loop()
         if self._aio is None or self._aio_loop is not loop:
             # a client of an earlier loop cannot be closed from this one: it is left to go
             # one immediate retry, as the synchronous client's: a pooled connection that
             # Redis closed (during an outage) is replaced at once
-            self._aio = redis.asyncio.Redis.from_url(self.url, retry=Retry(NoBackoff(), 1),
-                                                     **_CONNECTION_OPTIONS)
+            # (an asyncio client needs the asyncio Retry)
+            self._aio = self.target.async_client(retry=self.target.retry(1, asyncio=True),
+                                                 **_CONNECTION_OPTIONS)
             self._aio_loop = loop
             self._aio_append = self._aio.register_script(self._sources["append"])
         return self._aio_append
@@ -345,18 +453,58 @@ class RedisStore(SharedStore):
         return [(UNSTORED, _join_payload(p.before, p.after, p.attachments, UNSTORED)) for p in batch]
 
     def _record(self, entry_id: Any, fields: dict) -> PacketRecord:
-        get = lambda name: fields[name.encode()]  # noqa: E731
+        """A stream entry as a packet; raises ``_UnreadableEntry`` for one it cannot read.
+
+        Entries are read, never trusted: every field is checked, and nothing in one
+        can run code. A gap (packets a server could not store) has no payload.
+        """
+        get = fields.get
         seq = int(_text(entry_id).split("-")[0])
-        rooms = _text(get("rooms"))
-        excluded = _text(get("ex"))
-        # a gap (packets a server could not store) has no payload
-        payload = None if b"gap" in fields else _join_payload(
-            _text(get("pre")), _text(get("suf")), get("att"), seq)
-        return PacketRecord(
-            seq, _text(get("ns")),
-            None if rooms == "*" else frozenset(json.loads(rooms)),
-            frozenset(json.loads(excluded)) if excluded else None,
-            float(get("t")), payload)
+        namespace: Optional[str] = None
+        rooms: Optional[frozenset] = None
+        try:
+            namespace = _utf8(get(b"ns"))
+            rooms = _sids(_utf8(get(b"rooms")))
+            excluded = _sids(_utf8(get(b"ex")))
+            created = float(_utf8(get(b"t")))
+            attachments = get(b"att")
+            if type(attachments) is not bytes:
+                raise codec.Unreadable("no attachments field")
+            payload = None if b"gap" in fields else _join_payload(
+                *_parts(get(b"pre"), get(b"suf")), attachments, seq)
+        except (codec.Unreadable, ValueError) as exc:
+            raise _UnreadableEntry(PacketRecord(seq, namespace, rooms, None, 0.0, None)) from exc
+        if rooms is None and _utf8(get(b"rooms")) != "*":
+            raise _UnreadableEntry(PacketRecord(seq, namespace, None, None, 0.0, None))
+        return PacketRecord(seq, namespace, rooms, excluded, created, payload)
+
+    def _readable(self, entries: Iterable[tuple[Any, dict]]) -> list[PacketRecord]:
+        """The entries that can be read (inspection shows no others)."""
+        records = []
+        for entry_id, fields in entries:
+            try:
+                records.append(self._record(entry_id, fields))
+            except _UnreadableEntry:
+                pass
+        return records
+
+    def _fed(self, entries: Iterable[tuple[Any, dict]]) -> list[PacketRecord]:
+        """The feed's records: an entry that cannot be read is a gap for whom it may be meant."""
+        records = []
+        for entry_id, fields in entries:
+            try:
+                records.append(self._record(entry_id, fields))
+            except _UnreadableEntry as unreadable:
+                record = unreadable.record
+                logger.warning("stream entry %d in Redis at %s cannot be read (corrupt, hostile, "
+                               "or in chatlib 0.1's format): skipped; the clients it may have been "
+                               "meant for are cut off and told", record.seq, self.url)
+                if record.namespace is None:
+                    records.extend(self._gaps_for_everyone(record.seq))
+                else:
+                    records.append(PacketRecord(record.seq, record.namespace, record.rooms, None,
+                                                self.clock(), None))
+        return records
 
     def head(self) -> int:
         """The sequence number of the newest packet any server stored."""
@@ -377,17 +525,17 @@ class RedisStore(SharedStore):
         and not yet read were lost with it; the feed then reads the new stream
         from its start); and one for everyone when this reader fell more than
         ``max_buffered_packets`` behind, so that packets were trimmed before it
-        read them. The server cuts off the clients a gap was meant for, and
+        read them. When another Redis took over (a failover), the feed goes on
+        there; a gap for everyone comes if it lacks packets any server saw.
+        The server cuts off the clients a gap was meant for, and
         they learn on reconnecting (``recovered`` false where they missed one).
         """
-        import redis.asyncio
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
         client = None
         last = after
         new_stream = False
         generation = self._generation
+        primary = self._primary
+        ours = self.server_id.encode()
         delay = _RETRY_FIRST
         try:
             while True:
@@ -399,20 +547,33 @@ class RedisStore(SharedStore):
                         # no retries inside redis-py: every broken connection must come
                         # here, where the generation is checked (a transparent reconnection
                         # to a Redis that lost its data would go unnoticed)
-                        client = redis.asyncio.Redis.from_url(
-                            self.url, retry=Retry(NoBackoff(), 0), **_FEED_OPTIONS)
-                        current = await client.get(self.prefix + "gen")
-                        current = _text(current) if current is not None else None
+                        client = self.target.async_client(retry=self.target.retry(0, asyncio=True),
+                                                          **_FEED_OPTIONS)
+                        probe = client.register_script(self._sources["probe"])
+                        current, seq, now_primary = await probe(keys=self._keys, args=[self.prefix])
+                        current = _text(current) if current else None
+                        now_primary = _text(now_primary)
                         if generation is not None and current != generation:
                             # Redis lost its data: packets stored but not yet read went with
                             # it, so every client here may miss some; cut them all off (a gap
                             # for everyone) and read the new stream from its start.
                             # above the floor of every session this server had before
-                            head = max(int(await client.get(self.prefix + "seq") or 0),
-                                       self._high + 1)
+                            head = max(int(seq), self._high + 1)
                             last, new_stream = 0, True  # its first entry is above the old ones
                             yield self._gaps_for_everyone(head)
-                        generation = current
+                        elif primary is not None and now_primary != primary:
+                            # another Redis took over: resync there now, so that the gap for
+                            # packets it lacks (resync.lua) is written before this server's
+                            # clients reconnect or anyone restores a session that missed them
+                            self._primary = None
+                            self._ready()
+                        generation, primary = current, now_primary
+                        if self._outage_since is not None:
+                            # Redis answers again (a failover took seconds): end the outage
+                            # now rather than at the next retry of the backoff, so that this
+                            # server's emits are stored again at once
+                            self._retry_at = 0.0
+                            self._ready()
                     reply = await client.xread({self.prefix + "stream": f"{last}-0"},
                                                count=1000, block=_FEED_BLOCK_MS)
                     delay = _RETRY_FIRST
@@ -426,17 +587,20 @@ class RedisStore(SharedStore):
                     continue
                 for _, entries in reply or []:
                     if entries:
-                        records = [self._record(entry_id, fields) for entry_id, fields in entries]
-                        if not new_stream and records[0].seq > last + 1:
+                        first = int(_text(entries[0][0]).split("-")[0])
+                        if (not new_stream and first > last + 1
+                                and entries[0][1].get(b"gap") != _JUMPED):
                             # packets stored after the last one read were trimmed before this
                             # server read them (it fell max_buffered_packets behind): every
                             # client here may have missed some, as when Redis loses its data
-                            yield self._gaps_for_everyone(records[0].seq - 1)
-                        last = records[-1].seq
+                            yield self._gaps_for_everyone(first - 1)
+                        last = int(_text(entries[-1][0]).split("-")[0])
                         new_stream = False
                         self._high = max(self._high, last)
-                        yield [record for record, (_, fields) in zip(records, entries, strict=True)
-                               if fields.get(b"gap") != self.server_id.encode()]
+                        # this server's own gaps (its clients had the packets live) and the
+                        # marks of a new primary's jump are no news for its clients
+                        yield self._fed(entry for entry in entries
+                                        if entry[1].get(b"gap") not in (ours, _JUMPED))
         finally:
             if client is not None:
                 await _close_quietly(client)
@@ -489,12 +653,12 @@ class RedisStore(SharedStore):
             return False
 
     def keep(self, namespace: str, sid: str, data: Any) -> bool:
-        return self._end(namespace, sid, _pickle(data), "keep")
+        return self._end(namespace, sid, _encoded(data, namespace, sid), "keep")
 
     def save_data(self, namespace: str, sid: str, data: Any) -> None:
         try:
-            self._run("keep", namespace, sid, _pickle(data), repr(self.clock()), "save",
-                      self.recovery.max_kept_sessions)
+            self._run("keep", namespace, sid, _encoded(data, namespace, sid), repr(self.clock()),
+                      "save", self.recovery.max_kept_sessions)
         except _Unavailable:
             pass  # the session dict is written again when the session drops
 
@@ -511,20 +675,42 @@ class RedisStore(SharedStore):
         except _Unavailable:
             return RestoreFailure.STORE_UNAVAILABLE
         status = _text(reply[0])
+        if status == "UNREADABLE_STATE":  # restore.lua found the session's fields unreadable
+            return self._unreadable(namespace, None, "its fields")
         if status != "OK":
             return RestoreFailure[status]
         sid, joined, data, head, entries = _text(reply[1]), json.loads(reply[2]), reply[3], reply[4], reply[5]
         session = Session(namespace, sid, pid, 0)
         session.joined = joined
         session.start = joined[sid]
-        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
-                   for entry_id, flat in entries]
-        missed = [record.payload for record in records
-                  if record.payload is not None and session.is_target(record)]
+        missed = []
+        for entry_id, flat in entries:
+            try:
+                record = self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
+            except _UnreadableEntry as unreadable:
+                if unreadable.may_be_for(session):
+                    return self._unreadable(namespace, sid, f"stream entry {unreadable.record.seq}")
+                continue
+            if record.payload is not None and session.is_target(record):
+                missed.append(record.payload)
+        try:
+            restored_data = codec.loads_session_dict(data) if data else {}
+        except codec.Unreadable:
+            return self._unreadable(namespace, sid, "its session dict")
         rooms = tuple(room for room in joined if room != sid)
         self._mine[(namespace, sid)] = (pid, set(rooms))
         self._high = max(self._high, int(head))
-        return Restored(sid, pid, rooms, pickle.loads(data) if data else {}, missed, int(head))
+        return Restored(sid, pid, rooms, restored_data, missed, int(head))
+
+    def _unreadable(self, namespace: str, sid: Optional[str], what: str) -> RestoreFailure:
+        """A kept session whose state cannot be read: forgotten, with one WARNING; a new session."""
+        if sid is not None:  # restore.lua gave it to this server: take it out of Redis
+            self._end(namespace, sid, b"", "forget")
+        logger.warning("a kept session in %s (sid %s) cannot be restored: %s in Redis at %s cannot "
+                       "be read (corrupt, hostile, or in chatlib 0.1's format); it is forgotten "
+                       "and its client gets a new session", namespace, sid or "unreadable",
+                       what, self.url)
+        return RestoreFailure.UNREADABLE_STATE
 
     def missed(self, namespace: str, sid: str,
                offset: Optional[str] = None) -> list[dict[str, Any]]:
@@ -539,8 +725,13 @@ class RedisStore(SharedStore):
         session = Session(namespace, sid, pid, joined[sid])
         session.joined = joined
         now = self.clock()
-        records = [self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
-                   for entry_id, flat in entries]
+        records = []
+        for entry_id, flat in entries:
+            try:
+                records.append(self._record(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))))
+            except _UnreadableEntry as unreadable:
+                if unreadable.may_be_for(session):
+                    return []  # a restore now would fail
         # as restore: a gap entry (packets another server could not store) is no packet;
         # the eviction marks it left make missed.lua answer nothing where it matters
         return [packet_row(record, now, self.describe)
@@ -565,8 +756,7 @@ class RedisStore(SharedStore):
         except self._errors as exc:
             self._outage_begins(exc)
             entries = []
-        records = (self._record(entry_id, fields) for entry_id, fields in entries)
-        return [packet_row(record, now, self.describe) for record in records
+        return [packet_row(record, now, self.describe) for record in self._readable(entries)
                 if record.payload is not None]
 
     def sessions(self) -> list[dict]:
@@ -581,13 +771,16 @@ class RedisStore(SharedStore):
         limit = self.recovery.max_disconnection_duration
         rows = []
         for pid in sorted(self._redis.smembers(self.prefix + "pids")):
-            fields = {_text(k): v for k, v in self._redis.hgetall(self.prefix + "s:" + _text(pid)).items()}
+            fields = self._redis.hgetall(self.prefix + "s:" + _text(pid))
             if not fields:
                 continue
-            connected = fields["connected"] == b"1"
-            rows.append(session_row(_text(fields["ns"]), _text(fields["sid"]), _text(pid),
-                                    json.loads(fields["joined"]), connected,
-                                    None if connected else float(fields["at"]), now, limit))
+            try:
+                connected = fields[b"connected"] == b"1"
+                rows.append(session_row(_utf8(fields.get(b"ns")), _utf8(fields.get(b"sid")),
+                                        _text(pid), json.loads(fields[b"joined"]), connected,
+                                        None if connected else float(fields[b"at"]), now, limit))
+            except (codec.Unreadable, ValueError, KeyError, TypeError, RecursionError):
+                continue  # a session that cannot be read: its restore will say so
         return rows
 
     def stats(self) -> dict:
@@ -604,6 +797,15 @@ class RedisStore(SharedStore):
                 "marks": marks}
 
 
+def _hash_tagged(prefix: str) -> str:
+    """A prefix whose keys all hash to one cluster slot: its own hash tag, or braces around it."""
+    start = prefix.find("{")
+    if start >= 0 and prefix.find("}", start + 2) > start:
+        return prefix
+    stem = prefix.rstrip(":")
+    return "{" + stem + "}" + prefix[len(stem):]
+
+
 async def _close_quietly(client: Any) -> None:
     try:
         await client.aclose()
@@ -611,8 +813,6 @@ async def _close_quietly(client: Any) -> None:
         pass
 
 
-def _pickle(data: Any) -> bytes:
-    try:
-        return pickle.dumps(data)
-    except Exception:  # an app may keep anything in its session dict
-        return pickle.dumps({})
+def _encoded(data: Any, namespace: str, sid: str) -> str:
+    """A session dict as Redis keeps it: JSON, less what cannot be stored (with a WARNING)."""
+    return codec.dumps(storable_session_data(data, namespace, sid))

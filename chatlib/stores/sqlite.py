@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pickle
 import random
 import sqlite3
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
+from ..core import codec
+from ..core.codec import Unreadable
 from ..core.log import PacketLog, PacketRecord
 from ..core.memory import MemoryStore
 from ..core.policy import Recovery
 from ..core.sessions import Session
 
-logger = logging.getLogger("chatlib.stores.sqlite")
+logger = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS packets (
@@ -109,19 +110,144 @@ def _key_from_text(text: str) -> tuple:
 
 
 def _encode_payload(payload: Any) -> Any:
-    return payload if isinstance(payload, str) else pickle.dumps(payload)
+    """The wire's text as it is (TEXT); a packet with attachments as ``codec`` JSON (BLOB)."""
+    if isinstance(payload, str):
+        return payload
+    if payload is None:  # a packet that could not be read when the file was opened
+        return _UNREADABLE_PAYLOAD
+    return codec.dumps([payload[0], *(bytes(part) for part in payload[1:])]).encode()
+
+
+def _encode_data(data: Any) -> str:
+    try:
+        return codec.dumps(data)
+    except codec.Unencodable:  # changed in place after it was saved: keep what can be
+        return codec.dumps(codec.storable(data)[0])
+
+
+# A packet row that could not be read is rewritten with this payload: no client gets it,
+# and the sessions it was meant for were already told (they are new sessions).
+_UNREADABLE_PAYLOAD = ""
+_ROOM_TYPES = (str, int, float, bool)
+
+
+def _column_json(text: Any) -> Any:
+    """One of the store's own JSON columns (rooms, exclude, joined, shadow, mark keys)."""
+    if type(text) is not str:
+        raise Unreadable("not text")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise Unreadable("not JSON") from None
+
+
+def _room(value: Any) -> Any:
+    if type(value) not in _ROOM_TYPES:
+        raise Unreadable("a room that is not a string or a number")
+    return value
+
+
+def _number(value: Any) -> float:
+    if type(value) not in (int, float):
+        raise Unreadable("not a number")
+    return float(value)
+
+
+def _integer(value: Any) -> int:
+    if type(value) is not int:
+        raise Unreadable("not an integer")
+    return value
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise Unreadable("not text")
+    return value
+
+
+def _rooms_column(text: Any) -> Optional[frozenset]:
+    if text is None:
+        return None
+    rooms = _column_json(text)
+    if type(rooms) is not list:
+        raise Unreadable("rooms that are not a list")
+    return frozenset(_room(room) for room in rooms)
+
+
+def _exclude_column(text: Any) -> Optional[frozenset]:
+    if text is None:
+        return None
+    sids = _column_json(text)
+    if type(sids) is not list:
+        raise Unreadable("excluded sids that are not a list")
+    return frozenset(_text(sid) for sid in sids)
 
 
 def _decode_payload(stored: Any) -> Any:
-    return stored if isinstance(stored, str) else pickle.loads(stored)
+    if type(stored) is str:
+        return stored
+    if type(stored) is bytes:
+        return codec.loads_binary_packet(stored)
+    raise Unreadable("a payload that is neither text nor a binary packet")
 
 
-def _encode_data(data: Any) -> Optional[bytes]:
+def _packet_from_row(row: tuple) -> PacketRecord:
+    seq, namespace, rooms, exclude, created, payload = row
+    record = PacketRecord(_integer(seq), _text(namespace), _rooms_column(rooms),
+                          _exclude_column(exclude), _number(created), _decode_payload(payload))
+    if record.payload == _UNREADABLE_PAYLOAD:
+        raise Unreadable("told already")
+    return record
+
+
+def _placeholder(row: tuple, seq: int, created: float) -> PacketRecord:
+    """What can be read of an unreadable packet row: its targets, when they can be read.
+
+    Its payload is None (it is never written to a client); namespace None stands for
+    a namespace that cannot be read (so: every session may have missed it).
+    """
+    namespace = row[1] if row and type(row[1]) is str else None
     try:
-        return pickle.dumps(data)
-    except Exception:  # an app may keep anything in its session dict
-        logger.debug("a session dict could not be pickled; it is kept in memory only")
-        return None
+        rooms = _rooms_column(row[2]) if namespace is not None else None
+    except Unreadable:
+        rooms = None  # meant for some rooms of the namespace: take it as meant for everyone
+    if row and type(row[4]) in (int, float):
+        created = float(row[4])
+    return PacketRecord(seq, namespace, rooms, None, created, None)  # type: ignore[arg-type]
+
+
+def _session_from_row(row: tuple) -> tuple[Session, bool, Optional[float]]:
+    """A session row as ``_session_changed`` wrote it; raises ``Unreadable`` for anything else."""
+    (namespace, sid, pid, start, joined, shadow, data, connected, disconnected_at) = row
+    session = Session(_text(namespace), _text(sid), _text(pid), _integer(start))
+    pairs = _column_json(joined)
+    if type(pairs) is not list or any(type(pair) is not list or len(pair) != 2 for pair in pairs):
+        raise Unreadable("joined rooms that are not [room, seq] pairs")
+    session.joined = {_room(room): _integer(seq) for room, seq in pairs}
+    if session.joined.get(session.sid) is None:
+        raise Unreadable("a session that is not in its own room")
+    marks = _column_json(shadow)
+    if type(marks) is not list or any(type(item) is not list or len(item) != 3
+                                      or type(item[0]) is not list or len(item[0]) != 2
+                                      for item in marks):
+        raise Unreadable("shadow marks that are not [[namespace, room], mark, seen]")
+    session.shadow = {(_text(key[0]), None if key[1] is None else _room(key[1])):
+                      (_integer(mark), _integer(seen)) for key, mark, seen in marks}
+    session.data = {} if data is None else codec.loads_session_dict(data)
+    if connected not in (0, 1) or type(connected) is not int:
+        raise Unreadable("a connected flag that is not 0 or 1")
+    dropped_at = None if disconnected_at is None else _number(disconnected_at)
+    if not connected and dropped_at is None:
+        raise Unreadable("a dropped session without the time it dropped")
+    return session, bool(connected), dropped_at
+
+
+def _mark_from_row(row: tuple) -> tuple[tuple, int]:
+    key_text, high = row
+    key = _column_json(key_text)
+    if type(key) is not list or len(key) != 2:
+        raise Unreadable("a mark key that is not [namespace, room]")
+    return (_text(key[0]), None if key[1] is None else _room(key[1])), _integer(high)
 
 
 class SQLiteStore(MemoryStore):
@@ -136,7 +262,13 @@ class SQLiteStore(MemoryStore):
     restarts either. The clock is wall-clock time, since it must survive a
     restart.
 
-    Session dicts are pickled: keep in them what pickle can store.
+    Session dicts are stored as JSON, bytes included (``chatlib.core.codec``):
+    nothing read back from the file can run code. What cannot be stored is left
+    out when the session dict is saved, with a WARNING, as in every store
+    (``storable_session_data``). Rows the store cannot read when it opens the
+    file (corrupt, hostile, or in chatlib 0.1's format) are refused with
+    one WARNING: such a session, and every session an unreadable packet was
+    meant for, is not recovered (its client gets a new session).
 
     When the file cannot be written (disk full, read-only file or file system),
     no call raises: the store goes on in memory, so live delivery and recovery
@@ -361,10 +493,11 @@ class SQLiteStore(MemoryStore):
             self._unwritten.write(record.seq)
         self._write(
             "INSERT INTO packets VALUES (?, ?, ?, ?, ?, ?)",
-            (record.seq, record.namespace,
+            (record.seq, record.namespace or "",
              None if record.rooms is None else json.dumps(list(record.rooms)),
              None if record.exclude is None else json.dumps(list(record.exclude)),
              record.created, _encode_payload(record.payload)))
+
 
     def _packet_evicted(self, record: PacketRecord) -> None:
         self._write("DELETE FROM packets WHERE seq = ?", (record.seq,))
@@ -397,6 +530,24 @@ class SQLiteStore(MemoryStore):
 
     # -- start-up --------------------------------------------------------
 
+    def _add_loaded(self, record: PacketRecord) -> PacketRecord:
+        self._log.append(record)
+        self._index.add(record)
+        return record
+
+    def _last_created(self) -> float:
+        newest = next(iter(self._log.after(self._log.last_seq - 1)), None)
+        return newest.created if newest is not None else 0.0
+
+    @staticmethod
+    def _refused(session: Session, unreadable: list[PacketRecord], bad_keys: set[tuple[Any, ...]],
+                 every_key: bool) -> bool:
+        """Whether a kept session may have missed what cannot be read: it is not recovered."""
+        if every_key or any(key in bad_keys for key, _ in session.room_keys()):
+            return True
+        return any(record.seq > session.start if record.namespace is None
+                   else session.is_target(record) for record in unreadable)
+
     def _load(self) -> None:
         row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'packets'").fetchone()
         last_seq = row[0] if row else 0
@@ -416,33 +567,72 @@ class SQLiteStore(MemoryStore):
         ignore = " WHERE 0" if stale else ""
         first = self._db.execute("SELECT MIN(seq) FROM packets" + ignore).fetchone()[0]
         self._log = PacketLog(last_seq=(first - 1) if first is not None else last_seq)
-        for seq, namespace, rooms, exclude, created, payload in self._db.execute(
-                "SELECT * FROM packets" + ignore + " ORDER BY seq"):
-            record = PacketRecord(
-                seq, namespace, None if rooms is None else frozenset(json.loads(rooms)),
-                None if exclude is None else frozenset(json.loads(exclude)),
-                created, _decode_payload(payload))
-            self._log.append(record)
-            self._index.add(record)
+        # Rows are read, never trusted: one that cannot be read is refused (see _refuse).
+        unreadable: list[PacketRecord] = []  # placeholders of packets that cannot be read
+        told = 0
+        rows = self._db.execute("SELECT * FROM packets" + ignore + " ORDER BY seq").fetchall()
+        for row in rows + [()] * (first is not None and last_seq > rows[-1][0]):
+            seq = row[0] if row else last_seq + 1
+            while self._log.last_seq + 1 < seq:  # a hole: a packet given out and gone
+                unreadable.append(self._add_loaded(_placeholder(
+                    (), self._log.last_seq + 1, self._last_created())))
+            if not row:
+                break
+            try:
+                self._add_loaded(_packet_from_row(row))
+            except Unreadable:
+                told += row[5] == _UNREADABLE_PAYLOAD
+                unreadable.append(self._add_loaded(_placeholder(row, seq, self._last_created())))
         heartbeat = self._db.execute("SELECT value FROM meta WHERE name = 'heartbeat'").fetchone()
-        crashed_at = heartbeat[0] if heartbeat else self.clock()
-        dropped = []
-        for (namespace, sid, pid, start, joined, shadow, data, connected,
-             disconnected_at) in self._db.execute("SELECT * FROM sessions" + ignore):
-            session = Session(namespace, sid, pid, start)
-            session.joined = {room: seq for room, seq in json.loads(joined)}
-            session.shadow = {tuple(key): (mark, seen) for key, mark, seen in json.loads(shadow)}
-            session.data = pickle.loads(data) if data is not None else {}
-            self._track(session)
+        crashed_at = (heartbeat[0] if heartbeat and type(heartbeat[0]) in (int, float)
+                      else self.clock())
+        loaded: list[tuple[float, Session]] = []
+        bad_sessions = 0
+        for row in self._db.execute("SELECT * FROM sessions" + ignore):
+            try:
+                session, connected, disconnected_at = _session_from_row(row)
+            except Unreadable:
+                bad_sessions += 1
+                continue
             # a session still marked connected was cut off by the crash
-            dropped.append((disconnected_at if not connected else crashed_at, session))
-        for when, session in sorted(dropped, key=lambda item: item[0]):
+            loaded.append((crashed_at if connected or disconnected_at is None
+                           else disconnected_at, session))
+        marks: list[tuple[tuple[Any, ...], int]] = []
+        bad_keys: set[tuple[Any, ...]] = set()
+        every_key = False
+        for row in self._db.execute("SELECT key, high FROM marks" + ignore).fetchall():
+            try:
+                marks.append(_mark_from_row(row))
+            except Unreadable:
+                try:
+                    bad_keys.add(_key_from_text(row[0]))
+                except (ValueError, TypeError):
+                    every_key = True
+        kept = [(when, session) for when, session in loaded
+                if not self._refused(session, unreadable, bad_keys, every_key)]
+        refused = len(loaded) - len(kept) + bad_sessions
+        if refused or len(unreadable) > told or bad_keys or every_key:
+            logger.warning("%s holds state that cannot be read (corrupt, hostile, or in chatlib "
+                           "0.1's format): %d packets, %d sessions, %d eviction marks; %d sessions "
+                           "are not recovered (their clients get new sessions)", self.path,
+                           len(unreadable) - told, bad_sessions,
+                           len(bad_keys) + every_key, refused)
+        for _, session in kept:
+            self._track(session)
+        for when, session in sorted(kept, key=lambda item: item[0]):
             self._sessions.mark_dropped(session, when)
-        for key_text, high in self._db.execute("SELECT key, high FROM marks" + ignore).fetchall():
-            self._marks.load(_key_from_text(key_text), high)
+        for key, high in marks:
+            self._marks.load(key, high)
         with self._transaction():
+            if refused:
+                self._write("DELETE FROM sessions")
             for session in self._sessions:
                 self._session_changed(session)
+            for record in unreadable:  # told once: rewritten so that it is not told again
+                self._write("INSERT OR REPLACE INTO packets VALUES (?, ?, ?, ?, ?, ?)",
+                            (record.seq, record.namespace or "",
+                             None if record.rooms is None else json.dumps(list(record.rooms)),
+                             None, record.created, _UNREADABLE_PAYLOAD))
             self._write("DELETE FROM marks")
             self._write("INSERT INTO marks VALUES (?, ?)",
                         [(_key_text(key), high) for key, high in self._marks.items()], many=True)

@@ -2,7 +2,8 @@
 //
 //   node client.js URL [OPTIONS_JSON]
 //
-// OPTIONS_JSON is passed to io() (e.g. {"transports": ["websocket"]}). Reports, one JSON per line:
+// OPTIONS_JSON is passed to io() (e.g. {"transports": ["websocket"]}); "parser": "msgpack" there
+// means socket.io-msgpack-parser (python-socketio's serializer="msgpack"). Reports, one JSON per line:
 //   {"type": "connect", "id", "recovered", "transport"}   {"type": "disconnect", "reason"}
 //   {"type": "event", "event", "args"}  (args as the JS handler gets them: offset included)
 //   {"type": "connect_error", "message"}  {"type": "reconnect_attempt", "attempt"}
@@ -28,6 +29,7 @@ if (!url) {
   process.exit(2);
 }
 const options = { forceNew: true, ...(optionsJson ? JSON.parse(optionsJson) : {}) };
+if (options.parser === "msgpack") options.parser = require("socket.io-msgpack-parser");
 const socket = io(url, options);
 
 socket.on("connect", () => {

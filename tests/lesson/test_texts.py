@@ -29,7 +29,7 @@ def _differences(english: Any, other: Any, where: str) -> list[str]:
     if isinstance(english, list):
         if not isinstance(other, list) or len(other) != len(english):
             return [f"{where}: {len(english)} items in English"]
-        return [problem for index, (a, b) in enumerate(zip(english, other))
+        return [problem for index, (a, b) in enumerate(zip(english, other, strict=True))
                 for problem in _differences(a, b, f"{where}[{index}]")]
     if isinstance(english, str):
         if not isinstance(other, str):

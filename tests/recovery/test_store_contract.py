@@ -1,9 +1,11 @@
 """The store contract: every recovery store passes these, with an injected clock.
 
-Run against MemoryStore and SQLiteStore (and any store added to ``STORES`` in conftest.py).
+Run against MemoryStore, SQLiteStore and RedisStore (and any store added to ``STORES`` in
+conftest.py).
 """
 
 import json
+import logging
 
 import pytest
 
@@ -400,3 +402,36 @@ def test_missed_is_empty_when_a_restore_now_would_fail(make_store, clock):
     assert len(store.missed("/", "bob")) == 1
     clock.now += 11
     assert store.missed("/", "bob") == []            # expired
+
+
+# -- session dicts: what can be stored, the same in every store ---------------------
+
+def warnings(caplog):
+    return [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+STORABLE = {"name": "Alice", "avatar": b"\x89PNG\x00", "n": 3, "score": 1.5, "$key": None,
+            "tags": ["a", {"nested": b"\xff", "list": [True, False]}], "empty": {}}
+
+
+def test_what_a_session_dict_cannot_store_is_left_out_when_saved_with_one_warning(
+        make_store, clock, caplog):
+    """Decided at save_session and at the drop, never at restore: the key's name and type in
+    one WARNING, and the session restored with the rest of its data, in every store."""
+    store = make_store(clock)
+    store.open_session("/", "alice", "pid-a")
+    with caplog.at_level(logging.WARNING):
+        store.save_data("/", "alice", {"name": "Alice", "seen": {1, 2}})
+        [saved] = warnings(caplog)
+        caplog.clear()
+        store.keep("/", "alice", {**STORABLE, "at": (1, 2), "callback": print})
+        [dropped] = warnings(caplog)
+        caplog.clear()
+        restored = store.restore("/", "pid-a", None)
+        assert warnings(caplog) == []
+    assert "'seen' (set)" in saved and "alice" in saved
+    assert "'at' (tuple)" in dropped and "'callback' (builtin_function_or_method)" in dropped
+    assert not [key for key in STORABLE if repr(key) in dropped]
+    assert isinstance(restored, Restored)
+    assert restored.data == STORABLE and repr(restored.data) == repr(STORABLE)  # the same types
+

@@ -5,6 +5,8 @@
 - RedisStore: two servers sharing a Redis, each broadcasting its own numbered messages;
   Python and Node clients move from one server to the other at every reconnection; server A is
   SIGKILLed and started again; redis-server itself is killed and started again (empty) once.
+- RedisStore on Sentinel (a primary, a replica, three sentinels): the same, but instead of the
+  Redis restart the primary is SIGKILLed and the sentinels promote the replica.
 
 Meanwhile a seeded schedule drops RecoveryClients and Node socket.io-client 4.8 clients:
 transport aborts, ping timeouts (a client that stops answering pings), and aborts and ping
@@ -14,8 +16,8 @@ after a few of its replayed messages, drops again or goes silent).
 What must hold, for every client and every broadcasting server: no number twice, numbers in
 order, none missing except right after a reconnection that said ``recovered`` false (the
 client was told); every message up to the last one stored reached every client; with SQLite
-every reconnection is a recovery; no store call holds a server's event loop for 100 ms or
-more (fast profile).
+every reconnection is a recovery; no offset is given to two different messages; no store call
+holds a server's event loop for 100 ms or more (fast profile).
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from typing import Optional
 
 import socketio
 
+from chatlib.core.store import UNSTORED
 from tests.helpers import eventually
 from tests.reliability.support import MutableRecoveryClient
 from tests.reliability.test_chaos import NodeParticipant
 from tests.services import RedisServer, free_port
+from tests.stores.ha import SentinelGroup
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -128,6 +132,7 @@ class PythonClient:
         self.turn = index
         self.client = MutableRecoveryClient(reconnection=False)
         self.events: list[tuple] = []   # ("c", recovered) and ("m", number), in arrival order
+        self.offsets: dict[str, set[int]] = {}  # offset -> the numbers that came with it
         self.countdown: Optional[int] = None
         self.mute_at_zero = False
         self.hold_until = 0.0
@@ -140,6 +145,7 @@ class PythonClient:
 
     def _on_message(self, number: int) -> None:
         self.events.append(("m", number))
+        self.offsets.setdefault(self.client.last_offset, set()).add(number)
         if self.countdown is not None:
             self.countdown -= 1
             if self.countdown <= 0:
@@ -343,12 +349,17 @@ async def run_chaos(profile, servers: list[ServerProcess], node: str, events: di
             await action()
         finals = {server.index: await server.stop_broadcast() for server in servers}
 
-        def caught_up() -> bool:
-            return all(client.connected and all(
-                any(e[0] == "m" and e[1] == server * STEP + n for e in client.events[-50:])
-                for server, n in finals.items()) for client in python)
+        def behind() -> list[str]:
+            return [f"python {client.index} (connected: {client.connected}, last events: "
+                    f"{client.events[-3:]})" for client in python
+                    if not (client.connected and all(
+                        any(e[0] == "m" and e[1] == server * STEP + n for e in client.events[-50:])
+                        for server, n in finals.items()))]
 
-        await eventually(caught_up, 60, "every Python client to have the last message")
+        try:
+            await eventually(lambda: not behind(), 60, "every Python client to have the last message")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last sent {finals}; behind: {behind()}") from None
         for client in nodes:
             await eventually(lambda client=client: client.connected, 30,
                              f"node client {client.index} connected: {client.connects[-2:]} "
@@ -373,6 +384,13 @@ async def run_chaos(profile, servers: list[ServerProcess], node: str, events: di
         per_client[f"node {client.index}"] = counts
         totals.update(counts)
     deliveries = sum(len(c.numbers()) for c in python) + sum(len(c.numbers) for c in nodes)
+    offsets: dict[str, set[int]] = {}
+    for client in python:
+        for offset, numbers in client.offsets.items():
+            offsets.setdefault(offset, set()).update(numbers)
+    # packets a server could not store all say UNSTORED: that offset is never sent back
+    totals["offsets_reused"] = sum(1 for offset, numbers in offsets.items()
+                                   if len(numbers) > 1 and offset != UNSTORED)
     return {"seconds": round(time.monotonic() - started, 1), "deliveries": deliveries,
             "faults": dict(faults), "totals": totals, "per_client": per_client,
             "sent": {server.index: finals[server.index] + 1 for server in servers},
@@ -391,6 +409,7 @@ def assert_invariants(result: dict, profile, every_drop_recovered: bool) -> None
            for name, counts in result["per_client"].items()}
     bad = {name: counts for name, counts in bad.items() if counts}
     assert not bad, f"lost, repeated or out of order: {bad}"
+    assert totals["offsets_reused"] == 0, f"offsets given to two messages: {totals}"
     if every_drop_recovered:
         assert totals["not_recovered"] == len(result["per_client"]) - NODE_CLIENTS, \
             f"only the first connection of each Python client may be unrecovered: {totals}"
@@ -417,6 +436,7 @@ def figures_of(result: dict) -> dict:
             "reconnects_not_recovered": totals["not_recovered"] - PYTHON_CLIENTS,
             "told_gaps": totals["told_gaps"], "losses": totals["losses"] + totals["tail_losses"],
             "duplicates": totals["duplicates_or_out_of_order"],
+            "offsets_reused": totals["offsets_reused"],
             "js_client_repeats": totals["js_client_repeats"],
             "longest_store_call_ms": result["longest_store_call_ms"],
             "longest_call": result["longest_call"],
@@ -462,3 +482,41 @@ async def test_redis_store_chaos_with_two_servers_a_kill_and_a_redis_restart(
     assert_invariants(result, profile, every_drop_recovered=False)
     # the Redis restart emptied it: clients were told rather than silently left with a gap
     assert result["totals"]["not_recovered"] > PYTHON_CLIENTS
+
+
+async def test_redis_store_chaos_on_sentinel_with_a_server_killed_and_the_primary_killed(
+        tmp_path, node_executable, profile, figures):
+    """The primary's link to its replica is cut a moment before it is killed (once the servers
+    stored a few packets more), so the promoted replica lacks them: asynchronous
+    replication's loss, made certain. Fails before RedisStore took Sentinel URLs (the servers do not start), and
+    without the failover detection (resync.lua's jump and gap) with reused offsets and
+    messages lost silently."""
+    group = SentinelGroup(tmp_path / "sentinel")
+    failover: list[asyncio.Future] = []
+    try:
+        servers = [ServerProcess(i, tmp_path / f"stats{i}.json", "--redis", group.url,
+                                 "--prefix", "chaos:", "--rate", "50") for i in range(2)]
+        a = servers[0]
+
+        async def kill_a() -> None:
+            await a.kill()
+
+        async def start_a() -> None:
+            a.restarts += 1
+            await a.start()
+
+        async def fail_over() -> None:
+            # in a thread: the sentinels take seconds to agree, and the chaos goes on meanwhile
+            failover.append(asyncio.get_running_loop().run_in_executor(
+                None, group.lose_writes_then_fail_over, "chaos:seq"))
+
+        result = await run_chaos(profile, servers, node_executable,
+                                 {0.3: kill_a, 0.4: start_a, 0.5: fail_over})
+        lost = (await asyncio.gather(*failover))[0]
+    finally:
+        await asyncio.gather(*failover, return_exceptions=True)
+        group.stop()
+    figures(**figures_of(result), server_restarts=a.restarts, failovers=group.failovers,
+            packets_the_new_primary_lacked=lost)
+    assert group.failovers == 1 and lost > 0
+    assert_invariants(result, profile, every_drop_recovered=False)

@@ -55,3 +55,14 @@ async def test_shutdown_ends_the_pubsub_listener_task(launch, clients, redis_ser
     await sio.shutdown()
     await asyncio.wait([listener], timeout=5)
     assert listener.done()
+
+
+def test_the_chat_servers_take_the_limits_given_to_their_store_only(tmp_path):
+    from chatlib.chat import ChatHistory, create_chat_io
+    from chatlib.chat.step7 import create_step7_io
+
+    limits = chatlib.Recovery(max_kept_sessions=3)
+    assert create_chat_io(store=chatlib.MemoryStore(limits)).recovery == limits
+    history = ChatHistory(":memory:")
+    assert create_step7_io(history, store=chatlib.MemoryStore(limits)).recovery == limits
+    history.close()

@@ -64,7 +64,7 @@ def handler_errors(caplog):
 async def test_a_redis_restart_mid_broadcast_loses_nothing_silently(
         launch, clients, tmp_path, caplog, keeps_data):
     caplog.set_level(logging.INFO, logger="chatlib")
-    caplog.set_level(logging.DEBUG, logger="chatlib.server")
+    caplog.set_level(logging.DEBUG, logger="chatlib.sio.server")
     redis_server = RedisServer(tmp_path if keeps_data else None)
     store = RedisStore(redis_server.url, prefix="outage:")
     try:
@@ -101,7 +101,7 @@ async def test_a_redis_restart_mid_broadcast_loses_nothing_silently(
         # a Redis that kept its data knows of the gap; one that lost it, of no session
         why = RestoreFailure.PACKETS_LOST if keeps_data else RestoreFailure.UNKNOWN_PID
         assert why.value in [r.getMessage() for r in caplog.records
-                             if r.name == "chatlib.server"][-1]
+                             if r.name == "chatlib.sio.server"][-1]
         lee_sid = lee.get_sid()
         await lee.drop()
         await server_saw_drop(running.sio, lee_sid)

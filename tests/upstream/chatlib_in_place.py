@@ -32,7 +32,8 @@ import socketio
 from socketio import async_client, async_manager, async_pubsub_manager, async_server
 
 from chatlib import MemoryStore, Recovery, RecoveryClient, RecoveryServer
-from chatlib.sio.manager import RecoveryRouter, attach
+from chatlib.sio.hooks import attach
+from chatlib.sio.manager import RecoveryRouter
 
 MODE = os.environ.get("CHATLIB_UPSTREAM_MODE", "plain")
 if MODE not in ("plain", "recovery"):

@@ -1,8 +1,8 @@
 -- Store one or more packets, in the order given, with consecutive sequence numbers.
 -- ARGV: prefix, max packets, cutoff time, then seven per packet (namespace, rooms ("*" or
 --       a JSON list), excluded (a JSON list or ""), now, prefix text, suffix text,
---       attachments), and last the generation. Returns the first packet's sequence number.
-if redis.call("GET", P .. "gen") ~= ARGV[#ARGV] then return -1 end  -- Redis lost its data
+--       attachments), and last the generation@primary token. Returns the first packet's sequence number.
+if stale(ARGV[#ARGV]) then return -1 end  -- Redis lost its data, or a failover
 local max_packets, cutoff = tonumber(ARGV[2]), tonumber(ARGV[3])
 local count = (#ARGV - 4) / 7
 local first = redis.call("INCRBY", P .. "seq", count) - count + 1
@@ -16,7 +16,7 @@ end
 for _ = 1, redis.call("XLEN", STREAM) - max_packets do evict(oldest()) end
 for _ = 1, 2 * count do
   local entry = oldest()
-  if not entry or tonumber(fields_of(entry[2]).t) > cutoff then break end
+  if not entry or not expired(entry, cutoff) then break end
   evict(entry)
 end
 return first

@@ -1,6 +1,6 @@
 -- ARGV: prefix, now, max disconnection duration, limit, server id, dead after (seconds),
---       max kept sessions, generation
-if redis.call("GET", P .. "gen") ~= ARGV[8] then return -1 end  -- Redis lost its data
+--       max kept sessions, generation@primary token
+if stale(ARGV[#ARGV]) then return -1 end  -- Redis lost its data, or a failover
 local now, duration, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local me, dead_after = ARGV[5], tonumber(ARGV[6])
 local cutoff = now - duration
@@ -8,7 +8,7 @@ redis.call("HSET", P .. "servers", me, now)
 local count = 0
 while count < limit do
   local entry = oldest()
-  if not entry or tonumber(fields_of(entry[2]).t) > cutoff then break end
+  if not entry or not expired(entry, cutoff) then break end
   evict(entry)
   count = count + 1
 end

@@ -1,5 +1,6 @@
--- ARGV: prefix, namespace, sid, session dict (pickled), now, "keep" / "save" / "forget",
---       max kept sessions
+-- ARGV: prefix, namespace, sid, session dict (JSON, chatlib.core.codec), now, "keep" / "save" /
+--       "forget", max kept sessions, generation@primary token
+if stale(ARGV[#ARGV]) then return -1 end
 local s = session_by_sid(ARGV[2], ARGV[3])
 if not s or s.connected ~= "1" then return 0 end
 if ARGV[6] == "forget" then

@@ -1,4 +1,5 @@
--- ARGV: prefix, namespace, sid, pid, server id, now
+-- ARGV: prefix, namespace, sid, pid, server id, now, generation@primary token
+if stale(ARGV[#ARGV]) then return -1 end
 local ns, sid, pid, me = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 redis.call("HSET", P .. "servers", me, ARGV[6])  -- a server owning sessions has a heartbeat
 local old = session_by_sid(ns, sid)

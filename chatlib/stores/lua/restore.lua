@@ -1,12 +1,15 @@
 -- ARGV: prefix, namespace, pid, offset ("" none, "x" malformed, else digits),
---       now, max disconnection duration, server id, seconds after which a silent server is dead
+--       now, max disconnection duration, server id, seconds after which a silent server is dead,
+--       generation@primary token
+if stale(ARGV[#ARGV]) then return -1 end
 local ns, pid, offset, now = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local duration, me, dead_after = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
-local s = session_get(pid)
+local s, unreadable = session_get(pid)
+if unreadable then return {"UNREADABLE_STATE"} end
 if not s or s.ns ~= ns then return {"UNKNOWN_PID"} end
 if s.connected == "1" then
   if s.owner == me then return {"ALREADY_CONNECTED"} end
-  local beat = tonumber(redis.call("HGET", P .. "servers", s.owner) or "0")
+  local beat = tonumber(redis.call("HGET", P .. "servers", s.owner) or "0") or 0
   if now - beat < dead_after then return {"CONNECTED_ELSEWHERE"} end
   mark_dropped(s, beat)  -- its server stopped answering: the session dropped with it
 end

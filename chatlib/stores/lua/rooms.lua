@@ -1,4 +1,5 @@
--- ARGV: prefix, namespace, sid, room, "join" or "leave"
+-- ARGV: prefix, namespace, sid, room, "join" or "leave", generation@primary token
+if stale(ARGV[#ARGV]) then return -1 end
 local ns, sid, room = ARGV[2], ARGV[3], ARGV[4]
 local s = session_by_sid(ns, sid)
 if not s or s.connected ~= "1" then return 0 end

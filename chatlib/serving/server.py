@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 from typing import Any
 
 import uvicorn
 
+from . import compat
 from .websocket import CoalescingWebSocketProtocol
-
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves SIGINT/SIGTERM alone (a Jupyter kernel needs its SIGINT)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
-        yield
 
 
 class RunningServer:
@@ -29,7 +22,7 @@ class RunningServer:
         await running.stop()
     """
 
-    def __init__(self, server: uvicorn.Server, task: asyncio.Task, host: str, port: int) -> None:
+    def __init__(self, server: uvicorn.Server, task: asyncio.Task[None], host: str, port: int) -> None:
         self._server = server
         self._task = task
         self.host = host
@@ -44,8 +37,7 @@ class RunningServer:
         """Close the listening socket and every connection, then wait for uvicorn to finish."""
         if self._task.done():
             return
-        self._server.should_exit = True
-        self._server.force_exit = True
+        compat.stop(self._server)
         await self._task
 
 
@@ -70,21 +62,27 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 0,
 
     ``port=0`` picks a free port. The socket is bound here, so a taken address
     raises ``OSError`` in the caller instead of exiting the process. WebSocket
-    connections use :class:`chatlib.websocket.CoalescingWebSocketProtocol`
-    (``ws="auto"`` for uvicorn's own).
+    connections use :class:`chatlib.serving.CoalescingWebSocketProtocol`
+    (``ws="auto"`` for uvicorn's own, as fast for stored packets), with
+    permessage-deflate off; ``config`` goes to ``uvicorn.Config`` as it is.
+
+    Example::
+
+        running = await serve(socketio.ASGIApp(sio), port=0)
+        print(running.url)
     """
     sock = _listen(host, port)
     # permessage-deflate off, as in the JS server: with uvicorn's default (on),
     # compressing every frame cut broadcast throughput about 4x (bench/README.md)
-    settings = dict(host=host, port=port, log_level=log_level, lifespan="off",
+    settings: dict[str, Any] = dict(host=host, port=port, log_level=log_level, lifespan="off",
                     timeout_graceful_shutdown=1, ws_per_message_deflate=False,
                     ws=CoalescingWebSocketProtocol)
     settings.update(config)
-    server = _QuietServer(uvicorn.Config(app, **settings))
+    server = compat.QuietServer(uvicorn.Config(app, **settings))
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     try:
         async with asyncio.timeout(timeout):
-            while not server.started and not task.done():
+            while not compat.has_started(server) and not task.done():
                 await asyncio.sleep(0.01)
     except TimeoutError:
         task.cancel()
