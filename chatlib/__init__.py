@@ -34,7 +34,6 @@ _LAZY = {
     "BufferView": "chatlib.jupyter.buffer_view",
     "WireView": "chatlib.jupyter.wire_view",
     "stop_all": "chatlib.jupyter.lifecycle",
-    "redis_server": "chatlib.jupyter.local_redis",
     # the lesson's pieces: a strip of live widgets, the click-along story, exercises, clean-up,
     # step 8's faults on demand
     "Strip": "chatlib.lesson.strip",
@@ -42,6 +41,7 @@ _LAZY = {
     "Exercise": "chatlib.lesson.exercises",
     "CleanUp": "chatlib.lesson.cleanup",
     "Faults": "chatlib.lesson.faults",
+    "redis_server": "chatlib.lesson.local_redis",
 }
 
 

@@ -95,8 +95,8 @@ def test_the_runtime_set_is_what_the_package_declares():
 
 
 def test_the_lessons_install_hint_names_the_conda_package_binder_installs():
-    from chatlib.jupyter.labels import LABELS
+    from chatlib.lesson.texts import CATALOGS
 
-    for language, labels in LABELS.items():
-        conda = re.findall(r"conda install -c conda-forge ([\w-]+)", labels["redis_missing"])
+    for language, catalog in CATALOGS.items():
+        conda = re.findall(r"conda install -c conda-forge ([\w-]+)", catalog["local_redis"]["missing"])
         assert conda and set(conda) <= BINDER_PROGRAMS, (language, conda)

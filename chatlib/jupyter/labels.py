@@ -10,8 +10,8 @@ LABELS: dict[str, dict[str, str]] = {
         "placeholder": "Type a message",
         "connected": "connected", "disconnected": "disconnected", "connecting": "connecting…",
         "recovered": "recovered", "yes": "yes", "no": "no",
-        "sid": "sid", "last_offset": "last offset", "pending": "waiting to be sent",
-        "server_offset": "serverOffset",
+        "sid": "sid", "last_offset": "recovery offset", "pending": "waiting to be sent",
+        "server_offset": "serverOffset (message id)",
         "error": "error", "server_stopped": "server stopped",
         "mode_drop": "Disconnect = network drop: the server keeps the session",
         "mode_clean": "Disconnect = socket.disconnect(): the session is not kept",
@@ -41,17 +41,14 @@ LABELS: dict[str, dict[str, str]] = {
         "to_restore": "restore now sends",
         "stopped_note": "server stopped: this is its last state",
         "session_connected": "connected", "decimal_mark": ".",
-        "redis_missing": ("redis-server is not installed, so this part is skipped. To run it: "
-            "`sudo apt-get install redis-server` (Debian, Ubuntu), `brew install redis` (macOS) "
-            "or `conda install -c conda-forge redis-server`, then restart the kernel."),
     },
     "es": {
         "send": "Enviar", "disconnect": "Desconectar", "connect": "Conectar",
         "placeholder": "Escribe un mensaje",
         "connected": "conectado", "disconnected": "desconectado", "connecting": "conectando…",
         "recovered": "recuperado", "yes": "sí", "no": "no",
-        "sid": "sid", "last_offset": "último offset", "pending": "pendiente de envío",
-        "server_offset": "serverOffset",
+        "sid": "sid", "last_offset": "offset de recuperación", "pending": "pendiente de envío",
+        "server_offset": "serverOffset (id de mensaje)",
         "error": "error", "server_stopped": "servidor detenido",
         "mode_drop": "Desconectar = corte de red: el servidor guarda la sesión",
         "mode_clean": "Desconectar = socket.disconnect(): la sesión no se guarda",
@@ -59,7 +56,7 @@ LABELS: dict[str, dict[str, str]] = {
         "offset": "offset", "age": "antigüedad", "event": "evento", "arguments": "argumentos",
         "targets": "destinatarios", "everyone": "todos", "except": "excepto",
         "rooms": "salas", "state": "estado", "kept": "guardada",
-        "disconnected_for": "desconectada hace", "expires_in": "caduca en",
+        "disconnected_for": "sin conexión", "expires_in": "caduca en",
         "none": "ninguno",
         "mode_silent": ("Desconectar = Wi-Fi perdido: no se cierra nada, el servidor lo nota cuando "
             "vence la espera de su ping"),
@@ -83,9 +80,6 @@ LABELS: dict[str, dict[str, str]] = {
         "to_restore": "una restauración envía",
         "stopped_note": "servidor detenido: este es su último estado",
         "session_connected": "conectada", "decimal_mark": ",",
-        "redis_missing": ("redis-server no está instalado, así que esta parte se omite. Para "
-            "ejecutarla: `sudo apt-get install redis-server` (Debian, Ubuntu), `brew install "
-            "redis` (macOS) o `conda install -c conda-forge redis-server`, y reinicia el kernel."),
     },
 }
 

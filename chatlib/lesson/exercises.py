@@ -17,6 +17,7 @@ Example::
     await ex1.check(["3", "4", "5"])     # ✓ Correct: each stored event takes the next offset
     await ex1.check(["1"])               # Not yet: Alice would not receive those. Hint: …
     ex1.hint()                           # Hint 1/1: Bob's messages are numbered 1, 2, …
+    await ex1.check(None, "extra")       # Not yet: give one answer: await ex1.check(answer)
     ex1.solution()
 """
 
@@ -66,6 +67,12 @@ class NotYet:
 Verdict = Union[Correct, NotYet]
 
 
+def describe(error: BaseException) -> str:
+    """An exception in one line, as a reader would quote it: ``TypeError: ...``."""
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def show(kind: str, title: str, body: str, code: str = "") -> None:
     """Display one answer box: ``kind`` is correct, not_yet, hint or solution."""
     plain = f"{title}: {body}" if body else title
@@ -106,7 +113,8 @@ class Exercise:
         self.explanation = explanation
         self.name = name
         self.words = texts("exercise", labels)
-        self.hints_shown = 0
+        #: the indexes of the hints shown so far, by hint() or with a check's verdict
+        self.shown: set[int] = set()
         #: every verdict so far, newest last
         self.verdicts: list[Verdict] = []
 
@@ -119,10 +127,13 @@ class Exercise:
         return any(isinstance(verdict, Correct) for verdict in self.verdicts)
 
     async def check(self, *answer: Any, **options: Any) -> None:
-        """Check ``answer`` and show the verdict (kept in :attr:`verdicts`)."""
-        verdict = self.checker(*answer, **options)
-        if inspect.isawaitable(verdict):
-            verdict = await verdict
+        """Check ``answer`` and show the verdict (kept in :attr:`verdicts`).
+
+        Whatever the reader passes, the verdict is correct or not yet with a reason: a
+        wrong number of arguments, a coroutine passed unawaited, or an answer that makes
+        the check raise is a "not yet" that says so, never a traceback.
+        """
+        verdict = await self._verdict(answer, options)
         self.verdicts.append(verdict)
         words = self.words
         if isinstance(verdict, Correct):
@@ -131,19 +142,61 @@ class Exercise:
             body = verdict.why
             if verdict.hint is not None and 0 <= verdict.hint < len(self.hints):
                 body += f" {words['hint']}: {self.hints[verdict.hint]}"
-                self.hints_shown = max(self.hints_shown, verdict.hint + 1)
+                self.shown.add(verdict.hint)
             body += f" ({words['more'].format(name=self.name)})"
             show("not_yet", words["not_yet"], body)
 
+    async def _verdict(self, answer: tuple, options: dict) -> Verdict:
+        words = self.words
+        for value in (*answer, *options.values()):
+            if inspect.iscoroutine(value):
+                value.close()   # never awaited: close it so Python does not warn later
+                return NotYet(words["coroutine"])
+        try:
+            inspect.signature(self.checker).bind(*answer, **options)
+        except TypeError:
+            return NotYet(words["arguments"].format(name=self.name,
+                                                   usage=self._usage()))
+        except ValueError:   # a builtin without a signature: let the call say
+            pass
+        try:
+            verdict = self.checker(*answer, **options)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+        except Exception as error:  # noqa: BLE001 - the reader's answer may raise anything
+            return NotYet(words["raised"].format(error=describe(error)))
+        if not isinstance(verdict, (Correct, NotYet)):
+            return NotYet(words["raised"].format(error=repr(verdict)))
+        return verdict
+
+    def _usage(self) -> str:
+        try:
+            names = list(inspect.signature(self.checker).parameters)
+        except ValueError:
+            names = []
+        return f"await {self.name}.check({', '.join(names)})"
+
+    @property
+    def hints_shown(self) -> int:
+        """How many different hints the reader has seen so far."""
+        return len(self.shown)
+
     def hint(self, number: Optional[int] = None) -> None:
-        """Show the next hint (or hint ``number``, counted from 1)."""
+        """Show the first hint not shown yet (or hint ``number``, counted from 1).
+
+        A hint a wrong check showed counts as shown; once every hint has been shown, the
+        last one is shown again with a pointer to the solution.
+        """
         if not self.hints:
             return self.solution()
-        index = (number - 1) if number else min(self.hints_shown, len(self.hints) - 1)
-        index = max(0, min(index, len(self.hints) - 1))
-        self.hints_shown = max(self.hints_shown, index + 1)
+        last = len(self.hints) - 1
+        if number is not None and isinstance(number, int) and not isinstance(number, bool):
+            index = max(0, min(number - 1, last))
+        else:
+            index = next((i for i in range(len(self.hints)) if i not in self.shown), last)
+        self.shown.add(index)
         body = self.hints[index]
-        if index == len(self.hints) - 1:
+        if len(self.shown) == len(self.hints):
             body += f" ({self.words['no_more'].format(name=self.name)})"
         show("hint", f"{self.words['hint']} {index + 1}/{len(self.hints)}", body)
 

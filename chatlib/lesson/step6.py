@@ -14,6 +14,7 @@ Example (in a notebook cell)::
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any, Callable, Optional
 
@@ -25,7 +26,7 @@ from ..jupyter.labels import Labels, language_of, resolve_labels, seconds
 from ..jupyter.launcher import start_chat_server
 from ..jupyter.widget import ChatWidget
 from ..jupyter.wire_view import WireView
-from .exercises import Correct, Exercise, NotYet
+from .exercises import Correct, Exercise, NotYet, describe
 from .scratch import scratch_path as scratch_path  # notebooks call step6.scratch_path
 from .strip import Strip
 from .texts import texts
@@ -38,8 +39,16 @@ def _seconds(value: float, labels: Labels) -> str:
 
 
 def _as_list(answer: Any) -> Optional[list[str]]:
-    if answer is None or isinstance(answer, (str, int)):
-        answer = [] if answer is None else [answer]
+    """The reader's answer as a list of texts: a list, a tuple, one value, or "3, 4, 5"."""
+    if answer is None:
+        return []
+    if isinstance(answer, str):
+        parts = answer.split(",") if "," in answer else [answer]
+        return [part.strip() for part in parts if part.strip()]
+    if isinstance(answer, (int, float)):
+        return [str(answer)]
+    if isinstance(answer, dict):
+        return None
     try:
         return [str(item).strip() for item in answer]
     except TypeError:
@@ -93,9 +102,16 @@ async def offsets_exercise(labels: Labels = "en", name: str = "ex1") -> Exercise
         last = int(packets[-1]["offset"]) if packets else 0
         return [str(last + step) for step in (1, 2, 3)]
 
+    played: list[tuple[list[str], Correct]] = []   # the right answer and verdict, once played
+
     async def check(answer: Any = None) -> Any:
+        given = _as_list(answer)
+        if played and given == played[0][0]:   # right again: the replay has been played
+            return played[0][1]
         await _away(alice)
-        given, right = _as_list(answer), expected()
+        right = expected()
+        if given is None:
+            return NotYet(text["not_list"], hint=0)
         if not given:
             return NotYet(text["none"], hint=0)
         if len(given) != 3:
@@ -108,8 +124,9 @@ async def offsets_exercise(labels: Labels = "en", name: str = "ex1") -> Exercise
             await bob.wait_for_message(message)
         await alice.connect()
         await alice.wait_for_message(text["messages"][-1])
-        return Correct(text["right"].format(
-            offsets=", ".join(_replayed_offsets(wire, "Alice", since))))
+        played.append((given, Correct(text["right"].format(
+            offsets=", ".join(_replayed_offsets(wire, "Alice", since))))))
+        return played[0][1]
 
     return Exercise(text["title"], check, text["hints"], text["solution"],
                     text["explanation"], name=name, labels=labels)
@@ -141,6 +158,8 @@ async def rooms_exercise(labels: Labels = "en", name: str = "ex2") -> Exercise:
 
     async def check(answer: Any = None) -> Any:
         given = _as_list(answer)
+        if given is None:
+            return NotYet(text["not_list"], hint=0)
         if alice.client.get_sid(NAMESPACE) is not None:
             right = list(text["bob"])
         else:
@@ -208,6 +227,8 @@ async def countdown_exercise(labels: Labels = "en", name: str = "ex3") -> Exerci
 
 # -- Exercise: the tip's handler -------------------------------------------------
 
+#: how long the check waits for an async handler
+HANDLER_SECONDS = 5
 
 
 async def resync_exercise(labels: Labels = "en", name: str = "ex4") -> Exercise:
@@ -220,9 +241,9 @@ async def resync_exercise(labels: Labels = "en", name: str = "ex4") -> Exercise:
     server = await start_chat_server(replace=False)
     dana, eve, bob = await _widgets(server, labels, ("Dana", {}), ("Eve", {"mode": "clean"}),
                                     ("Bob", {}))
-    await bob.send("hello")
-    await dana.wait_for_message("hello")
-    await eve.wait_for_message("hello")
+    await bob.send(text["hello"])
+    await dana.wait_for_message(text["hello"])
+    await eve.wait_for_message(text["hello"])
     display(Strip(dana, eve, bob))
 
     async def check(on_connect: Optional[Callable[..., Any]] = None) -> Any:
@@ -236,9 +257,16 @@ async def resync_exercise(labels: Labels = "en", name: str = "ex4") -> Exercise:
         for widget in (dana, eve):
             await widget.connect()
             calls: list[bool] = []
-            outcome = on_connect(widget.client, lambda calls=calls: calls.append(True))
-            if inspect.isawaitable(outcome):
-                await outcome
+            try:
+                outcome = on_connect(widget.client, lambda calls=calls: calls.append(True))
+                if inspect.isawaitable(outcome):
+                    await asyncio.wait_for(outcome, HANDLER_SECONDS)
+            except asyncio.TimeoutError:
+                return NotYet(text["too_slow"].format(who=widget.name,
+                                                      seconds=HANDLER_SECONDS))
+            except Exception as error:  # noqa: BLE001 - the reader's function may raise anything
+                return NotYet(text["raised"].format(who=widget.name, error=describe(error)),
+                              hint=1)
             asked[widget.name] = bool(calls)
             print(text["ran"].format(who=widget.name, recovered=widget.client.recovered,
                                      did=text["did"] if calls else text["did_not"]))

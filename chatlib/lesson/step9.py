@@ -3,51 +3,103 @@
 Example (in a notebook cell)::
 
     from chatlib.lesson import step9
-    ex1 = step9.third_server_exercise(redis.url, east, west, db, "en")
+    ex1 = await step9.third_server_exercise("en")
     await ex1.check(lambda url: {"store": chatlib.RedisStore(url),
                                  "client_manager": socketio.AsyncRedisManager(url)})
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import inspect
+import secrets
+from typing import Any, Optional
+
+import socketio
+from IPython.display import display
 
 from ..jupyter.labels import Labels
 from ..jupyter.launcher import start_chat_server
 from ..jupyter.widget import ChatWidget
-from .exercises import Correct, Exercise, NotYet
+from ..jupyter.wire_view import WireView
+from ..stores.redis import RedisStore
+from .exercises import Correct, Exercise, NotYet, describe
+from .local_redis import redis_server
+from .scratch import scratch_path
+from .strip import Strip
 from .texts import texts
 
 _WAIT = 3.0
+#: options the exercise sets itself for north, as for east and west; a reader's are ignored
+_SET_BY_THE_EXERCISE = ("db", "replace", "port", "host")
 
 
-def third_server_exercise(url: str, east: Any, west: Any, db: str, labels: Labels = "en",
-                          name: str = "ex1") -> Exercise:
-    """The lesson's Redis ``url``, servers and database. The check starts "north" with the
-    reader's options: Kim drops from east, Jon sends on west, Kim comes back on north."""
+async def third_server_exercise(labels: Labels = "en",
+                                name: str = "ex1") -> Optional[Exercise]:
+    """A cluster of its own: a Redis, servers "east" and "west" on it, one SQLite file.
+
+    The check starts "north" with the options the reader's ``options(url)`` returns for
+    that Redis: Kim drops from east, Jon sends on west, Kim comes back on north, Jon sends
+    again. None (after saying how to install it) when redis-server is missing.
+    """
     text = texts("step9", labels)
+    redis = await redis_server(labels)
+    if redis is None:
+        return None
+    # a file of its own each time the cell runs: a second run starts from no messages
+    url, db = redis.url, scratch_path(f"{name}-cluster-{secrets.token_hex(4)}.db")
 
-    async def check(options: Callable[[str], dict]) -> Any:
+    async def member() -> Any:
+        return await start_chat_server(step=7, db=db, replace=False, store=RedisStore(url),
+                                       client_manager=socketio.AsyncRedisManager(url))
+
+    east, west = await member(), await member()
+
+    async def chosen_options(options: Any) -> Any:
+        """The reader's options for north, or a NotYet saying why they are not options."""
         if not callable(options):
             return NotYet(text["not_function"])
-        chosen = options(url)
-        if not isinstance(chosen, dict):
-            return NotYet(text["not_function"])
-        north = await start_chat_server(step=7, db=db, replace=False, **chosen)
+        try:
+            chosen = options(url)
+            if inspect.isawaitable(chosen):
+                chosen = await chosen
+        except Exception as error:  # noqa: BLE001 - the reader's function may raise anything
+            return NotYet(text["raised"].format(error=describe(error)))
+        if not isinstance(chosen, dict) or not all(isinstance(key, str) for key in chosen):
+            return NotYet(text["not_dict"].format(got=type(chosen).__name__))
+        chosen = dict(chosen)
+        if chosen.pop("step", 7) != 7:
+            return NotYet(text["step"])
+        for key in _SET_BY_THE_EXERCISE:
+            chosen.pop(key, None)
+        return chosen
+
+    async def check(options: Any = None) -> Any:
+        chosen = await chosen_options(options)
+        if isinstance(chosen, NotYet):
+            return chosen
+        try:
+            north = await start_chat_server(step=7, db=db, replace=False, **chosen)
+        except Exception as error:  # noqa: BLE001 - e.g. an option python-socketio refuses
+            return NotYet(text["refused"].format(error=describe(error)), hint=0)
         kim = ChatWidget(east, "Kim", labels=labels)
         jon = ChatWidget(west, "Jon", labels=labels)
+        display(Strip(kim, jon, WireView(north, labels=labels)))
+        recovered = crossed = False
         try:
             for widget in (kim, jon):
                 await widget.connect()
             await kim.disconnect()
-            await jon.send("while Kim was away")
-            await jon.wait_for_message("while Kim was away")
+            await jon.send(text["while_away"])
+            await jon.wait_for_message(text["while_away"])
             await kim.connect(north)
-            await kim.wait_for_message("while Kim was away")   # a restore, or the catch-up
-            recovered = kim.client.recovered
-            await jon.send("hello north")
+            try:   # a restore, or the catch-up
+                await kim.wait_for_message(text["while_away"], timeout=_WAIT)
+            except TimeoutError:
+                pass
+            recovered = bool(kim.client.recovered)
+            await jon.send(text["hello_north"])
             try:
-                await kim.wait_for_message("hello north", timeout=_WAIT)
+                await kim.wait_for_message(text["hello_north"], timeout=_WAIT)
                 crossed = True
             except TimeoutError:
                 crossed = False

@@ -137,11 +137,14 @@ class ClickAlong:
         kept = self.server.is_kept(sid)
         if mode == "silent":
             limit = self.server.ping_interval + self.server.ping_timeout
-            self._say("noticed", name=widget.name, limit=self._number(limit), kept=kept)
+            self._say("noticed", name=widget.name, limit=self._number(limit), kept=kept,
+                      drop=self.labels["legend_drop"])
         elif mode == "clean":
             self._say("forgotten_at_once", name=widget.name, kept=kept)
         else:
             self._say("kept", name=widget.name, kept=kept)
+            if self._strip_shows("WireView"):
+                self._say("on_the_wire", name=widget.name, drop=self.labels["legend_drop"])
         self._show_strip()
 
     def _number(self, value: float) -> str:
@@ -169,6 +172,8 @@ class ClickAlong:
         self._missed[widget.name] = []   # nothing will come back now
         self._say("expired", name=widget.name, duration=self._number(duration),
                   kept=self.server.is_kept(sid))
+        if self._strip_shows("BufferView"):
+            self._say("buffer_forgot", name=widget.name)
         self._show_strip()
 
     async def sent_while_away(self, sender: Any, away: Any, suggestion: str) -> None:

@@ -145,15 +145,32 @@ def _sids(text: str) -> Optional[frozenset]:
     return frozenset(items)
 
 
+def _checked_msgpack(payload: bytes) -> bytes:
+    """A stored msgpack packet, if it decodes as one (a map with an integer "type" and a
+    string "nsp"); raises ``codec.Unreadable`` otherwise. Decoding msgpack runs no code."""
+    try:
+        import msgpack
+    except ImportError:  # a server without msgpack made no msgpack packets
+        raise codec.Unreadable("a msgpack packet, and msgpack is not installed") from None
+    try:
+        packet = msgpack.unpackb(payload)
+    except Exception:  # msgpack raises several kinds for bytes that are not msgpack
+        raise codec.Unreadable("not msgpack") from None
+    if (type(packet) is not dict or type(packet.get("type")) is not int
+            or type(packet.get("nsp")) is not str):
+        raise codec.Unreadable("not a Socket.IO packet")
+    return payload
+
+
 def _parts(before: Any, after: Any) -> tuple[Any, Any]:
-    """Stored parts as ``_split_payload`` made them: a Socket.IO text packet starts with its
-    type digit, a msgpack one with a map header (never an ASCII digit). Raises
-    ``codec.Unreadable`` for parts that are neither."""
+    """Stored parts as ``_split_payload`` made them: a msgpack packet starts with a map
+    header (0x80-0x8f, 0xde, 0xdf), never an ASCII character, and a text packet is UTF-8.
+    Raises ``codec.Unreadable`` for parts that are neither."""
     if type(before) is not bytes or type(after) is not bytes:
         raise codec.Unreadable("a missing field")
-    if before[:1].isdigit():
-        return _utf8(before), _utf8(after)
-    return before, after
+    if before[:1] and (0x80 <= before[0] <= 0x8F or before[0] in (0xDE, 0xDF)):
+        return before, after
+    return _utf8(before), _utf8(after)
 
 
 def _text(value: Any) -> str:
@@ -472,6 +489,8 @@ class RedisStore(SharedStore):
                 raise codec.Unreadable("no attachments field")
             payload = None if b"gap" in fields else _join_payload(
                 *_parts(get(b"pre"), get(b"suf")), attachments, seq)
+            if isinstance(payload, bytes):
+                payload = _checked_msgpack(payload)
         except (codec.Unreadable, ValueError) as exc:
             raise _UnreadableEntry(PacketRecord(seq, namespace, rooms, None, 0.0, None)) from exc
         if rooms is None and _utf8(get(b"rooms")) != "*":

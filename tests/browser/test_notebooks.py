@@ -9,6 +9,12 @@ cell below: the room demo keeps Alice in #general, nothing shows an error, and t
 demo's widgets are still live and clickable. Last, the clean-up button stops everything.
 A screenshot of every step goes to artifacts/browser/; at each, everything shown fits the
 output area's width and the wire picture's text keeps its size.
+
+A second test opens each notebook fresh (no output, no execution count shown: nothing the
+reader has not done), runs it all, then answers every exercise as a reader does: it types a
+wrong answer into the answer cell at full speed (no delay between keys) and runs it ("Not
+yet" and a reason, with a hint), asks for a hint, then types the right answer ("Correct");
+the countdown exercise by its clicks, in time and too late.
 """
 
 from __future__ import annotations
@@ -75,6 +81,17 @@ WORDS = {
 }
 
 WIDTH, HEIGHT = 1366, 900
+
+#: What the reader types into each exercise's answer cell: a wrong answer, then the right one.
+#: {ex} is the exercise's name (ex1 in English, ej1 in Spanish), {answer} its variable.
+EXERCISES = {
+    "en": {"ex": "ex", "answer": "answer", "not_yet": "⏳ Not yet", "correct": "✓ Correct",
+           "hint": "Hint 2/2", "rooms_right": "['lunch at noon?', 'I will book a table']",
+           "rooms_wrong": "['lunch at noon?', 'who took my stapler?', 'I will book a table']"},
+    "es": {"ex": "ej", "answer": "respuesta", "not_yet": "⏳ Todavía no", "correct": "✓ Correcto",
+           "hint": "Pista 2/2", "rooms_right": "['¿comemos a las doce?', 'reservo mesa']",
+           "rooms_wrong": "['¿comemos a las doce?', '¿quién se llevó mi grapadora?', 'reservo mesa']"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +267,96 @@ def test_the_reader_clicks_the_story_then_runs_the_rest(chromium, lab, language)
         expect(clean_up.locator(".jp-OutputArea")).to_contain_text(words["left"])
         expect(chat_widget(first, "Alice")).to_contain_text(words["stopped"])
         shot(page, clean_up, f"notebook-{language}-6-cleaned-up")
+        assert chromium.page_errors == [] and chromium.blocked == []
+    finally:
+        page.close()
+        lab.shutdown_kernels()
+
+
+def type_answer(page, cell, source: str) -> None:
+    """Replace the cell's code by typing ``source`` at full speed, as a fast typist does."""
+    editor = cell.locator(".jp-InputArea-editor .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(source, delay=0)
+    page.keyboard.press("Escape")          # back to command mode
+    expect(cell.locator(".jp-InputArea-editor")).to_contain_text(source.splitlines()[0])
+
+
+def answer_and_expect(page, cell, source: str, verdict: str, name: str) -> None:
+    type_answer(page, cell, source)
+    select_cell(cell)
+    menu(page, "Run", "Run Selected Cell and Do not Advance")
+    expect(cell.locator(".jp-OutputArea").last).to_contain_text(verdict, timeout=60_000)
+    assert "Traceback" not in cell.locator(".jp-OutputArea").inner_text()
+    shot(page, cell, name)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_reader_answers_every_exercise_wrong_first_then_right(chromium, lab, language):
+    words, said = WORDS[language], EXERCISES[language]
+    ex, answer = said["ex"], said["answer"]
+    page = chromium.new_page()
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    try:
+        open_notebook(page, lab, words["notebook"].name)
+        # a fresh open: no verdict of a run the reader has not made, no execution count
+        expect(page.locator(".jp-Notebook .jp-OutputArea-output")).to_have_count(0)
+        prompts = code_cells(page).locator(".jp-InputPrompt").all_inner_texts()
+        assert not any(re.search(r"\d", prompt) for prompt in prompts), prompts
+        screenshot(page, f"exercises-{language}-0-fresh-open")
+        menu(page, "Run", "Run All Cells")
+        wait_for_run(page, code_cells(page).count())
+        assert error_outputs(page) == []
+
+        # 1. the offsets: a wrong prediction, a hint, then the right one (it plays the replay)
+        cell = cell_with(page, f"await {ex}1.check(")
+        answer_and_expect(page, cell, f"{answer} = ['1', '2', '3']\nawait {ex}1.check({answer})\n"
+                          f"{ex}1.hint()", said["not_yet"], f"exercises-{language}-1-wrong")
+        expect(cell.locator(".jp-OutputArea")).to_contain_text(said["hint"])
+        answer_and_expect(page, cell, f"{answer} = [3, 4, 5]\nawait {ex}1.check({answer})",
+                          said["correct"], f"exercises-{language}-1-right")
+        expect(cell.locator(".jp-OutputArea")).to_contain_text("↻ 3, 4, 5")
+
+        # 2. a room: Carol's message too (wrong), then Bob's two, in order
+        cell = cell_with(page, f"await {ex}2.check(")
+        answer_and_expect(page, cell, f"{answer} = {said['rooms_wrong']}\nawait {ex}2.check({answer})",
+                          said["not_yet"], f"exercises-{language}-2-wrong")
+        answer_and_expect(page, cell, f"{answer} = {said['rooms_right']}\nawait {ex}2.check({answer})",
+                          said["correct"], f"exercises-{language}-2-right")
+
+        # 3. the countdown: an answer it does not take, then in time, then too late
+        cell = cell_with(page, f"await {ex}3.check(")
+        answer_and_expect(page, cell, f"await {ex}3.check('now')", said["not_yet"],
+                          f"exercises-{language}-3-wrong")
+        maker = cell_with(page, f"{ex}3 = await step6.countdown_exercise(")
+        alice, bob = chat_widget(maker, "Alice"), chat_widget(maker, "Bob")
+        button(alice, words["disconnect"]).click()
+        expect(button(alice, words["connect"])).to_be_visible()
+        text_box(bob).fill("countdown")
+        text_box(bob).press("Enter")
+        button(alice, words["connect"]).click()
+        expect(button(alice, words["disconnect"])).to_be_visible()
+        answer_and_expect(page, cell, f"await {ex}3.check()", said["not_yet"],
+                          f"exercises-{language}-3-in-time")
+        button(alice, words["disconnect"]).click()
+        expect(button(alice, words["connect"])).to_be_visible()
+        page.wait_for_timeout(11_500)      # the server keeps her session 10 s
+        button(alice, words["connect"]).click()
+        expect(button(alice, words["disconnect"])).to_be_visible()
+        answer_and_expect(page, cell, f"await {ex}3.check()", said["correct"],
+                          f"exercises-{language}-3-both")
+
+        # 4. the tip's handler: one that always resynchronises, then the right one
+        cell = cell_with(page, f"await {ex}4.check(")
+        answer_and_expect(page, cell, "on_connect = lambda client, resynchronise: resynchronise()\n"
+                          f"await {ex}4.check(on_connect)", said["not_yet"],
+                          f"exercises-{language}-4-wrong")
+        answer_and_expect(page, cell, "on_connect = lambda client, resynchronise: "
+                          "None if client.recovered else resynchronise()\n"
+                          f"await {ex}4.check(on_connect)", said["correct"],
+                          f"exercises-{language}-4-right")
+        assert error_outputs(page) == []
         assert chromium.page_errors == [] and chromium.blocked == []
     finally:
         page.close()

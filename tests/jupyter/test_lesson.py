@@ -36,7 +36,7 @@ async def test_an_exercise_says_not_yet_with_the_fitting_hint_then_correct(capsy
     await ex.check(42)
     assert "✓ Correct: yes" in capsys.readouterr().out and ex.solved
     ex.hint()
-    assert "Hint 2/2: second" in capsys.readouterr().out   # the first was already given
+    assert "Hint 1/2: first" in capsys.readouterr().out   # the one not shown yet
     ex.solution()
     assert "42" in capsys.readouterr().out
 

@@ -16,8 +16,7 @@ import pytest
 import socketio
 
 import chatlib
-from chatlib.jupyter import local_redis
-from chatlib.lesson import step7, step8, step9
+from chatlib.lesson import local_redis, step7, step8, step9
 from chatlib.lesson.exercises import Correct, NotYet
 from tests.services import require
 
@@ -177,15 +176,8 @@ async def test_the_step_8_exercise():
     assert isinstance(ex.verdicts[-1], Correct), ex.verdicts[-1]
 
 
-async def test_the_step_9_exercise(redis, tmp_path):
-    db = str(tmp_path / "chat.db")
-
-    async def member():
-        return await chatlib.start_chat_server(step=7, db=db, store=chatlib.RedisStore(redis.url),
-                                               client_manager=socketio.AsyncRedisManager(redis.url))
-
-    east, west = await member(), await member()
-    ex = step9.third_server_exercise(redis.url, east, west, db)
+async def test_the_step_9_exercise(redis):
+    ex = await step9.third_server_exercise()      # a Redis and east, west of its own
     await ex.check(lambda url: {"client_manager": socketio.AsyncRedisManager(url)})
     assert isinstance(ex.verdicts[-1], NotYet) and "recovered False" in ex.verdicts[-1].why
     await ex.check(lambda url: {"store": chatlib.RedisStore(url),

@@ -20,18 +20,22 @@ CATALOG: dict[str, dict[str, Any]] = {
         "solution": "Solution",
         "more": "for a hint: {name}.hint(); the solution: {name}.solution()",
         "no_more": "that was the last hint; the solution: {name}.solution()",
+        "arguments": "The check takes other arguments: {usage}.",
+        "coroutine": ("That is a coroutine, an async function called without await: pass the "
+                      "function itself, or await it first."),
+        "raised": "Checking this answer raised {error}.",
     },
     "step6_offsets": {
         "title": "Exercise 1: predict the offsets",
         "hints": [
             ("The server numbers every event it stores, one after another, for the whole server (not "
              "per client): look at the offsets of the packets stored so far."),
-            ("Alice has received every event up to her last offset (on her status line); she gets "
+            ("Alice has received every event up to her recovery offset (on her status line); she gets "
              "exactly the ones after it, and Bob is about to send three."),
         ],
         "solution": "answer = ['3', '4', '5']",
-        "explanation": ("Bob's two first messages were stored at offsets 1 and 2, and Alice received "
-                        "both (her last offset is 2). His next three are stored at 3, 4 and 5 while "
+        "explanation": ("Bob's first two messages were stored at offsets 1 and 2, and Alice received "
+                        "both (her recovery offset is 2). His next three are stored at 3, 4 and 5 while "
                         "she is away, so her reconnection presents offset 2 and the server replays "
                         "3, 4 and 5."),
         "none": "That is no offset at all: Bob sends three messages while Alice is away.",
@@ -40,6 +44,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "right": ("Bob sent three messages and Alice reconnected: the wire shows ↻ {offsets} on her "
                   "lane, the replay of exactly what she missed."),
         "messages": ["first", "second", "three", "more", "messages"],
+        "not_list": "Give the offsets as a list of texts, e.g. [\"1\", \"2\"].",
     },
     "step6_rooms": {
         "title": "Exercise 2: what comes back to a room",
@@ -52,7 +57,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "explanation": ("Alice dropped from #general, and her kept session still lists #general. "
                         "Bob's two messages went to #general and were stored for it; Carol's went to "
                         "#random. A restore sends Alice what was sent to her rooms (or to everyone) "
-                        "after her last offset: Bob's two, in order."),
+                        "after her recovery offset: Bob's two, in order."),
         "none": "Some messages were sent to Alice's room while she was away.",
         "extra": "Alice would not receive all of those.",
         "missing": "Alice would receive more than that.",
@@ -60,6 +65,7 @@ CATALOG: dict[str, dict[str, Any]] = {
                   "{offsets} on her lane, and nothing from #random."),
         "bob": ["lunch at noon?", "I will book a table"],
         "carol": "who took my stapler?",
+        "not_list": "Give the messages' texts as a list, e.g. [\"hello\"].",
     },
     "step6_countdown": {
         "title": "Exercise 3: race the countdown",
@@ -107,6 +113,9 @@ CATALOG: dict[str, dict[str, Any]] = {
         "right": ("Dana recovered and needed nothing; Eve got a new session and your handler "
                   "resynchronised her."),
         "while_away": "sent while they were away",
+        "raised": "Your on_connect raised {error} when {who} reconnected.",
+        "too_slow": "Your on_connect was still running {seconds} s after {who} reconnected.",
+        "hello": "hello",
     },
     "step7": {
         "said": "{name}: recovered {recovered} | catch-up: {what}",
@@ -117,7 +126,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "hints": [
             ("Alice's serverOffset (on her status line) is the id of the last message she received; "
              "the catch-up query asks for every id above it."),
-            ("Every stored message takes the next id: Bob's two first messages are 1 and 2, and he "
+            ("Every stored message takes the next id: Bob's first two messages are 1 and 2, and he "
              "sent three more while Alice was away."),
         ],
         "solution": "answer = [3, 4, 5]",
@@ -128,6 +137,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "wrong": "The catch-up would send other ids than these.",
         "right": ("Alice came back with serverOffset {offset}, not recovered; the catch-up sent ids "
                   "{ids}: {texts}."),
+        "messages": ["one", "two", "three", "four", "five"],
     },
     "step8": {
         "title": "Exercise 1: exactly once",
@@ -142,7 +152,12 @@ CATALOG: dict[str, dict[str, Any]] = {
                         "once); the client offset lets the UNIQUE constraint refuse the copy of the "
                         "late one, and the server still acks it (exactly once)."),
         "not_options": "Give the ChatWidget options as a dict, e.g. {\"retries\": 1}.",
-        "stored": "Stored: “first” {first} time(s), “second” {second} time(s).",
+        "unknown": "This exercise takes no option {keys}; the keys are among {allowed}.",
+        "bad_retries": "retries is a whole number from 0 to 10, not {value}.",
+        "bad_timeout": "ack_timeout is a number of seconds above 0 (at most 10), or None, not {value}.",
+        "bad_offset": "client_offset is True or False, not {value}.",
+        "messages": ["first", "second"],
+        "stored": "Rows stored: “first” {first}, “second” {second}.",
         "lost": "“first” was lost on the way and never sent again.",
         "twice": "“second” was stored twice: the retry of a late ack is a new message to the server.",
         "right": ("Each message stored once: “first” was sent again after its loss, and the copy of "
@@ -166,6 +181,12 @@ CATALOG: dict[str, dict[str, Any]] = {
         "recovered": "Kim dropped from east and came back on north: recovered {recovered}.",
         "right": ("Messages cross, and north restored Kim's session with what she missed, without a "
                   "catch-up."),
+        "raised": "Your options(url) raised {error}.",
+        "not_dict": "options(url) should return a dict of start_chat_server options, not a {got}.",
+        "step": "north serves step 7's chat, as east and west do: leave step out, or step=7.",
+        "refused": "start_chat_server refused these options: {error}.",
+        "while_away": "while Kim was away",
+        "hello_north": "hello north",
     },
     "story": {
         "quoted": "“{text}”",
@@ -176,11 +197,12 @@ CATALOG: dict[str, dict[str, Any]] = {
         "you_sent": "✓ You sent “{text}” from {sender}.",
         "stored": ("The server stored “{text}” at offset {offset} and sent it to everyone connected; "
                    "{names} received it."),
-        "last_offsets": "Last offsets: {offsets}.",
+        "last_offsets": "Recovery offsets (the last one each client received): {offsets}.",
         "still_connected": "Not yet: {name} is still connected. Clicking Disconnect for {name}.",
         "you_disconnected": "✓ You clicked Disconnect on {name}.",
         "kept": ("{name} is disconnected, and the server keeps the session: server.is_kept(sid) is "
-                 "{kept}. The wire shows the DROP on {name}'s lane."),
+                 "{kept}."),
+        "on_the_wire": "On the wire, {name}'s lane ends with “{drop}”.",
         "nothing_missed": ("Not yet: nothing was sent since {name} left. Typing “{text}” in "
                            "{sender}'s box and clicking Send for you."),
         "missed": "Stored for {name}, who is away: {rows}. That is what a restore would send now.",
@@ -193,11 +215,17 @@ CATALOG: dict[str, dict[str, Any]] = {
         "presented": "On the wire, {name}'s CONNECT presented offset {offset}.",
         "noticed": ("{name}'s client stopped answering and closed nothing. The server noticed only "
                     "at the ping timeout (ping interval + ping timeout: {limit} s here), and keeps "
-                    "the session: is_kept: {kept}. The DROP on the wire is that moment."),
+                    "the session: is_kept: {kept}. The “{drop}” on the wire is that moment."),
         "forgotten_at_once": ("{name} said goodbye (a DISCONNECT packet on the wire): the server "
                               "forgot the session at once, is_kept: {kept}."),
         "not_kept": "{sender} sent “{text}”; nothing is kept for {name}, whose session is gone.",
         "expired": ("Time passed: after max_disconnection_duration ({duration} s) the server forgot "
                     "{name}'s session, is_kept: {kept}."),
+        "buffer_forgot": "The buffer view no longer lists {name}'s session, nor what was kept for it.",
+    },
+    "local_redis": {
+        "missing": ("redis-server is not installed, so this part is skipped. To run it: `sudo apt-get "
+                    "install redis-server` (Debian, Ubuntu), `brew install redis` (macOS) or `conda install"
+                    " -c conda-forge redis-server`, then restart the kernel."),
     },
 }

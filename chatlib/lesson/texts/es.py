@@ -20,26 +20,31 @@ CATALOG: dict[str, dict[str, Any]] = {
         "solution": "Solución",
         "more": "una pista: {name}.hint(); la solución: {name}.solution()",
         "no_more": "era la última pista; la solución: {name}.solution()",
+        "arguments": "La comprobación recibe otros argumentos: {usage}.",
+        "coroutine": ("Eso es una corrutina, una función async llamada sin await: pasa la función "
+                      "misma, o espérala antes con await."),
+        "raised": "Al comprobar esta respuesta se lanzó {error}.",
     },
     "step6_offsets": {
         "title": "Ejercicio 1: predice los offsets",
         "hints": [
             ("El servidor numera cada evento que guarda, uno tras otro, para todo el servidor (no "
              "por cliente): mira los offsets de los paquetes guardados."),
-            ("Alice ha recibido todos los eventos hasta su último offset (en su línea de estado); "
-             "recibe justo los siguientes, y Bob va a enviar tres."),
+            ("Alice ha recibido todos los eventos hasta su offset de recuperación (en su línea de "
+             "estado); recibe exactamente los que vienen después, y Bob va a enviar tres."),
         ],
         "solution": "respuesta = ['3', '4', '5']",
         "explanation": ("Los dos primeros mensajes de Bob se guardaron con los offsets 1 y 2, y "
-                        "Alice recibió los dos (su último offset es 2). Los tres siguientes se "
+                        "Alice recibió los dos (su offset de recuperación es 2). Los tres siguientes se "
                         "guardan con 3, 4 y 5 mientras ella no está: su reconexión presenta el "
                         "offset 2 y el servidor reenvía 3, 4 y 5."),
         "none": "Eso no es ningún offset: Bob envía tres mensajes mientras Alice no está.",
         "count": "Bob envía tres mensajes y cada uno se guarda: son tres offsets.",
         "wrong": "Esos no son los offsets que usará el servidor.",
         "right": ("Bob envió tres mensajes y Alice se reconectó: la red muestra ↻ {offsets} en su "
-                  "línea, el reenvío de justo lo que se perdió."),
+                  "línea; se le reenvió exactamente lo que se perdió."),
         "messages": ["primero", "segundo", "tres", "mensajes", "más"],
+        "not_list": "Da los offsets como una lista de textos, p. ej. [\"1\", \"2\"].",
     },
     "step6_rooms": {
         "title": "Ejercicio 2: qué vuelve a una sala",
@@ -52,7 +57,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "explanation": ("Alice se desconectó de #general, y su sesión guardada sigue incluyendo "
                         "#general. Los dos mensajes de Bob fueron a #general y se guardaron para esa "
                         "sala; el de Carol fue a #random. Una restauración envía a Alice lo enviado "
-                        "a sus salas (o a todos) después de su último offset: los dos de Bob, en "
+                        "a sus salas (o a todos) después de su offset de recuperación: los dos de Bob, en "
                         "orden."),
         "none": "Se enviaron mensajes a la sala de Alice mientras no estaba.",
         "extra": "Alice no recibiría todos esos.",
@@ -61,6 +66,7 @@ CATALOG: dict[str, dict[str, Any]] = {
                   "{offsets} en su línea, y nada de #random."),
         "bob": ["¿comemos a las doce?", "reservo mesa"],
         "carol": "¿quién se llevó mi grapadora?",
+        "not_list": "Da los textos de los mensajes como una lista, p. ej. [\"hola\"].",
     },
     "step6_countdown": {
         "title": "Ejercicio 3: gánale a la cuenta atrás",
@@ -105,10 +111,13 @@ CATALOG: dict[str, dict[str, Any]] = {
         "did": "sincronizó",
         "did_not": "no sincronizó",
         "missed_new": "La sesión nueva de Eve necesita una sincronización, y tu manejador no la pidió.",
-        "extra": "Dana se recuperó: ya tiene lo que se perdió, así que sincronizar es trabajo perdido.",
+        "extra": "Dana se recuperó: ya tiene lo que se perdió, así que sincronizarla es trabajo de más.",
         "right": ("Dana se recuperó y no necesitó nada; Eve tuvo una sesión nueva y tu manejador la "
                   "sincronizó."),
         "while_away": "enviado mientras no estaban",
+        "raised": "Tu on_connect lanzó {error} cuando {who} se reconectó.",
+        "too_slow": "Tu on_connect seguía en marcha {seconds} s después de que {who} se reconectara.",
+        "hello": "hola",
     },
     "step7": {
         "said": "{name}: recovered {recovered} | puesta al día: {what}",
@@ -130,6 +139,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "wrong": "La puesta al día enviaría otros ids.",
         "right": ("Alice volvió con serverOffset {offset}, sin recuperar; la puesta al día envió los "
                   "ids {ids}: {texts}."),
+        "messages": ["uno", "dos", "tres", "cuatro", "cinco"],
     },
     "step8": {
         "title": "Ejercicio 1: exactamente una vez",
@@ -142,15 +152,21 @@ CATALOG: dict[str, dict[str, Any]] = {
         "solution": "respuesta = {\"retries\": 3, \"ack_timeout\": 0.5, \"client_offset\": True}",
         "explanation": ("retries con un ack_timeout menor que 1 s vuelve a enviar el mensaje perdido "
                         "(al menos una vez); el offset de cliente permite que la restricción UNIQUE "
-                        "rechace la copia del tardío, y el servidor la confirma igualmente "
+                        "rechace la copia del que se confirmó tarde, y el servidor la confirma igualmente "
                         "(exactamente una vez)."),
         "not_options": "Da las opciones de ChatWidget como un dict, p. ej. {\"retries\": 1}.",
-        "stored": "Guardado: «first» {first} vez/veces, «second» {second} vez/veces.",
-        "lost": "«first» se perdió por el camino y nunca se volvió a enviar.",
-        "twice": ("«second» se guardó dos veces: el reintento de un ack tardío es un mensaje nuevo "
-                  "para el servidor."),
-        "right": ("Cada mensaje guardado una vez: «first» se volvió a enviar tras perderse, y la "
-                  "copia de «second» se rechazó (UNIQUE) y se confirmó."),
+        "unknown": "Este ejercicio no admite la opción {keys}; las claves son {allowed}.",
+        "bad_retries": "retries es un número entero de 0 a 10, no {value}.",
+        "bad_timeout": ("ack_timeout es un número de segundos mayor que 0 (10 como mucho), o None, "
+                        "no {value}."),
+        "bad_offset": "client_offset es True o False, no {value}.",
+        "messages": ["primero", "segundo"],
+        "stored": "Filas guardadas: «primero» {first}, «segundo» {second}.",
+        "lost": "«primero» se perdió por el camino y nadie lo volvió a enviar.",
+        "twice": ("«segundo» se guardó dos veces: para el servidor, el reintento tras un ack "
+                  "tardío es un mensaje nuevo."),
+        "right": ("Cada mensaje se guardó una vez: «primero» se volvió a enviar tras perderse, y la "
+                  "copia de «segundo» se rechazó (UNIQUE) y aun así se confirmó."),
     },
     "step9": {
         "title": "Ejercicio 1: llega un tercer servidor",
@@ -168,9 +184,15 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_function": ("Da una función: opciones(url) devuelve las opciones del servidor como un "
                          "dict."),
         "crossed": "El mensaje de Jon en west llegó a Kim en north: {crossed}.",
-        "recovered": "Kim se cayó de east y volvió en north: recovered {recovered}.",
+        "recovered": "Kim perdió la conexión con east y volvió en north: recovered {recovered}.",
         "right": ("Los mensajes cruzan, y north restauró la sesión de Kim con lo que se perdió, sin "
                   "puesta al día."),
+        "raised": "Tu función opciones(url) lanzó {error}.",
+        "not_dict": "opciones(url) debe devolver un dict de opciones de start_chat_server, no un {got}.",
+        "step": "north sirve el chat del paso 7, como east y west: omite step, o step=7.",
+        "refused": "start_chat_server rechazó estas opciones: {error}.",
+        "while_away": "mientras Kim no estaba",
+        "hello_north": "hola, north",
     },
     "story": {
         "quoted": "«{text}»",
@@ -181,30 +203,38 @@ CATALOG: dict[str, dict[str, Any]] = {
         "you_sent": "✓ Enviaste «{text}» desde {sender}.",
         "stored": ("El servidor guardó «{text}» con el offset {offset} y lo envió a todos los "
                    "conectados; lo recibieron {names}."),
-        "last_offsets": "Últimos offsets: {offsets}.",
-        "still_connected": "Todavía no: {name} sigue conectada. Hago clic en Desconectar por {name}.",
+        "last_offsets": "Offsets de recuperación (el último que recibió cada cliente): {offsets}.",
+        "still_connected": "Todavía no: {name} sigue conectada. Hago clic por ti en Desconectar de {name}.",
         "you_disconnected": "✓ Hiciste clic en Desconectar de {name}.",
         "kept": ("{name} está desconectada y el servidor guarda su sesión: server.is_kept(sid) es "
-                 "{kept}. La red muestra el DROP en la línea de {name}."),
+                 "{kept}."),
+        "on_the_wire": "En la red, la línea de {name} acaba en «{drop}».",
         "nothing_missed": ("Todavía no: nadie ha enviado nada desde que {name} se fue. Escribo "
                            "«{text}» en la caja de {sender} y hago clic en Enviar por ti."),
         "missed": ("Guardado para {name}, que no está: {rows}. Es lo que una restauración le "
                    "enviaría ahora."),
         "in_buffer": "La vista del búfer lo marca ↻ {name}.",
         "got_nothing": "{name} no ha recibido nada de eso.",
-        "still_away": "Todavía no: {name} sigue desconectada. Hago clic en Conectar por {name}.",
+        "still_away": "Todavía no: {name} sigue desconectada. Hago clic por ti en Conectar de {name}.",
         "you_connected": "✓ Hiciste clic en Conectar de {name}.",
         "back": "{name} ha vuelto. recovered: {recovered}; el mismo id que antes: {same}.",
         "replayed": "Reenviado a {name} (↻ en el widget y en la red): {texts}.",
         "presented": "En la red, el CONNECT de {name} presentó el offset {offset}.",
         "noticed": ("El cliente de {name} dejó de responder sin cerrar nada. El servidor se dio "
                     "cuenta solo al vencer el ping (intervalo de ping + tiempo de espera del ping: "
-                    "{limit} s aquí), y guarda la sesión: is_kept: {kept}. El DROP en la red es ese "
+                    "{limit} s aquí), y guarda la sesión: is_kept: {kept}. El «{drop}» en la red es ese "
                     "momento."),
         "forgotten_at_once": ("{name} se despidió (un paquete DISCONNECT en la red): el servidor "
                               "olvidó la sesión en el acto, is_kept: {kept}."),
         "not_kept": "{sender} envió «{text}»; no se guarda nada para {name}, cuya sesión ya no existe.",
         "expired": ("Pasó el tiempo: tras max_disconnection_duration ({duration} s) el servidor "
                     "olvidó la sesión de {name}, is_kept: {kept}."),
+        "buffer_forgot": ("La vista del búfer ya no muestra la sesión de {name} ni lo que se guardó "
+                          "para ella."),
+    },
+    "local_redis": {
+        "missing": ("redis-server no está instalado, así que esta parte se omite. Para ejecutarla: `sudo "
+                    "apt-get install redis-server` (Debian, Ubuntu), `brew install redis` (macOS) o `conda "
+                    "install -c conda-forge redis-server`, y reinicia el kernel."),
     },
 }

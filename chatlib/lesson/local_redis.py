@@ -23,8 +23,9 @@ import socket
 import subprocess
 from typing import Optional
 
-from . import lifecycle
-from .labels import Labels, resolve_labels
+from ..jupyter import lifecycle
+from ..jupyter.labels import Labels
+from .texts import texts
 
 _START_TIMEOUT = 10.0  # seconds for redis-server to accept connections
 _STOP_TIMEOUT = 5.0
@@ -97,7 +98,7 @@ async def redis_server(labels: Labels = "en") -> Optional[LocalRedis]:
     """
     path = shutil.which("redis-server")
     if path is None:
-        print(resolve_labels(labels)["redis_missing"])
+        print(texts("local_redis", labels)["missing"])
         return None
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
