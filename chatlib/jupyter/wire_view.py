@@ -23,7 +23,7 @@ _uids = itertools.count(1)
 
 
 #: the tallest the picture is shown (px); taller, it scrolls in its own box
-PICTURE_HEIGHT = 320
+PICTURE_HEIGHT = 240
 
 
 class WireView(widgets.VBox):
