@@ -56,6 +56,15 @@ PATH_SETUPS = {
                    [[NODE, "servers/node_server.js", "--redis", "{redis}/1"]] * 2),
 }
 
+# --ha: the same two chatlib servers on a Sentinel group and on a Redis Cluster (on loopback,
+# started by the run with the tests' helpers), beside the single Redis, in the same run
+HA_SETUPS = {
+    "redis-sentinel": ("chatlib, 2 servers on Sentinel (1 primary, 1 replica, 3 sentinels)",
+                       [[PY, "servers/py_server.py", "on", "--redis", "{sentinel}"]] * 2),
+    "redis-cluster": ("chatlib, 2 servers on Redis Cluster (3 primaries, 3 replicas)",
+                      [[PY, "servers/py_server.py", "on", "--redis", "{cluster}", "--cluster"]] * 2),
+}
+
 FULL = dict(clients=[50, 200], messages=2000, reps=3, sizes=[1000, 10_000, 100_000, 1_000_000],
             restore_rounds=7, behind_max=100_000, memory_packets=100_000, memory_reps=3,
             storm_clients=500, storm_buffered=50_000, storm_reps=3,
@@ -273,7 +282,15 @@ def paths(cfg: dict) -> list[dict]:
     fill = {"redis": redis.url, "sqlite": os.path.join(scratch.name, "recovery.db")}
     setups: dict[str, list[Server]] = {}
     rows = []
+    groups: list = []
     try:
+        if cfg.get("ha"):
+            sys.path.insert(0, str(ROOT))
+            from tests.stores.ha import ClusterGroup, SentinelGroup
+            groups = [SentinelGroup(pathlib.Path(scratch.name) / "sentinel"),
+                      ClusterGroup(pathlib.Path(scratch.name) / "cluster")]
+            fill.update(sentinel=groups[0].url, cluster=groups[1].url)
+            PATH_SETUPS.update(HA_SETUPS)
         for name, (_, commands, *env) in PATH_SETUPS.items():
             setups[name] = [Server([part.format(**fill) for part in cmd], *env) for cmd in commands]
         for rep in range(cfg["paths_reps"]):
@@ -303,6 +320,8 @@ def paths(cfg: dict) -> list[dict]:
             for server in servers:
                 server.stop()
         redis.stop()
+        for group in groups:
+            group.stop()
         scratch.cleanup()
     return rows
 
@@ -687,6 +706,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, help="override the number of interleaved runs")
     parser.add_argument("--clients", help="override the client counts, e.g. 200")
     parser.add_argument("--report", metavar="FILE", help="rebuild table and chart from a JSON file")
+    parser.add_argument("--ha", action="store_true",
+                        help="part 5: also two chatlib servers on Sentinel and on Redis Cluster")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     if args.report:
@@ -707,6 +728,7 @@ def main() -> None:
     for spec in args.variant:
         add_variant(spec)
     cfg["variants"] = args.variant
+    cfg["ha"] = args.ha
     wanted = set(args.only.split(","))
     data: dict = {"quick": args.quick, "config": cfg, "environment": environment(),
                   "labels": {name: spec[0] for name, spec in THROUGHPUT_SERVERS.items()},

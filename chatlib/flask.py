@@ -36,6 +36,8 @@ from typing import Any, Optional
 
 import flask
 import flask_socketio
+from flask_socketio.test_client import SocketIOTestClient
+from socketio import packet as sio_packet
 
 from .core import Recovery, RecoveryStore
 from .sio import common, compat
@@ -88,7 +90,41 @@ class SocketIO(flask_socketio.SocketIO):
         namespace = namespace or getattr(flask.request, "namespace", None) or "/"
         return bool(self.server.recovered(sid, namespace))
 
+    def test_client(self, app: Any, *args: Any, **kwargs: Any) -> SocketIOTestClient:
+        """Flask-SocketIO's test client; ``get_received()`` shows events without their offsets.
+
+        The offset every stored event carries is for recovering clients; the
+        test client is none, so it is taken off, and an app's tests read the
+        events as they did without recovery.
+        """
+        return _TestClient(app, self, *args, **kwargs)
+
     @property
     def recovery_store(self) -> Optional[RecoveryStore]:
         """The store the server keeps sessions and packets in (None with recovery off)."""
         return self.server.store if self.server is not None else None
+
+
+class _TestClient(SocketIOTestClient):
+    """Flask-SocketIO's test client, with stored events' offsets taken off as they are sent."""
+
+    def connect(self, *args: Any, **kwargs: Any) -> None:
+        server = self.socketio.server
+        if getattr(server, "store", None) is not None and \
+                not getattr(compat.eio_packet_sender(server), "strips_offsets", False):
+            compat.replace_eio_packet_sender(server, lambda send: _offsets_stripped(server, send))
+        super().connect(*args, **kwargs)
+
+
+def _offsets_stripped(server: Any, send: Any) -> Any:
+    def send_eio_packet(eio_sid: str, eio_pkt: Any) -> None:
+        data = eio_pkt.data
+        if isinstance(data, str) and data[:1] == str(sio_packet.EVENT):
+            pkt = server.packet_class(encoded_packet=data)
+            if pkt.id is None and isinstance(pkt.data, list) and len(pkt.data) > 1:
+                pkt.data = pkt.data[:-1]  # a stored event: its offset is the last argument
+                eio_pkt = compat.message_packet(pkt.encode())
+        send(eio_sid, eio_pkt)
+
+    send_eio_packet.strips_offsets = True  # type: ignore[attr-defined]
+    return send_eio_packet

@@ -69,7 +69,7 @@ def load_class(path: str):
 
 
 def make_server(mode: str, max_buffered: int, store_class: str = "", sqlite: str = "",
-                redis: str = "") -> socketio.AsyncServer:
+                redis: str = "", cluster: bool = False) -> socketio.AsyncServer:
     options: dict = dict(async_mode="asgi", transports=["websocket"])
     if redis:
         # rooms, acks and disconnects cross servers through python-socketio's pub/sub manager
@@ -81,7 +81,7 @@ def make_server(mode: str, max_buffered: int, store_class: str = "", sqlite: str
     if mode == "on":
         recovery = chatlib.Recovery(max_buffered_packets=max_buffered)
         if redis:
-            store = chatlib.RedisStore(redis, recovery)
+            store = chatlib.RedisStore(redis, recovery, cluster=cluster)
         elif sqlite:
             store = chatlib.SQLiteStore(sqlite, recovery)
         else:
@@ -109,6 +109,8 @@ async def main() -> None:
     parser.add_argument("--sqlite", default="", help="mode on: a SQLiteStore in this file")
     parser.add_argument("--redis", default="",
                         help="a Redis URL: AsyncRedisManager, and with mode on a RedisStore")
+    parser.add_argument("--cluster", action="store_true",
+                        help="--redis names a node of a Redis Cluster (the manager talks to that node)")
     parser.add_argument("--ws", default="",
                         help="uvicorn's ws protocol, a name or module:Class (default: serve()'s)")
     parser.add_argument("--no-hiredis", action="store_true",
@@ -117,7 +119,7 @@ async def main() -> None:
                         help="let uvicorn negotiate permessage-deflate (its default; the JS server's is off)")
     args = parser.parse_args()
 
-    sio = make_server(args.mode, args.max_buffered, args.store, args.sqlite, args.redis)
+    sio = make_server(args.mode, args.max_buffered, args.store, args.sqlite, args.redis, args.cluster)
     ticker = StallTicker()
 
     @sio.on("go")

@@ -68,8 +68,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="The step-6 chat on Flask-SocketIO with recovery")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--max-disconnection-duration", type=float, default=120.0)
     options = parser.parse_args(argv)
-    app = create_flask_app()
+    app = create_flask_app(Recovery(max_disconnection_duration=options.max_disconnection_duration))
+    print(f"flask chat running at http://{options.host}:{options.port}", flush=True)
     app.extensions["socketio"].run(app, host=options.host, port=options.port,
                                    allow_unsafe_werkzeug=True)
 

@@ -160,12 +160,15 @@ def loads_attachments(text: Union[str, bytes]) -> list[bytes]:
     return value
 
 
-def loads_binary_packet(text: Union[str, bytes]) -> list[Union[str, bytes]]:
-    """A packet with attachments as ``dumps`` wrote it: its text, then one or more bytes."""
+def loads_binary_packet(text: Union[str, bytes]) -> Union[bytes, list[Union[str, bytes]]]:
+    """A packet that is not text, as ``dumps`` wrote it: its text followed by one or more
+    binary attachments, or bytes (a packet of a binary serializer, such as msgpack)."""
     value = loads(text)
+    if type(value) is bytes and value:
+        return value
     if (type(value) is not list or len(value) < 2 or type(value[0]) is not str
             or any(type(part) is not bytes for part in value[1:])):
-        raise Unreadable("not a packet text followed by binary attachments")
+        raise Unreadable("not a packet text followed by binary attachments, nor bytes")
     return value
 
 

@@ -11,12 +11,17 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..jupyter.lifecycle import ChatClient
+
 #: A chat widget's width in a strip: its text box and both buttons on one line.
 CHAT_WIDTH = "340px"
 
 
 def _name(child: Any) -> str:
-    return getattr(child, "name", "") or type(child).__name__
+    """A chat client by its name; a view by its kind (its own name holds a changing address)."""
+    if isinstance(child, ChatClient):
+        return child.name or type(child).__name__
+    return type(child).__name__
 
 
 def _is_chat(child: Any) -> bool:

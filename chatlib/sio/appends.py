@@ -52,7 +52,7 @@ class AppendQueue:
         #: the newest sequence number this queue has stored
         self.stored = 0
         self._queue: collections.deque[tuple[Any, Any]] = collections.deque()
-        self._writer: Optional[asyncio.Task] = None
+        self._writer: Optional[asyncio.Task[None]] = None
         self._idle = asyncio.Event()
         self._idle.set()
         self._room = asyncio.Event()

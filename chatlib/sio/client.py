@@ -11,9 +11,8 @@ from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from . import compat
-from .client_state import NamespaceState, PendingEmit, require_known, take_pending
-from .delivery import DeliveryQueue, QueuedEmit
-from .redact import redact_pids
+from .client_state import PendingEmit, RecoveringClient, require_known, take_pending
+from .delivery import DeliveryQueue
 from .utf8 import utf8_packet_class
 
 logger = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ _FLUSH_TIMEOUT = 5.0
 _RECONNECT_WAIT = 10.0
 
 
-class RecoveryClient(socketio.AsyncClient):
+class RecoveryClient(RecoveringClient, socketio.AsyncClient):  # type: ignore[misc]  # untyped base
     """A python-socketio ``AsyncClient`` that speaks Socket.IO's connection state recovery.
 
     It keeps the pid from the server's CONNECT reply and the offset of the
@@ -60,6 +59,9 @@ class RecoveryClient(socketio.AsyncClient):
         await sender.call("chat message", "hello")   # acked, or DeliveryError after 4 tries
     """
 
+    #: python-socketio's (set by its ``__init__``), declared for the type checker
+    reconnection: bool
+
     def __init__(self, *args: Any, retries: Optional[int] = None,
                  ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
         # python-engineio's SIGINT handler disconnects every client and cancels
@@ -67,50 +69,14 @@ class RecoveryClient(socketio.AsyncClient):
         kwargs.setdefault("handle_sigint", False)
         super().__init__(*args, **kwargs)
         # "más" on the wire as the JS client writes it, not "m\u00e1s"
-        self.packet_class = utf8_packet_class(
+        self.packet_class: type = utf8_packet_class(
             self.packet_class, socketio.AsyncClient.__init__, args, kwargs)
-        redact_pids(self.logger)
-        redact_pids(self.eio.logger)
-        self._states: dict[str, NamespaceState] = {}
-        self._pending: list[PendingEmit] = []
-        self._dropping = False
-        self._connecting = False
-        if ack_timeout is not None and not retries:
-            raise ValueError("ack_timeout applies to retries: give retries too")
-        self._delivery = DeliveryQueue(self._send_try, retries, ack_timeout) if retries else None
-
-    # -- what the user reads ---------------------------------------------
-
-    def state(self, namespace: Optional[str] = None) -> NamespaceState:
-        """The recovery state of a namespace (default ``/``)."""
-        return self._states.setdefault(namespace or "/", NamespaceState())
-
-    @property
-    def pid(self) -> Optional[str]:
-        """The private session id of the default namespace (a secret: do not log or share it)."""
-        return self.state().pid
-
-    @property
-    def last_offset(self) -> Optional[str]:
-        """The offset of the last stored event received in the default namespace."""
-        return self.state().last_offset
-
-    @property
-    def recovered(self) -> bool:
-        """Whether the last connection of the default namespace restored the previous session."""
-        return self.state().recovered
-
-    @property
-    def pending(self) -> list[PendingEmit | QueuedEmit]:
-        """Emits waiting for a connection, oldest first; with ``retries``, all not yet acked."""
-        if self._delivery is not None:
-            return list(self._delivery.waiting())
-        return list(self._pending)
+        self._start_recovering(DeliveryQueue, retries, ack_timeout)
 
     # -- emitting --------------------------------------------------------
 
     async def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
-                   callback: Optional[Callable] = None) -> Optional[asyncio.Future]:
+                   callback: Optional[Callable[..., Any]] = None) -> Optional[asyncio.Future[Any]]:
         """Emit an event; while the namespace is disconnected it waits in ``pending``.
 
         With ``retries`` it joins the delivery queue and this returns the future
@@ -119,7 +85,7 @@ class RecoveryClient(socketio.AsyncClient):
         namespace = namespace or "/"
         self._require_known(namespace)
         if self._delivery is not None:
-            return self._delivery.submit(event, data, namespace, callback)
+            return self._delivery.submit(event, data, namespace, callback)  # type: ignore[no-any-return]
         if namespace not in self.namespaces:
             self._pending.append(PendingEmit(event, data, namespace, callback))
             return None
@@ -226,13 +192,11 @@ class RecoveryClient(socketio.AsyncClient):
                 sio_packet.CONNECT, data=data, namespace=namespace))
 
     async def _handle_connect(self, namespace: Optional[str], data: Any) -> None:
-        namespace = namespace or "/"
-        if namespace in self.namespaces:
+        taken = self._take_reply(namespace, data)
+        if taken is None:
             return
-        state = self.state(namespace)
-        self.namespaces[namespace] = state.accept_reply(data, self.sid)
-        logger.info("namespace %s connected (recovered: %s)", namespace, state.recovered)
-        for ack_id, event_data in state.take_early():
+        namespace, early = taken
+        for ack_id, event_data in early:
             await self._dispatch_event(namespace, ack_id, event_data)
         await self._flush_pending(namespace)
         if self._delivery is not None:
@@ -264,7 +228,8 @@ class RecoveryClient(socketio.AsyncClient):
         for state in self._states.values():
             state.connection_lost()
         if not self._dropping:
-            return await super()._handle_eio_disconnect(reason)
+            await super()._handle_eio_disconnect(reason)
+            return
         reconnection, self.reconnection = self.reconnection, False
         try:
             await super()._handle_eio_disconnect(reason)

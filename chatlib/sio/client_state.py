@@ -28,6 +28,7 @@ from typing import Any, Callable, Optional
 from socketio import exceptions as sio_exceptions
 
 from . import compat
+from .redact import redact_pids
 
 logger = logging.getLogger("chatlib.client")
 
@@ -43,7 +44,7 @@ class NamespaceState:
     #: whether a CONNECT sent on the current Engine.IO connection awaits its reply
     awaiting_reply: bool = False
     #: events received before the CONNECT reply: (ack id, data)
-    early_events: list = field(default_factory=list)
+    early_events: list[Any] = field(default_factory=list)
 
     def connect_data(self, auth: Any) -> Any:
         """The data of a CONNECT for this namespace: ``auth``, with the pid and offset if known."""
@@ -68,7 +69,7 @@ class NamespaceState:
         self.sid = data.get("sid", default_sid)
         return self.sid
 
-    def take_early(self) -> list:
+    def take_early(self) -> list[Any]:
         """The events that came before the CONNECT reply, to dispatch now, in order."""
         early, self.early_events = self.early_events, []
         return early
@@ -113,10 +114,10 @@ class PendingEmit:
     event: str
     data: Any
     namespace: str
-    callback: Optional[Callable] = None
+    callback: Optional[Callable[..., Any]] = None
 
 
-def known_namespaces(client: Any, states: dict) -> set:
+def known_namespaces(client: Any, states: dict[str, Any]) -> set[str]:
     """The namespaces a client may emit to (connected or not)."""
     known = set(client.connection_namespaces or []) | set(states)
     known |= compat.handled_namespaces(client)
@@ -124,12 +125,78 @@ def known_namespaces(client: Any, states: dict) -> set:
     return known or {"/"}
 
 
-def require_known(client: Any, states: dict, namespace: str) -> None:
+def require_known(client: Any, states: dict[str, Any], namespace: str) -> None:
     if namespace not in client.namespaces and namespace not in known_namespaces(client, states):
         raise sio_exceptions.BadNamespaceError(namespace + " is not a connected namespace.")
 
 
-def take_pending(pending: list, namespace: str) -> tuple[list, list]:
+def take_pending(pending: list[Any], namespace: str) -> tuple[list[Any], list[Any]]:
     """(the pending emits of ``namespace``, the others), each in order."""
     return ([item for item in pending if item.namespace == namespace],
             [item for item in pending if item.namespace != namespace])
+
+
+class RecoveringClient:
+    """What both recovering clients show their users: per-namespace state and what waits.
+
+    A mixin of ``RecoveryClient`` (asyncio) and ``chatlib.sync.RecoveryClient``;
+    ``_states`` maps namespaces to their ``NamespaceState``, ``_pending`` holds
+    emits made while disconnected, ``_delivery`` is the queue of ``retries`` (or None).
+    """
+
+    _states: dict[str, NamespaceState]
+    _pending: list[PendingEmit]
+    _delivery: Any
+
+    def _start_recovering(self, queue_class: Callable[..., Any], retries: Optional[int],
+                          ack_timeout: Optional[float]) -> None:
+        """Set up what the mixin reads; ``queue_class`` makes the ``retries`` queue."""
+        redact_pids(self.logger)  # type: ignore[attr-defined]
+        redact_pids(self.eio.logger)  # type: ignore[attr-defined]
+        self._states = {}
+        self._pending = []
+        self._dropping = False
+        self._connecting = False
+        if ack_timeout is not None and not retries:
+            raise ValueError("ack_timeout applies to retries: give retries too")
+        self._delivery = (queue_class(self._send_try, retries, ack_timeout)  # type: ignore[attr-defined]
+                          if retries else None)
+
+    def state(self, namespace: Optional[str] = None) -> NamespaceState:
+        """The recovery state of a namespace (default ``/``)."""
+        return self._states.setdefault(namespace or "/", NamespaceState())
+
+    def _take_reply(self, namespace: Optional[str], data: Any) -> Optional[tuple[str, list[Any]]]:
+        """A CONNECT reply: the namespace is connected; returns it and its early events.
+
+        None when the namespace is connected already (a second reply is ignored).
+        """
+        namespace = namespace or "/"
+        if namespace in self.namespaces:  # type: ignore[attr-defined]
+            return None
+        state = self.state(namespace)
+        self.namespaces[namespace] = state.accept_reply(data, self.sid)  # type: ignore[attr-defined]
+        logger.info("namespace %s connected (recovered: %s)", namespace, state.recovered)
+        return namespace, state.take_early()
+
+    @property
+    def pid(self) -> Optional[str]:
+        """The private session id of the default namespace (a secret: do not log or share it)."""
+        return self.state().pid
+
+    @property
+    def last_offset(self) -> Optional[str]:
+        """The offset of the last stored event received in the default namespace."""
+        return self.state().last_offset
+
+    @property
+    def recovered(self) -> bool:
+        """Whether the last connection of the default namespace restored the previous session."""
+        return self.state().recovered
+
+    @property
+    def pending(self) -> list[PendingEmit]:
+        """Emits waiting for a connection, oldest first; with ``retries``, all not yet acked."""
+        if self._delivery is not None:
+            return list(self._delivery.waiting())
+        return list(self._pending)

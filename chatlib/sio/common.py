@@ -41,7 +41,7 @@ _CLIENT_PACKET_TYPES = (sio_packet.CONNECT, sio_packet.DISCONNECT, sio_packet.EV
 RETRY = object()
 
 
-def choose_store(args: tuple, recovery: Optional[Recovery], store: Optional[RecoveryStore]
+def choose_store(args: tuple[Any, ...], recovery: Optional[Recovery], store: Optional[RecoveryStore]
                  ) -> tuple[Optional[Recovery], Optional[RecoveryStore]]:
     """The limits and the store a server with these arguments uses (None: recovery off),
     the store configured.
@@ -125,7 +125,7 @@ class ConnectCalls:
         self._calls = [(sid, environ, auth)] if auth else [(sid, environ, None), (sid, environ)]
         self._first: Optional[TypeError] = None
 
-    def __iter__(self) -> Iterator[tuple]:
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
         yield from self._calls
         assert self._first is not None
         raise self._first
@@ -195,7 +195,7 @@ def sessions_of(server: Any, eio_sid: str) -> list[tuple[str, str]]:
     return found
 
 
-def describe_payload(server: Any, payload: Payload) -> tuple[str, list]:
+def describe_payload(server: Any, payload: Payload) -> tuple[str, list[Any]]:
     """A stored payload as ``(event, args)``, its offset left out (``store.describe``)."""
     text = payload[0] if isinstance(payload, list) else payload
     data = server.packet_class(encoded_packet=text).data or [None]
@@ -204,14 +204,14 @@ def describe_payload(server: Any, payload: Payload) -> tuple[str, list]:
 
 # -- emits ---------------------------------------------------------------------
 
-def as_args(data: Any) -> list:
+def as_args(data: Any) -> list[Any]:
     """An emit's ``data`` as the argument list python-socketio sends (a tuple spreads)."""
     if isinstance(data, tuple):
         return list(data)
     return [] if data is None else [data]
 
 
-def as_sids(skip_sid: Any) -> frozenset:
+def as_sids(skip_sid: Any) -> frozenset[Any]:
     if skip_sid is None:
         return frozenset()
     if isinstance(skip_sid, (list, tuple, set, frozenset)):
@@ -219,7 +219,7 @@ def as_sids(skip_sid: Any) -> frozenset:
     return frozenset((skip_sid,))
 
 
-def as_rooms(room: Any) -> Optional[list]:
+def as_rooms(room: Any) -> Optional[list[Any]]:
     """None for everyone, else the list of rooms (python-socketio accepts one room or a list)."""
     if room is None:
         return None
@@ -241,7 +241,7 @@ def event_encoder(packet_class: Any, namespace: str, event: str,
     return encode_with
 
 
-def stored_upstream(callback: Any, pubsub: bool, store: RecoveryStore, kwargs: dict) -> bool:
+def stored_upstream(callback: Any, pubsub: bool, store: RecoveryStore, kwargs: dict[str, Any]) -> bool:
     """Whether a manager's ``emit`` goes to python-socketio's own (not stored by chatlib here).
 
     An event with an ack is answered, not recovered (the JS server does not
@@ -252,9 +252,9 @@ def stored_upstream(callback: Any, pubsub: bool, store: RecoveryStore, kwargs: d
     return callback is not None or (pubsub and not store.shared and not kwargs.get("ignore_queue"))
 
 
-def published_data(message: dict) -> Any:
+def published_data(message: dict[str, Any]) -> Any:
     """The ``data`` of an emit another server published, as ``emit`` takes it."""
-    data = message.get("data")
+    data: Any = message.get("data")
     if message.get("binary"):
         attachments = [base64.b64decode(part) for part in data[1:]]
         data = sio_packet.Packet.reconstruct_binary(data[0], attachments)
@@ -280,5 +280,5 @@ def install_hooks(manager: Any, router: Any, hooks: Any, names: Iterable[str]) -
     setattr(manager, _MARK, router)
     for name in sorted(names):
         hook = getattr(hooks, name)
-        compat.wrap_manager_method(manager, name, lambda original, hook=hook:
+        compat.wrap_manager_method(manager, name, lambda original, hook=hook:  # type: ignore[misc]
                                    functools.partial(hook, original))

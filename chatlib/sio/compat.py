@@ -10,7 +10,7 @@ overrides) is named here, and only here:
   wraps on an instance in ``MANAGER_WRAPPED`` and ``PUBSUB_WRAPPED``, the private methods
   it calls in ``CALLED`` and the undocumented attributes it reads in ``ATTRIBUTES``.
 
-``tests/test_compat.py`` checks every entry against the installed versions
+``tests/sio/test_compat.py`` checks every entry against the installed versions
 (the name exists, its parameters are the ones chatlib was written for) and
 fails naming the entry and the version, so an upgrade that moves one of them
 says where. python-socketio 5.17/5.18 did change this surface (``pre_connect``,
@@ -26,10 +26,13 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from socket import SHUT_RDWR
 from typing import Any, Callable, Optional
 
 import engineio
 import socketio
+import websocket
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
@@ -60,6 +63,10 @@ OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("socketio.Client", "_handle_event"): ("self", "namespace", "id", "data"),
     ("socketio.Client", "_handle_disconnect"): ("self", "namespace"),
     ("socketio.Client", "_handle_eio_disconnect"): ("self", "reason"),
+    ("socketio.Client", "_engineio_client_class"): ("self",),
+    # python-engineio's threaded client runs each message's handler on a thread of its
+    # own; chatlib's runs them one after another, in arrival order (sync_client)
+    ("engineio.Client", "_trigger_event"): ("self", "event", "*args", "**kwargs"),
 }
 
 #: Public methods of a manager instance that chatlib wraps (``chatlib.sio.hooks``), with the
@@ -130,7 +137,9 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
                         "connection_namespaces", "socketio_path", "namespaces", "eio"),
     "engineio.Server": ("sockets",),
     "engineio.Client": ("queue", "ws", "read_loop_task", "base_url", "request_timeout",
-                        "current_transport", "state"),
+                        "current_transport", "state", "handlers"),
+    # websocket-client's connection under python-engineio's threaded client: its raw socket
+    "websocket.WebSocket": ("sock",),
 }
 
 #: Undocumented attributes a pub/sub manager sets once its server started it (``initialize``).
@@ -161,6 +170,7 @@ _OWNERS: dict[str, type] = {
     "engineio.Server": engineio.Server,
     "engineio.Client": engineio.Client,
     "engineio.Socket": EngineioSocket,
+    "websocket.WebSocket": websocket.WebSocket,
 }
 
 
@@ -205,13 +215,18 @@ def handled_namespaces(target: Any) -> set[str]:
     return set(target.handlers) | set(target.namespace_handlers)
 
 
-def flask_registrations(socketio: Any) -> tuple[list, list]:
+def engineio_has_handler(client: Any, event: str) -> bool:
+    """Whether a python-engineio client has a handler for ``event`` (``on()`` registered it)."""
+    return event in client.handlers
+
+
+def flask_registrations(socketio: Any) -> tuple[list[Any], list[Any]]:
     """What was registered on a Flask-SocketIO ``SocketIO`` (``FLASK_ATTRIBUTES``): its
     ``(event, handler, namespace)`` list and its Namespace classes."""
     return socketio.handlers, socketio.namespace_handlers
 
 
-def pubsub_listener(server: Any) -> Optional[asyncio.Task]:
+def pubsub_listener(server: Any) -> Optional[asyncio.Task[Any]]:
     """The task a pub/sub manager (``AsyncRedisManager``...) listens in; python-socketio
     never ends it, not even at ``shutdown()``. None for the default manager."""
     task = getattr(server.manager, "thread", None)
@@ -223,7 +238,7 @@ def no_ack(server: Any) -> Any:
     return server.not_handled
 
 
-def environ_of(server: Any, eio_sid: str) -> dict:
+def environ_of(server: Any, eio_sid: str) -> dict[str, Any]:
     """The WSGI/ASGI environ python-socketio saved for an Engine.IO connection."""
     return server.environ.get(eio_sid, {})  # type: ignore[no-any-return]
 
@@ -278,7 +293,7 @@ async def cut_transport(server: Any, eio_sid: str) -> bool:
 
     Returns whether there was an open connection to close.
     """
-    socket = engineio_socket(server, eio_sid)
+    socket: Any = engineio_socket(server, eio_sid)
     if socket_is_closing(socket):
         return False
     await socket.close(wait=False, abort=True, reason=disconnect_reasons(server).TRANSPORT_CLOSE)
@@ -291,17 +306,17 @@ def disconnect_reasons(server: Any) -> Any:
     return server.eio.reason
 
 
-def session_dicts(socket: Optional[Any]) -> dict:
+def session_dicts(socket: Optional[Any]) -> dict[str, Any]:
     """The per-namespace session dicts python-socketio keeps on an Engine.IO socket."""
-    return socket.session if socket is not None else {}  # type: ignore[no-any-return]
+    return socket.session if socket is not None else {}
 
 
-def pending_connect(manager: Any) -> dict:
+def pending_connect(manager: Any) -> dict[str, Any]:
     """The manager's namespace -> [sid] of connections not yet accepted (5.17+)."""
     return manager.pending_connect  # type: ignore[no-any-return]
 
 
-def pending_disconnect(manager: Any) -> dict:
+def pending_disconnect(manager: Any) -> dict[str, Any]:
     """The manager's namespace -> [sid] of connections being disconnected."""
     return manager.pending_disconnect  # type: ignore[no-any-return]
 
@@ -337,7 +352,7 @@ def connected_event(client: Any) -> Any:
     return client._connect_event
 
 
-def last_connection(client: Any) -> dict:
+def last_connection(client: Any) -> dict[str, Any]:
     """The arguments of the client's last ``connect()`` call, as python-socketio saved them."""
     return dict(url=client.connection_url, headers=client.connection_headers,
                 auth=client.connection_auth, transports=client.connection_transports,
@@ -414,6 +429,15 @@ def trigger_event_sync(target: Any, event: str, namespace: str, *args: Any) -> A
     return target._trigger_event(event, namespace, *args)
 
 
+def replace_eio_packet_sender(server: Any, make: Callable[[Any], Any]) -> None:
+    """Put ``make(current)`` in place of a server instance's ``_send_eio_packet``.
+
+    Flask-SocketIO's test client replaces that method on the instance with its
+    own; ``chatlib.flask`` wraps the test client's.
+    """
+    server._send_eio_packet = make(server._send_eio_packet)
+
+
 def is_sync_pubsub(manager: Any) -> bool:
     """Whether a threaded client manager shares its rooms and emits with other servers."""
     return isinstance(manager, PubSubManager)
@@ -421,7 +445,7 @@ def is_sync_pubsub(manager: Any) -> bool:
 
 def cut_transport_sync(server: Any, eio_sid: str) -> bool:
     """Close a connection abruptly, as a network failure would (threaded ``cut_transport``)."""
-    socket = engineio_socket(server, eio_sid)
+    socket: Any = engineio_socket(server, eio_sid)
     if socket_is_closing(socket):
         return False
     socket.close(wait=False, abort=True, reason=server.eio.reason.TRANSPORT_CLOSE)
@@ -447,6 +471,11 @@ def close_transport_sync(client: Any) -> None:
     """
     eio = client.eio
     if eio.current_transport == "websocket" and eio.ws is not None:
+        # shutdown() wakes the read loop blocked in recv(); closing the fd alone would not
+        sock = eio.ws.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(SHUT_RDWR)
         eio.ws.shutdown()
         if eio.read_loop_task is not None:
             eio.read_loop_task.join()

@@ -49,7 +49,7 @@ _TIMED_OUT = "timed out"
 _LOST = "connection lost"
 
 
-class DeliveryError(sio_exceptions.TimeoutError):
+class DeliveryError(sio_exceptions.TimeoutError):  # type: ignore[misc]  # untyped base
     """An emit that was not acknowledged in ``retries + 1`` tries.
 
     A subclass of python-socketio's ``TimeoutError``, which ``call`` raises
@@ -81,11 +81,11 @@ class QueuedEmit(PendingEmit):
     #: how many times it has been sent
     tries: int = 0
     #: what ``emit`` returns: the ack's value (as ``call`` returns it) or DeliveryError
-    outcome: asyncio.Future = field(
+    outcome: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
-def ack_value(args: tuple) -> Any:
+def ack_value(args: tuple[Any, ...]) -> Any:
     """What ``call`` returns for an ack: nothing, its one argument, or all of them as a tuple."""
     if not args:
         return None
@@ -141,11 +141,11 @@ class DeliveryQueue:
         self._send = send
         self._queues: dict[str, deque[QueuedEmit]] = {}
         self._connected: set[str] = set()
-        self._workers: dict[str, asyncio.Task] = {}
-        self._in_flight: dict[str, asyncio.Future] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: dict[str, asyncio.Future[Any]] = {}
 
-    def submit(self, event: str, data: Any, namespace: str, callback: Optional[Callable] = None,
-               timeout: Optional[float] = None) -> asyncio.Future:
+    def submit(self, event: str, data: Any, namespace: str, callback: Optional[Callable[..., Any]] = None,
+               timeout: Optional[float] = None) -> asyncio.Future[Any]:
         """Queue an emit; returns the future of its outcome."""
         item = QueuedEmit(event, data, namespace, callback, timeout)
         self._queues.setdefault(namespace, deque()).append(item)
@@ -219,7 +219,7 @@ class DeliveryQueue:
         finally:
             self._in_flight.pop(item.namespace, None)
 
-    async def _acknowledged(self, item: QueuedEmit, args: tuple) -> None:
+    async def _acknowledged(self, item: QueuedEmit, args: tuple[Any, ...]) -> None:
         if item.callback is not None:
             try:
                 result = item.callback(*args)

@@ -4,7 +4,7 @@
 default ``AsyncManager`` or any pub/sub manager such as ``AsyncRedisManager``); the
 manager's class stays the user's. Each hook takes the instance's original method first,
 then that method's own parameters, which ``compat.MANAGER_WRAPPED`` and
-``compat.PUBSUB_WRAPPED`` name and ``tests/test_compat.py`` checks against python-socketio:
+``compat.PUBSUB_WRAPPED`` name and ``tests/sio/test_compat.py`` checks against python-socketio:
 
 - ``emit``: an event without an ack goes to the router (stored, offset, written once);
 - ``enter_room``, ``leave_room``, ``close_room``, ``disconnect``: the store is told;
@@ -75,27 +75,28 @@ class ManagerHooks:
 
     # -- what other servers publish (compat.PUBSUB_WRAPPED) ----------------
 
-    async def _handle_emit(self, original: Callable[..., Any], message: dict) -> Any:
+    async def _handle_emit(self, original: Callable[..., Any], message: dict[str, Any]) -> Any:
         if message.get("callback") is not None or self.router.store.shared:
             # acks stay python-socketio's; with a shared store, stored events come
             # through its feed, so a published one was sent without recovery
             return await original(message)
-        await self.router.emit(message.get("event"), published_data(message),
+        await self.router.emit(message.get("event"),  # type: ignore[arg-type]
+                               published_data(message),
                                message.get("namespace") or "/", message.get("room"),
                                message.get("skip_sid"))
         return None
 
-    async def _handle_enter_room(self, original: Callable[..., Any], message: dict) -> Any:
+    async def _handle_enter_room(self, original: Callable[..., Any], message: dict[str, Any]) -> Any:
         result = await original(message)
         self.router.joined(message.get("sid"), message.get("namespace"), message.get("room"))
         return result
 
-    async def _handle_leave_room(self, original: Callable[..., Any], message: dict) -> Any:
+    async def _handle_leave_room(self, original: Callable[..., Any], message: dict[str, Any]) -> Any:
         result = await original(message)
         self.router.left(message.get("sid"), message.get("namespace"), message.get("room"))
         return result
 
-    async def _handle_close_room(self, original: Callable[..., Any], message: dict) -> Any:
+    async def _handle_close_room(self, original: Callable[..., Any], message: dict[str, Any]) -> Any:
         return await self._closing(message.get("namespace"), message.get("room"),
                                    original(message))
 

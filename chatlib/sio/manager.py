@@ -57,7 +57,7 @@ class RecoveryRouter(RouterBase):
 
     def __init__(self, server: Any, manager: AsyncManager, store: RecoveryStore) -> None:
         super().__init__(server, manager, store)
-        self._feed_task: Optional[asyncio.Task] = None
+        self._feed_task: Optional[asyncio.Task[None]] = None
         self._direct = DirectWriter(server)
         self._slice_start = time.perf_counter()
         self._appends = (AppendQueue(store, self._deliver_unstored, self._pace)
@@ -82,13 +82,13 @@ class RecoveryRouter(RouterBase):
         if self._appends is not None:
             await self._appends.wait_for_room()
             self._appends.put((namespace, room, skip),
-                              self.store.prepare_append(namespace, rooms, skip, encode_with))
+                              self.store.prepare_append(namespace, rooms, skip, encode_with))  # type: ignore[attr-defined]
         else:
             _, payload = self.store.append(namespace, rooms, skip, encode_with)
             await self.send_payload(namespace, room, skip, payload)
         await self._take_turn()
 
-    async def _deliver_unstored(self, route: tuple, payload: Payload) -> None:
+    async def _deliver_unstored(self, route: tuple[Any, ...], payload: Payload) -> None:
         """A packet the shared store could not keep (an outage) still reaches this server's clients."""
         namespace, room, skip = route
         await self.send_payload(namespace, room, skip, payload)
@@ -153,7 +153,7 @@ class RecoveryRouter(RouterBase):
                 await self._feed_task
             self._feed_task = None
 
-    async def _deliver(self, feed: AsyncIterator[list]) -> None:
+    async def _deliver(self, feed: AsyncIterator[list[Any]]) -> None:
         async for batch in feed:
             for record in batch:
                 room = None if record.rooms is None else list(record.rooms)
@@ -175,7 +175,7 @@ class RecoveryRouter(RouterBase):
             self.store.forget(namespace, sid)
             await compat.cut_transport(self.server, eio_sid)
 
-    async def send_payload(self, namespace: str, room: Any, skip: frozenset,
+    async def send_payload(self, namespace: str, room: Any, skip: frozenset[str],
                            payload: Payload, seq: Optional[int] = None) -> None:
         """Write one stored payload to every live participant, or to its holding list.
 
@@ -188,17 +188,8 @@ class RecoveryRouter(RouterBase):
         # packet observers see what goes through engineio's send_packet: no direct writes then
         frame = None if self.server.packet_observers else self._direct.frame(payload)
         direct = self._direct.write
-        held = self._held
-        floors = self._floors
         send = compat.eio_packet_sender(self.server)
-        for sid, eio_sid in self.manager.get_participants(namespace, room):
-            if sid in skip:
-                continue
-            if floors and seq is not None and seq <= floors.get(sid, -1):
-                continue
-            if held and sid in held:
-                held[sid].append(payload)
-                continue
+        for eio_sid in self.recipients(namespace, room, skip, payload, seq):
             if frame is not None and direct(eio_sid, frame):
                 continue
             for pkt in packets:

@@ -99,7 +99,7 @@ class PacketObservers:
         self._server = server
         self._observers: list[PacketObserver] = []
         self._replaying: set[str] = set()
-        self._send_packet: Optional[Callable] = None
+        self._send_packet: Optional[Callable[..., Any]] = None
 
     def __bool__(self) -> bool:
         return bool(self._observers)

@@ -53,7 +53,7 @@ class PidRedactor(logging.Filter):
         return True
 
 
-def redact_pids(logger: Union[logging.Logger, logging.LoggerAdapter]) -> None:
+def redact_pids(logger: Union[logging.Logger, logging.LoggerAdapter[logging.Logger]]) -> None:
     """Install one PidRedactor on ``logger`` (again is a no-op).
 
     A ``logging.LoggerAdapter`` (python-socketio accepts one as ``logger=``)

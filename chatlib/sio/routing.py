@@ -27,9 +27,9 @@ class Connecting:
     sid: str
     pid: str
     #: the packets the restore found missed, in order
-    missed: list
+    missed: list[Payload]
     #: live packets that arrived since, in order (the router appends to it)
-    held: list
+    held: list[Payload]
     restored: Optional[Restored]
 
 
@@ -72,6 +72,18 @@ class RouterBase:
         pid = common.new_pid()
         self.set_floor(sid, self.store.open_session(namespace, sid, pid))
         return Connecting(sid, pid, [], held, None)
+
+    def still_leaving(self, namespace: str, restored: Restored) -> bool:
+        """Whether a restored session's old connection is still in the manager; if so it is kept again.
+
+        The drop keeps the session before the old connection's sid leaves the
+        manager (the app's disconnect handler runs in between): a restore in
+        that window must be tried again once it has left.
+        """
+        if self.manager.eio_sid_from_sid(restored.sid, namespace) is None:
+            return False
+        self.store.keep(namespace, restored.sid, restored.data)
+        return True
 
     def give_up(self, namespace: str, connecting: Connecting) -> None:
         """A connection that will not go live: a restored session goes back to being kept."""
@@ -133,10 +145,10 @@ class RouterBase:
         return sid in compat.pending_disconnect(self.manager).get(namespace, ())
 
     def is_local(self, sid: Any, namespace: str) -> bool:
-        return (self.manager.is_connected(sid, namespace)
+        return (self.manager.is_connected(sid, namespace)  # type: ignore[no-any-return]
                 or self.manager.is_pre_connected(sid, namespace))
 
-    def recipients(self, namespace: str, room: Any, skip: frozenset, payload: Payload,
+    def recipients(self, namespace: str, room: Any, skip: frozenset[str], payload: Payload,
                    seq: Optional[int] = None) -> Iterator[str]:
         """The Engine.IO sids to write a stored payload to now; held sessions get it held."""
         held = self._held

@@ -21,7 +21,7 @@ from .utf8 import utf8_packet_class
 logger = logging.getLogger(__name__)
 
 
-class RecoveryServer(socketio.AsyncServer):
+class RecoveryServer(socketio.AsyncServer):  # type: ignore[misc]  # untyped base
     """A python-socketio ``AsyncServer`` that restores dropped clients, like Socket.IO 4.6+.
 
     With ``recovery`` set (the default), every event emitted without a
@@ -66,7 +66,7 @@ class RecoveryServer(socketio.AsyncServer):
                 await sio.enter_room(sid, "lobby")
 
         app = socketio.ASGIApp(sio)
-        # permessage-deflate off, as in the JS server (README: "Deflate")
+        # permessage-deflate off, as in the JS server (docs/library.md: "Deflate")
         uvicorn.run(app, ws_per_message_deflate=False)
     """
 
@@ -75,12 +75,13 @@ class RecoveryServer(socketio.AsyncServer):
         self.store: Optional[RecoveryStore]
         self.recovery, self.store = common.choose_store(args, recovery, store)
         super().__init__(*args, **kwargs)
-        # "más" on the wire as the JS server writes it, not "m\u00e1s"
-        self.packet_class = utf8_packet_class(
-            self.packet_class, socketio.AsyncServer.__init__, args, kwargs)
-        self._sweeper: Optional[asyncio.Task] = None
+        if self.store is not None:  # recovery=None is plain python-socketio, its packets too
+            # "más" on the wire as the JS server writes it, not "m\u00e1s"
+            self.packet_class: type = utf8_packet_class(
+                self.packet_class, socketio.AsyncServer.__init__, args, kwargs)
+        self._sweeper: Optional[asyncio.Task[None]] = None
         self._shut_down = False
-        self._engineio_tasks: set[asyncio.Task] = set()
+        self._engineio_tasks: set[asyncio.Future[Any]] = set()
         self._start_untracked: Optional[Any] = None
         self.router: Optional[RecoveryRouter] = None
         if self.store is not None:
@@ -121,11 +122,11 @@ class RecoveryServer(socketio.AsyncServer):
             async def connect(sid, environ, auth):
                 print("welcome back" if sio.recovered(sid) else "hello")
         """
-        if self.store is None:
+        if self.router is None:
             return False
         return (namespace or "/", sid) in self.router.recovered
 
-    async def save_session(self, sid: str, session: dict, namespace: Optional[str] = None) -> None:
+    async def save_session(self, sid: str, session: dict[str, Any], namespace: Optional[str] = None) -> None:
         """Save the user session (python-socketio's), and hand it to the store too."""
         await super().save_session(sid, session, namespace=namespace)
         if self.store is not None:
@@ -144,7 +145,7 @@ class RecoveryServer(socketio.AsyncServer):
             await sio_a.wait_stored()
             await sio_b.emit("chat message", "second")  # every client gets "first" first
         """
-        if self.store is not None:
+        if self.router is not None:
             await self.router.settle()
 
     async def shutdown(self) -> None:
@@ -156,7 +157,7 @@ class RecoveryServer(socketio.AsyncServer):
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
-        if self.store is not None:
+        if self.router is not None:
             await self.router.stop_feed()
         await super().shutdown()
         listener = compat.pubsub_listener(self)
@@ -192,6 +193,7 @@ class RecoveryServer(socketio.AsyncServer):
 
     async def _try_restore(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
         """Restore a session; one still connected to a silent server is waited for, bounded."""
+        assert self.store is not None
         deadline = asyncio.get_running_loop().time() + self.store.dead_after
         while True:
             result = self.store.restore(namespace, pid, offset)
@@ -199,13 +201,14 @@ class RecoveryServer(socketio.AsyncServer):
             if step is not common.RETRY:
                 if step is None:
                     logger.debug("connection state not recovered in %s: %s", namespace,
-                                 result.value)
+                                 result.value)  # type: ignore[union-attr]  # None: a failure
                 return step  # type: ignore[no-any-return]
             await asyncio.sleep(common.ELSEWHERE_RETRY)
 
     async def _handle_connect(self, eio_sid: str, namespace: Optional[str], data: Any) -> None:
-        if self.store is None:
-            return await super()._handle_connect(eio_sid, namespace, data)
+        if self.router is None:
+            await super()._handle_connect(eio_sid, namespace, data)
+            return
         namespace = namespace or "/"
         if not common.accepts(self, namespace):
             await compat.send_packet(self, eio_sid, common.refused(self, namespace))
@@ -244,6 +247,7 @@ class RecoveryServer(socketio.AsyncServer):
     async def _complete_connect(self, eio_sid: str, namespace: str,
                                 connecting: Connecting) -> None:
         """CONNECT reply, then the missed packets, then what arrived meanwhile; then go live."""
+        assert self.router is not None
         sid = connecting.sid
         if not self.manager.is_pre_connected(sid, namespace):
             # the transport closed while the connect handler ran: the drop kept the session
@@ -288,7 +292,7 @@ class RecoveryServer(socketio.AsyncServer):
     # -- bad input -------------------------------------------------------
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
-        if self.store is not None and common.is_malformed(self, eio_sid, data):
+        if self.router is not None and common.is_malformed(self, eio_sid, data):
             # As the JS server does on a parse error: close the connection, and since
             # the client broke the protocol, keep nothing of it for recovery.
             logger.debug("malformed packet from %s: connection closed", eio_sid)
@@ -302,20 +306,21 @@ class RecoveryServer(socketio.AsyncServer):
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         self.packet_observers.dropped(eio_sid, reason)
-        if self.store is not None:
+        if self.router is not None:
             # The transport went away with these namespaces still connected: an
             # unexpected drop (a clean one sent DISCONNECT and left them first).
             self.router.keep_dropped(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)
 
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
-        if self.store is not None and self._sweeper is None:
+        if self.router is not None and self._sweeper is None:
             self._sweeper = self.start_background_task(self._sweep_forever)
             self.router.start_feed()
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _sweep_forever(self) -> None:
         """Expire sessions and packets in small batches, yielding to the loop between them."""
+        assert self.store is not None and self.recovery is not None
         while True:
             await asyncio.sleep(self.recovery.sweep_interval)
             while self.store.expire(limit=common.SWEEP_BATCH) >= common.SWEEP_BATCH:
@@ -324,5 +329,5 @@ class RecoveryServer(socketio.AsyncServer):
 
     # -- inspection ------------------------------------------------------
 
-    def _describe_payload(self, payload: Payload) -> tuple[str, list]:
+    def _describe_payload(self, payload: Payload) -> tuple[str, list[Any]]:
         return common.describe_payload(self, payload)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from concurrent.futures import Future
 from typing import Any, Callable, Optional
 
+import engineio
 import socketio
 from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
 
 from . import compat
-from .client_state import NamespaceState, PendingEmit, require_known, take_pending
-from .delivery import QueuedEmit
-from .redact import redact_pids
+from .client_state import PendingEmit, RecoveringClient, require_known, take_pending
 from .sync_delivery import ThreadDeliveryQueue
 
 logger = logging.getLogger("chatlib.client")
@@ -21,9 +22,61 @@ logger = logging.getLogger("chatlib.client")
 _FLUSH_TIMEOUT = 5.0
 # as RecoveryClient's: a restore may wait for a silent server to be taken as gone
 _RECONNECT_WAIT = 10.0
+_ACK = str(sio_packet.ACK)  # an ACK packet's first character
 
 
-class RecoveryClient(socketio.Client):
+class OrderedEngineioClient(engineio.Client):  # type: ignore[misc]  # untyped base
+    """python-engineio's threaded client, with every message handled in arrival order.
+
+    python-engineio starts a thread per message, so two events can reach their
+    handlers in either order, and the offset kept could be an older one. Here
+    one worker at a time takes the messages in the order they were read; an
+    acknowledgement (``3...``) is handled at once on the read loop, so that a
+    handler waiting in ``call()`` for one does not wait behind itself.
+
+    A message still waiting when its connection is replaced by a new one is
+    not handled: the new CONNECT was sent with the offset of the last event
+    handled, so the restore replays that message once (handled late, it
+    would be delivered twice).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_order: deque[tuple[int, tuple[Any, ...]]] = deque()
+        self._order_lock = threading.Lock()
+        self._draining = False
+        self._connection = 0  # counts Engine.IO connections: a message belongs to one
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "connect":
+            with self._order_lock:
+                self._connection += 1
+        if (event != "message" or not kwargs.get("run_async")
+                or not compat.engineio_has_handler(self, event)):
+            return super()._trigger_event(event, *args, **kwargs)
+        data = args[0] if args else None
+        if isinstance(data, str) and data.startswith(_ACK):
+            return super()._trigger_event(event, *args, run_async=False)
+        with self._order_lock:
+            self._in_order.append((self._connection, args))
+            if self._draining:
+                return None
+            self._draining = True
+        return self.start_background_task(self._drain_in_order)
+
+    def _drain_in_order(self) -> None:
+        while True:
+            with self._order_lock:
+                if not self._in_order:
+                    self._draining = False
+                    return
+                connection, args = self._in_order.popleft()
+                current = connection == self._connection
+            if current:
+                super()._trigger_event("message", *args, run_async=False)
+
+
+class RecoveryClient(RecoveringClient, socketio.Client):  # type: ignore[misc]  # untyped base
     """A python-socketio ``Client`` (threads) that speaks Socket.IO's connection state recovery.
 
     The threaded twin of ``chatlib.RecoveryClient``: it keeps the pid and the
@@ -50,53 +103,21 @@ class RecoveryClient(socketio.Client):
         assert client.recovered
     """
 
+    #: python-socketio's (set by its ``__init__``), declared for the type checker
+    reconnection: bool
+
     def __init__(self, *args: Any, retries: Optional[int] = None,
                  ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
-        kwargs.setdefault("handle_sigint", False)
         super().__init__(*args, **kwargs)
-        redact_pids(self.logger)
-        redact_pids(self.eio.logger)
-        self._states: dict[str, NamespaceState] = {}
-        self._pending: list[PendingEmit] = []
-        self._dropping = False
-        self._connecting = False
-        if ack_timeout is not None and not retries:
-            raise ValueError("ack_timeout applies to retries: give retries too")
-        self._delivery = (ThreadDeliveryQueue(self._send_try, retries, ack_timeout)
-                          if retries else None)
+        self._start_recovering(ThreadDeliveryQueue, retries, ack_timeout)
 
-    # -- what the user reads ---------------------------------------------
-
-    def state(self, namespace: Optional[str] = None) -> NamespaceState:
-        """The recovery state of a namespace (default ``/``)."""
-        return self._states.setdefault(namespace or "/", NamespaceState())
-
-    @property
-    def pid(self) -> Optional[str]:
-        """The private session id of the default namespace (a secret: do not log or share it)."""
-        return self.state().pid
-
-    @property
-    def last_offset(self) -> Optional[str]:
-        """The offset of the last stored event received in the default namespace."""
-        return self.state().last_offset
-
-    @property
-    def recovered(self) -> bool:
-        """Whether the last connection of the default namespace restored the previous session."""
-        return self.state().recovered
-
-    @property
-    def pending(self) -> list[PendingEmit | QueuedEmit]:
-        """Emits waiting for a connection, oldest first; with ``retries``, all not yet acked."""
-        if self._delivery is not None:
-            return list(self._delivery.waiting())
-        return list(self._pending)
+    def _engineio_client_class(self) -> type:
+        return OrderedEngineioClient
 
     # -- emitting --------------------------------------------------------
 
     def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
-             callback: Optional[Callable] = None) -> Optional[Future]:
+             callback: Optional[Callable[..., Any]] = None) -> Optional[Future[Any]]:
         """Emit an event; while the namespace is disconnected it waits in ``pending``.
 
         With ``retries`` it joins the delivery queue and this returns the future
@@ -105,7 +126,7 @@ class RecoveryClient(socketio.Client):
         namespace = namespace or "/"
         require_known(self, self._states, namespace)
         if self._delivery is not None:
-            return self._delivery.submit(event, data, namespace, callback)
+            return self._delivery.submit(event, data, namespace, callback)  # type: ignore[no-any-return]
         if namespace not in self.namespaces:
             self._pending.append(PendingEmit(event, data, namespace, callback))
             return None
@@ -192,13 +213,11 @@ class RecoveryClient(socketio.Client):
                 sio_packet.CONNECT, data=data, namespace=namespace))
 
     def _handle_connect(self, namespace: Optional[str], data: Any) -> None:
-        namespace = namespace or "/"
-        if namespace in self.namespaces:
+        taken = self._take_reply(namespace, data)
+        if taken is None:
             return
-        state = self.state(namespace)
-        self.namespaces[namespace] = state.accept_reply(data, self.sid)
-        logger.info("namespace %s connected (recovered: %s)", namespace, state.recovered)
-        for ack_id, event_data in state.take_early():
+        namespace, early = taken
+        for ack_id, event_data in early:
             self._dispatch_event(namespace, ack_id, event_data)
         self._flush_pending(namespace)
         if self._delivery is not None:
@@ -229,7 +248,8 @@ class RecoveryClient(socketio.Client):
         for state in self._states.values():
             state.connection_lost()
         if not self._dropping:
-            return super()._handle_eio_disconnect(reason)
+            super()._handle_eio_disconnect(reason)
+            return
         reconnection, self.reconnection = self.reconnection, False
         try:
             super()._handle_eio_disconnect(reason)

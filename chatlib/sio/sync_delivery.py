@@ -63,10 +63,10 @@ class ThreadDeliveryQueue:
         self._workers: dict[str, threading.Thread] = {}
         self._in_flight: dict[str, _Attempt] = {}
 
-    def submit(self, event: str, data: Any, namespace: str, callback: Optional[Callable] = None,
-               timeout: Optional[float] = None) -> Future:
+    def submit(self, event: str, data: Any, namespace: str, callback: Optional[Callable[..., Any]] = None,
+               timeout: Optional[float] = None) -> Future[Any]:
         """Queue an emit; returns the future of its outcome."""
-        item = QueuedEmit(event, data, namespace, callback, timeout, outcome=Future())
+        item = QueuedEmit(event, data, namespace, callback, timeout, outcome=Future())  # type: ignore[arg-type]
         with self._lock:
             self._queues.setdefault(namespace, deque()).append(item)
             self._start(namespace)
@@ -144,7 +144,7 @@ class ThreadDeliveryQueue:
                 self._in_flight.pop(item.namespace, None)
 
     @staticmethod
-    def _acknowledged(item: QueuedEmit, args: tuple) -> None:
+    def _acknowledged(item: QueuedEmit, args: tuple[Any, ...]) -> None:
         if item.callback is not None:
             try:
                 item.callback(*args)

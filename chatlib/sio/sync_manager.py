@@ -54,7 +54,7 @@ class SyncRouter(RouterBase):
         self.lock = threading.RLock()
         self._feed_thread: Optional[threading.Thread] = None
         self._feed_loop: Optional[asyncio.AbstractEventLoop] = None
-        self._feed_task: Optional[asyncio.Task] = None
+        self._feed_task: Optional[asyncio.Task[None]] = None
 
     def emit(self, event: str, data: Any, namespace: str, room: Any, skip_sid: Any) -> None:
         """Store one event and queue it to its recipients (or let a shared store's feed do it)."""
@@ -67,7 +67,7 @@ class SyncRouter(RouterBase):
                 # a packet a shared store could not keep still reaches this server's clients
                 self.send_payload(namespace, room, skip, payload)
 
-    def send_payload(self, namespace: str, room: Any, skip: frozenset, payload: Payload,
+    def send_payload(self, namespace: str, room: Any, skip: frozenset[str], payload: Payload,
                      seq: Optional[int] = None) -> None:
         """Queue one stored payload to every live participant, or to its holding list (locked)."""
         parts = payload if isinstance(payload, list) else [payload]
@@ -89,11 +89,11 @@ class SyncRouter(RouterBase):
         def run() -> None:
             loop = self._feed_loop = asyncio.new_event_loop()
             try:
-                self._feed_task = loop.create_task(self._deliver(self.store.feed(after=after)))
+                self._feed_task = loop.create_task(self._deliver(self.store.feed(after=after)))  # type: ignore[attr-defined]
                 ready.set()
                 with contextlib.suppress(asyncio.CancelledError):
                     loop.run_until_complete(self._feed_task)
-                loop.run_until_complete(self.store.aclose())
+                loop.run_until_complete(self.store.aclose())  # type: ignore[attr-defined]
             finally:
                 loop.close()
 
@@ -110,7 +110,7 @@ class SyncRouter(RouterBase):
         thread.join(timeout)
         self._feed_thread = None
 
-    async def _deliver(self, feed: AsyncIterator[list]) -> None:
+    async def _deliver(self, feed: AsyncIterator[list[Any]]) -> None:
         async for batch in feed:
             with self.lock:
                 for record in batch:

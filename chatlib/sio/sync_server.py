@@ -10,16 +10,21 @@ from typing import Any, Optional
 import socketio
 
 from . import common, compat
-from ..core import Recovery, RecoveryStore, Restored
+from ..core import Recovery, RecoveryStore, Restored, RestoreFailure
 from ..core.store import Payload
 from .redact import redact_pids
 from .routing import Connecting
 from .sync_manager import SyncRouter, attach_sync
+from .utf8 import utf8_packet_class
 
 logger = logging.getLogger("chatlib.server")
 
+# How long a restore waits for the drop of the session's old connection to finish
+# (its thread keeps the session, then takes its sid out of the manager).
+_LEAVING_WAIT = 2.0
 
-class RecoveryServer(socketio.Server):
+
+class RecoveryServer(socketio.Server):  # type: ignore[misc]  # untyped base
     """A python-socketio ``Server`` (threads, eventlet, gevent) that restores dropped clients.
 
     The threaded twin of ``chatlib.RecoveryServer``, with the same arguments
@@ -51,6 +56,10 @@ class RecoveryServer(socketio.Server):
         self.store: Optional[RecoveryStore]
         self.recovery, self.store = common.choose_store(args, recovery, store)
         super().__init__(*args, **kwargs)
+        if self.store is not None:  # recovery=None is plain python-socketio, its packets too
+            # "más" on the wire as the JS server writes it, not "m\u00e1s"
+            self.packet_class: type = utf8_packet_class(self.packet_class, socketio.Server.__init__,
+                                                        args, kwargs)
         self._sweeper: Optional[Any] = None
         self._stopping = threading.Event()
         self._shut_down = False
@@ -75,7 +84,7 @@ class RecoveryServer(socketio.Server):
             return False
         return (namespace or "/", sid) in self.router.recovered
 
-    def save_session(self, sid: str, session: dict, namespace: Optional[str] = None) -> None:
+    def save_session(self, sid: str, session: dict[str, Any], namespace: Optional[str] = None) -> None:
         """Save the user session (python-socketio's), and hand it to the store too."""
         super().save_session(sid, session, namespace=namespace)
         if self.router is not None:
@@ -97,26 +106,31 @@ class RecoveryServer(socketio.Server):
     def _restore_locked(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
         """Restore a session; returns with the router's lock held (the caller releases it).
 
-        A session still connected to a silent server (shared stores) is
-        retried, bounded, with the lock released while it waits.
+        A session still connected to a silent server (shared stores), or whose
+        old connection is still being taken out, is retried, bounded, with the
+        lock released while it waits.
         """
         assert self.router is not None and self.store is not None
-        deadline = time.monotonic() + self.store.dead_after
+        deadline = time.monotonic() + max(self.store.dead_after, _LEAVING_WAIT)
         while True:
             self.router.lock.acquire()
             result = self.store.restore(namespace, pid, offset)
+            if isinstance(result, Restored) and self.router.still_leaving(namespace, result):
+                # its old connection is still being taken out (on another thread): retry
+                result = RestoreFailure.CONNECTED_ELSEWHERE
             step = common.restore_step(result, time.monotonic() > deadline)
             if step is not common.RETRY:
                 if step is None:
                     logger.debug("connection state not recovered in %s: %s", namespace,
-                                 result.value)
+                                 result.value)  # type: ignore[union-attr]  # None: a failure
                 return step  # type: ignore[no-any-return]
             self.router.lock.release()
             self.sleep(common.ELSEWHERE_RETRY)
 
     def _handle_connect(self, eio_sid: str, namespace: Optional[str], data: Any) -> None:
         if self.router is None:
-            return super()._handle_connect(eio_sid, namespace, data)
+            super()._handle_connect(eio_sid, namespace, data)
+            return
         router = self.router
         namespace = namespace or "/"
         if not common.accepts(self, namespace):
@@ -176,11 +190,18 @@ class RecoveryServer(socketio.Server):
             for payload in connecting.held:
                 self._send_payload(eio_sid, payload)
             self.router.release(sid)
-            if compat.socket_is_closing(compat.engineio_socket(self, eio_sid)):
+            if self._transport_gone(eio_sid):
                 # the transport died during these writes; the drop already kept the session
                 self.manager.disconnect(sid, namespace, ignore_queue=True)
                 return
             self.manager.connect(sid, namespace)
+
+    def _transport_gone(self, eio_sid: str) -> bool:
+        """Whether the connection closed (Flask-SocketIO's test client has no engineio socket)."""
+        socket = compat.engineio_socket(self, eio_sid)
+        if socket is None:
+            return eio_sid not in self.environ
+        return compat.socket_is_closing(socket)
 
     def _run_connect_handler(self, eio_sid: str, namespace: str, sid: str,
                              auth: Any) -> tuple[Any, Any]:
@@ -198,8 +219,9 @@ class RecoveryServer(socketio.Server):
         raise AssertionError("unreachable: ConnectCalls raises after its last call")
 
     def _send_payload(self, eio_sid: str, payload: Payload) -> None:
+        send = compat.eio_packet_sender(self)
         for part in payload if isinstance(payload, list) else [payload]:
-            self.eio.send(eio_sid, part)
+            send(eio_sid, compat.message_packet(part))
 
     # -- bad input, drops ------------------------------------------------
 
@@ -243,5 +265,5 @@ class RecoveryServer(socketio.Server):
 
     # -- inspection ------------------------------------------------------
 
-    def _describe_payload(self, payload: Payload) -> tuple[str, list]:
+    def _describe_payload(self, payload: Payload) -> tuple[str, list[Any]]:
         return common.describe_payload(self, payload)

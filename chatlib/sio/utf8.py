@@ -39,7 +39,7 @@ class Utf8Json:
         return engineio_json.loads(text, **kwargs)
 
 
-class Utf8Packet(sio_packet.Packet):
+class Utf8Packet(sio_packet.Packet):  # type: ignore[misc]  # untyped base
     """python-socketio's packet, encoding JSON without ASCII escapes.
 
     Example::

@@ -10,7 +10,7 @@ import secrets
 import time
 from importlib import resources
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence
+from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence, Union
 
 from ..core import codec
 from ..core.log import PacketRecord
@@ -31,9 +31,9 @@ _SCRIPTS = ("append", "open", "rooms", "keep", "restore", "expire", "resync", "m
 # data or another Redis took over (a failover): the server resyncs, then calls once more.
 _CHECK_GENERATION = ("append", "expire", "open", "rooms", "keep", "restore")
 _STALE_GENERATION = -1
-# the "gap" field of stream entries no server wrote for its own clients (resync.lua)
-_JUMPED = b"*jump"  # a new primary moved the sequence on: no packet, no gap
-_LOST = b"*lost"  # packets lost with the old primary: a gap for everyone
+# the "gap" field of the entry a new primary's first resync writes where the sequence jumps
+# (resync.lua): no packet and no gap (the gap for packets lost with the old primary says "*lost")
+_JUMPED = b"*jump"
 # Reconnection after an outage: the first retry soon, then doubling up to a ceiling.
 _RETRY_FIRST = 0.1
 _RETRY_MAX = 2.0
@@ -132,7 +132,7 @@ def _utf8(value: Any) -> str:
         raise codec.Unreadable("not UTF-8 text") from None
 
 
-def _sids(text: str) -> Optional[frozenset]:
+def _sids(text: str) -> Optional[frozenset[str]]:
     """A stream entry's rooms or excluded sids: "*" or "" for none, else a JSON list of strings."""
     if text in ("*", ""):
         return None
@@ -163,14 +163,18 @@ def _checked_msgpack(payload: bytes) -> bytes:
 
 
 def _parts(before: Any, after: Any) -> tuple[Any, Any]:
-    """Stored parts as ``_split_payload`` made them: a msgpack packet starts with a map
-    header (0x80-0x8f, 0xde, 0xdf), never an ASCII character, and a text packet is UTF-8.
-    Raises ``codec.Unreadable`` for parts that are neither."""
+    """Stored parts as ``_split_payload`` made them: UTF-8 text for a text packet, bytes for a
+    msgpack one (which starts with a map header, never the start of UTF-8 text). Raises
+    ``codec.Unreadable`` for parts that are neither."""
     if type(before) is not bytes or type(after) is not bytes:
         raise codec.Unreadable("a missing field")
-    if before[:1] and (0x80 <= before[0] <= 0x8F or before[0] in (0xDE, 0xDF)):
-        return before, after
-    return _utf8(before), _utf8(after)
+    try:
+        return before.decode("utf-8"), _utf8(after)
+    except UnicodeDecodeError:
+        pass
+    if not before or not (0x81 <= before[0] <= 0x8F or before[0] in (0xDE, 0xDF)):
+        raise codec.Unreadable("neither UTF-8 text nor a msgpack map")
+    return before, after
 
 
 def _text(value: Any) -> str:
@@ -284,9 +288,9 @@ class RedisStore(SharedStore):
         # What Redis must learn when it is back: this server's connected sessions
         # ((namespace, sid) -> (pid, rooms)), the ones that ended meanwhile, and
         # per namespace the rooms of the packets it could not store (None: everyone).
-        self._mine: dict[tuple[str, str], tuple[str, set]] = {}
+        self._mine: dict[tuple[str, str], tuple[str, set[str]]] = {}
         self._gone: set[tuple[str, str]] = set()
-        self._gaps: dict[str, Optional[set]] = {}
+        self._gaps: dict[str, Optional[set[str]]] = {}
 
     def close(self) -> None:
         self._redis.close()
@@ -301,7 +305,7 @@ class RedisStore(SharedStore):
     def available(self) -> bool:
         """Whether the last call reached Redis (False during an outage: packets go unstored).
 
-        Example: ``await wait_for_condition(lambda: store.available)`` after a failover.
+        Example, in a health check: ``return 200 if store.available else 503``.
         """
         return self._outage_since is None
 
@@ -383,14 +387,14 @@ class RedisStore(SharedStore):
         self._gone.clear()
         self._gaps.clear()
 
-    def _not_stored(self, namespace: str, rooms: Optional[list]) -> None:
+    def _not_stored(self, namespace: str, rooms: Optional[list[str]]) -> None:
         self._unstored += 1
         if namespace in self._gaps and self._gaps[namespace] is None:
             return
         if rooms is None:
             self._gaps[namespace] = None
         else:
-            self._gaps.setdefault(namespace, set()).update(rooms)
+            self._gaps.setdefault(namespace, set()).update(rooms)  # type: ignore[union-attr]  # not None: see above
 
     # -- packets ---------------------------------------------------------
 
@@ -445,11 +449,18 @@ class RedisStore(SharedStore):
             # one immediate retry, as the synchronous client's: a pooled connection that
             # Redis closed (during an outage) is replaced at once
             # (an asyncio client needs the asyncio Retry)
-            self._aio = self.target.async_client(retry=self.target.retry(1, asyncio=True),
+            self._aio = self.target.async_client(self._known_nodes(),
+                                                 retry=self.target.retry(1, asyncio=True),
                                                  **_CONNECTION_OPTIONS)
             self._aio_loop = loop
             self._aio_append = self._aio.register_script(self._sources["append"])
         return self._aio_append
+
+    def _known_nodes(self) -> list[tuple[str, int]]:
+        """A cluster's nodes as the synchronous client knows them now (after a failover too)."""
+        if self.target.kind != "cluster":
+            return []
+        return [(node.host, node.port) for node in self._redis.get_nodes()]
 
     def _append_arguments(self, batch: Sequence[_Prepared]) -> list[Any]:
         """append.lua's arguments after the prefix, the generation left out."""
@@ -469,7 +480,7 @@ class RedisStore(SharedStore):
             self._not_stored(prepared.namespace, prepared.rooms)
         return [(UNSTORED, _join_payload(p.before, p.after, p.attachments, UNSTORED)) for p in batch]
 
-    def _record(self, entry_id: Any, fields: dict) -> PacketRecord:
+    def _record(self, entry_id: Any, fields: dict[Any, Any]) -> PacketRecord:
         """A stream entry as a packet; raises ``_UnreadableEntry`` for one it cannot read.
 
         Entries are read, never trusted: every field is checked, and nothing in one
@@ -478,7 +489,7 @@ class RedisStore(SharedStore):
         get = fields.get
         seq = int(_text(entry_id).split("-")[0])
         namespace: Optional[str] = None
-        rooms: Optional[frozenset] = None
+        rooms: Optional[frozenset[str]] = None
         try:
             namespace = _utf8(get(b"ns"))
             rooms = _sids(_utf8(get(b"rooms")))
@@ -492,12 +503,12 @@ class RedisStore(SharedStore):
             if isinstance(payload, bytes):
                 payload = _checked_msgpack(payload)
         except (codec.Unreadable, ValueError) as exc:
-            raise _UnreadableEntry(PacketRecord(seq, namespace, rooms, None, 0.0, None)) from exc
+            raise _UnreadableEntry(PacketRecord(seq, namespace, rooms, None, 0.0, None)) from exc  # type: ignore[arg-type]
         if rooms is None and _utf8(get(b"rooms")) != "*":
             raise _UnreadableEntry(PacketRecord(seq, namespace, None, None, 0.0, None))
         return PacketRecord(seq, namespace, rooms, excluded, created, payload)
 
-    def _readable(self, entries: Iterable[tuple[Any, dict]]) -> list[PacketRecord]:
+    def _readable(self, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> list[PacketRecord]:
         """The entries that can be read (inspection shows no others)."""
         records = []
         for entry_id, fields in entries:
@@ -507,7 +518,7 @@ class RedisStore(SharedStore):
                 pass
         return records
 
-    def _fed(self, entries: Iterable[tuple[Any, dict]]) -> list[PacketRecord]:
+    def _fed(self, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> list[PacketRecord]:
         """The feed's records: an entry that cannot be read is a gap for whom it may be meant."""
         records = []
         for entry_id, fields in entries:
@@ -517,7 +528,7 @@ class RedisStore(SharedStore):
                 record = unreadable.record
                 logger.warning("stream entry %d in Redis at %s cannot be read (corrupt, hostile, "
                                "or in chatlib 0.1's format): skipped; the clients it may have been "
-                               "meant for are cut off and told", record.seq, self.url)
+                               "meant for are cut off and told", record.seq, self.target.where)
                 if record.namespace is None:
                     records.extend(self._gaps_for_everyone(record.seq))
                 else:
@@ -559,15 +570,16 @@ class RedisStore(SharedStore):
         try:
             while True:
                 # redis-py can swallow a cancellation that lands while it connects
-                if asyncio.current_task().cancelling():
+                if asyncio.current_task().cancelling():  # type: ignore[union-attr]  # in a task
                     raise asyncio.CancelledError
                 try:
                     if client is None:
                         # no retries inside redis-py: every broken connection must come
                         # here, where the generation is checked (a transparent reconnection
                         # to a Redis that lost its data would go unnoticed)
-                        client = self.target.async_client(retry=self.target.retry(0, asyncio=True),
-                                                          **_FEED_OPTIONS)
+                        client = self.target.async_client(
+                            self._known_nodes(), retry=self.target.retry(0, asyncio=True),
+                            **_FEED_OPTIONS)
                         probe = client.register_script(self._sources["probe"])
                         current, seq, now_primary = await probe(keys=self._keys, args=[self.prefix])
                         current = _text(current) if current else None
@@ -662,7 +674,7 @@ class RedisStore(SharedStore):
         except _Unavailable:
             pass
 
-    def _end(self, namespace: str, sid: str, data: bytes, how: str) -> bool:
+    def _end(self, namespace: str, sid: str, data: Union[str, bytes], how: str) -> bool:
         self._mine.pop((namespace, sid), None)
         try:
             return bool(self._run("keep", namespace, sid, data, repr(self.clock()), how,
@@ -728,7 +740,7 @@ class RedisStore(SharedStore):
         logger.warning("a kept session in %s (sid %s) cannot be restored: %s in Redis at %s cannot "
                        "be read (corrupt, hostile, or in chatlib 0.1's format); it is forgotten "
                        "and its client gets a new session", namespace, sid or "unreadable",
-                       what, self.url)
+                       what, self.target.where)
         return RestoreFailure.UNREADABLE_STATE
 
     def missed(self, namespace: str, sid: str,
@@ -768,7 +780,7 @@ class RedisStore(SharedStore):
 
     # Inspection reads Redis directly; during an outage it shows nothing rather than raise.
 
-    def packets(self) -> list[dict]:
+    def packets(self) -> list[dict[str, Any]]:
         now = self.clock()
         try:
             entries = self._redis.xrange(self.prefix + "stream") if self._ready() else []
@@ -778,14 +790,14 @@ class RedisStore(SharedStore):
         return [packet_row(record, now, self.describe) for record in self._readable(entries)
                 if record.payload is not None]
 
-    def sessions(self) -> list[dict]:
+    def sessions(self) -> list[dict[str, Any]]:
         try:
             return self._session_rows() if self._ready() else []
         except self._errors as exc:
             self._outage_begins(exc)
             return []
 
-    def _session_rows(self) -> list[dict]:
+    def _session_rows(self) -> list[dict[str, Any]]:
         now = self.clock()
         limit = self.recovery.max_disconnection_duration
         rows = []
@@ -802,7 +814,7 @@ class RedisStore(SharedStore):
                 continue  # a session that cannot be read: its restore will say so
         return rows
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Counts for monitoring, as MemoryStore.stats gives them."""
         sessions = self.sessions()
         try:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 from urllib.parse import urlparse
 
 DEFAULT_SERVICE = "socketio"  # AsyncRedisManager's default channel, its fallback service name
@@ -96,8 +96,12 @@ class RedisTarget:
             return module.cluster.RedisCluster.from_url(self.url, **options)
         return module.Redis.from_url(self.url, **options)
 
-    def async_client(self, **options: Any) -> Any:
-        """The asyncio twin of ``sync_client`` (for the running loop)."""
+    def async_client(self, nodes: Sequence[tuple[str, int]] = (), **options: Any) -> Any:
+        """The asyncio twin of ``sync_client`` (for the running loop).
+
+        ``nodes``: cluster nodes known besides the URL's, to start from (the URL's own node
+        may be the one that failed).
+        """
         module = importlib.import_module(f"{self.library}.asyncio")
         options = {**self.options, **options}
         if self.kind == "sentinel":
@@ -106,6 +110,9 @@ class RedisTarget:
             return sentinel.master_for(self.service)
         if self.kind == "cluster":
             options.pop("retry", None)
+            if nodes:
+                options["startup_nodes"] = [module.cluster.ClusterNode(host, port)
+                                            for host, port in nodes]
             return module.cluster.RedisCluster.from_url(self.url, **options)
         return module.Redis.from_url(self.url, **options)
 

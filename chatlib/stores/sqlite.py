@@ -17,6 +17,7 @@ from ..core.log import PacketLog, PacketRecord
 from ..core.memory import MemoryStore
 from ..core.policy import Recovery
 from ..core.sessions import Session
+from ..core.store import Payload, RestoreResult
 
 logger = logging.getLogger(__name__)
 
@@ -100,21 +101,24 @@ class _UnwrittenMark:
             self._fd = None
 
 
-def _key_text(key: tuple) -> str:
+def _key_text(key: tuple[Any, ...]) -> str:
     return json.dumps(list(key))
 
 
-def _key_from_text(text: str) -> tuple:
+def _key_from_text(text: str) -> tuple[Any, ...]:
     namespace, room = json.loads(text)
     return (namespace, room)
 
 
 def _encode_payload(payload: Any) -> Any:
-    """The wire's text as it is (TEXT); a packet with attachments as ``codec`` JSON (BLOB)."""
+    """The wire's text as it is (TEXT); a packet with attachments, or a msgpack packet
+    (bytes), as ``codec`` JSON (BLOB)."""
     if isinstance(payload, str):
         return payload
     if payload is None:  # a packet that could not be read when the file was opened
         return _UNREADABLE_PAYLOAD
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return codec.dumps(bytes(payload)).encode()
     return codec.dumps([payload[0], *(bytes(part) for part in payload[1:])]).encode()
 
 
@@ -165,7 +169,7 @@ def _text(value: Any) -> str:
     return value
 
 
-def _rooms_column(text: Any) -> Optional[frozenset]:
+def _rooms_column(text: Any) -> Optional[frozenset[str]]:
     if text is None:
         return None
     rooms = _column_json(text)
@@ -174,7 +178,7 @@ def _rooms_column(text: Any) -> Optional[frozenset]:
     return frozenset(_room(room) for room in rooms)
 
 
-def _exclude_column(text: Any) -> Optional[frozenset]:
+def _exclude_column(text: Any) -> Optional[frozenset[str]]:
     if text is None:
         return None
     sids = _column_json(text)
@@ -188,10 +192,10 @@ def _decode_payload(stored: Any) -> Any:
         return stored
     if type(stored) is bytes:
         return codec.loads_binary_packet(stored)
-    raise Unreadable("a payload that is neither text nor a binary packet")
+    raise Unreadable("a payload that is neither text nor a packet in a BLOB")
 
 
-def _packet_from_row(row: tuple) -> PacketRecord:
+def _packet_from_row(row: tuple[Any, ...]) -> PacketRecord:
     seq, namespace, rooms, exclude, created, payload = row
     record = PacketRecord(_integer(seq), _text(namespace), _rooms_column(rooms),
                           _exclude_column(exclude), _number(created), _decode_payload(payload))
@@ -200,7 +204,7 @@ def _packet_from_row(row: tuple) -> PacketRecord:
     return record
 
 
-def _placeholder(row: tuple, seq: int, created: float) -> PacketRecord:
+def _placeholder(row: tuple[Any, ...], seq: int, created: float) -> PacketRecord:
     """What can be read of an unreadable packet row: its targets, when they can be read.
 
     Its payload is None (it is never written to a client); namespace None stands for
@@ -216,7 +220,7 @@ def _placeholder(row: tuple, seq: int, created: float) -> PacketRecord:
     return PacketRecord(seq, namespace, rooms, None, created, None)  # type: ignore[arg-type]
 
 
-def _session_from_row(row: tuple) -> tuple[Session, bool, Optional[float]]:
+def _session_from_row(row: tuple[Any, ...]) -> tuple[Session, bool, Optional[float]]:
     """A session row as ``_session_changed`` wrote it; raises ``Unreadable`` for anything else."""
     (namespace, sid, pid, start, joined, shadow, data, connected, disconnected_at) = row
     session = Session(_text(namespace), _text(sid), _text(pid), _integer(start))
@@ -242,7 +246,7 @@ def _session_from_row(row: tuple) -> tuple[Session, bool, Optional[float]]:
     return session, bool(connected), dropped_at
 
 
-def _mark_from_row(row: tuple) -> tuple[tuple, int]:
+def _mark_from_row(row: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
     key_text, high = row
     key = _column_json(key_text)
     if type(key) is not list or len(key) != 2:
@@ -448,7 +452,7 @@ class SQLiteStore(MemoryStore):
                     [(_key_text(key), high) for key, high in self._marks.items()], many=True)
         self._write("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (self.clock(),))
 
-    def append(self, *args: Any, **kwargs: Any):
+    def append(self, *args: Any, **kwargs: Any) -> tuple[str, Payload]:
         with self._transaction():
             return super().append(*args, **kwargs)
 
@@ -477,7 +481,7 @@ class SQLiteStore(MemoryStore):
         with self._transaction():
             super().forget(*args)
 
-    def restore(self, *args: Any):
+    def restore(self, *args: Any) -> RestoreResult:
         with self._transaction():
             return super().restore(*args)
 

@@ -94,7 +94,9 @@ def test_attachments_and_binary_packets_are_checked_for_their_shape(text):
         assert codec.loads_attachments(text) == [b"\x00"]
         with pytest.raises(codec.Unreadable):
             codec.loads_binary_packet(text)
-    for wrong in ("[]", '["a"]', '[1, {"$bytes": "AA=="}]', '{"a": 1}', '"text"'):
+    assert codec.loads_binary_packet('{"$bytes": "g6R0eXBl"}') == b"\x83\xa4type"  # msgpack
+    for wrong in ("[]", '["a"]', '[1, {"$bytes": "AA=="}]', '{"a": 1}', '"text"',
+                  '{"$bytes": ""}'):
         with pytest.raises(codec.Unreadable):
             codec.loads_attachments(wrong)
         with pytest.raises(codec.Unreadable):

@@ -73,6 +73,16 @@ def test_binary_payloads_survive(tmp_path, clock):
         ["451-[\"m\",{\"_placeholder\":true,\"num\":0}]", b"\x00\xff"]]
 
 
+def test_msgpack_payloads_survive(tmp_path, clock):
+    store = open_store(tmp_path, clock)
+    store.open_session("/", "alice", "pid-a")
+    store.keep("/", "alice", {})
+    packet = b"\x83\xa4type\x02\xa4data\x92\xa1m\xa11\xa3nsp\xa1/"
+    store.append("/", None, None, lambda o: packet)
+    store = reopen(store, clock)
+    assert store.restore("/", "pid-a", None).missed == [packet]
+
+
 def test_a_session_dict_part_that_cannot_be_stored_is_left_out_before_and_after_a_restart(
         tmp_path, clock):
     store = open_store(tmp_path, clock)

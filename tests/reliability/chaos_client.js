@@ -7,7 +7,7 @@
 // Engine connects to). It connects over WebSocket with fast automatic reconnection, records the number carried by
 // every "m" event (the offset, the last argument, is what the JS client keeps for recovery),
 // and reports one JSON object per line on stdout:
-//   {"type": "connect", "id", "recovered", "uri"}   {"type": "disconnect", "reason"}
+//   {"type": "connect", "id", "recovered", "uri", "count" (numbers received before it)}   {"type": "disconnect", "reason"}
 // Commands, one JSON per line on stdin, answered by {"type": "done", "seq", ...}:
 //   drop        the network fails: engine.close(); the Manager reconnects by itself
 //   mute        stop answering the server's pings (until this connection ends): a ping timeout
@@ -43,7 +43,8 @@ function report(message) {
 }
 
 socket.on("connect", () => {
-  report({ type: "connect", id: socket.id, recovered: Boolean(socket.recovered), uri: socket.io.uri });
+  report({ type: "connect", id: socket.id, recovered: Boolean(socket.recovered), uri: socket.io.uri,
+           count: numbers.length });
   if (armed !== null) {
     countdown = armed.after;
     muteAtZero = Boolean(armed.mute);

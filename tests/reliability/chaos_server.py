@@ -61,8 +61,10 @@ def make_server(options):
     recovery = chatlib.Recovery(max_disconnection_duration=60, sweep_interval=0.1)
     ping = {"ping_interval": options.ping_interval, "ping_timeout": options.ping_timeout}
     if options.redis:
-        store = chatlib.RedisStore(options.redis, prefix=options.prefix, dead_after=0.5)
-        manager = socketio.AsyncRedisManager(options.redis, channel=options.prefix + "sio")
+        store = chatlib.RedisStore(options.redis, prefix=options.prefix, dead_after=0.5,
+                                   cluster=options.cluster)
+        manager = socketio.AsyncRedisManager(options.manager or options.redis,
+                                             channel=options.prefix + "sio")
         return chatlib.RecoveryServer(async_mode="asgi", recovery=recovery, store=store,
                                       client_manager=manager, **ping)
     return chatlib.RecoveryServer(async_mode="asgi", recovery=recovery,
@@ -76,6 +78,8 @@ async def main() -> None:
     parser.add_argument("--db")
     parser.add_argument("--redis")
     parser.add_argument("--prefix", default="chaos:")
+    parser.add_argument("--cluster", action="store_true", help="--redis names a Redis Cluster node")
+    parser.add_argument("--manager", help="AsyncRedisManager's URL, if not --redis")
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--ping-interval", type=float, default=1.0)
     parser.add_argument("--ping-timeout", type=float, default=1.0)

@@ -159,13 +159,7 @@ class SentinelGroup:
         """Cut the replication, wait until ``key`` (an integer) grew by ``writes`` on the
         primary (at most ``patience`` seconds: the sentinels must not call the paused replica
         down), then ``kill_primary``. Returns by how much it grew: what the new primary lacks."""
-        before = int(self.primary.client().get(key) or 0)
-        self.cut_replication()
-        deadline = time.monotonic() + patience
-        grown = 0
-        while time.monotonic() < deadline and grown < writes:
-            time.sleep(0.02)
-            grown = int(self.primary.client().get(key) or 0) - before
+        grown = _lose_writes(lambda: self.primary, lambda: self.replica, key, writes, patience)
         self.kill_primary()
         return grown
 
@@ -266,6 +260,47 @@ class ClusterGroup:
         self.replica_of(primary).pause()
         primary.client().execute_command("CLIENT", "KILL", "TYPE", "replica")
 
+    def lose_writes_then_fail_over(self, key: str, writes: int = 5, patience: float = 0.8) -> int:
+        """As ``SentinelGroup.lose_writes_then_fail_over``, for the primary serving ``key``."""
+        primary = self.owner(key)
+        assert primary is not None
+        grown = _lose_writes(lambda: primary, lambda: self.replica_of(primary), key, writes, patience)
+        self.kill_primary_of(key)
+        return grown
+
+    def other_primary(self, key: str) -> Node:
+        """A live primary that does not serve ``key``."""
+        owner = self.owner(key)
+        for node in self.nodes:
+            if node.alive and node is not owner and \
+                    node.client().info("replication")["role"] == "master":
+                return node
+        raise AssertionError("no other primary")
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+
+def _lose_writes(primary: Callable[[], Node], replica: Callable[[], Node], key: str, writes: int,
+                 patience: float, attempts: int = 5) -> int:
+    """Pause the replica and close its link, and wait until ``key`` grew on the primary; if it
+    did not grow in ``patience`` seconds (nobody wrote: a busy machine), let the replica catch
+    up and try again. Returns the growth the replica missed (0 if it never grew)."""
+    grown = 0
+    for _ in range(attempts):
+        before = int(primary().client().get(key) or 0)
+        paused = replica()
+        paused.pause()
+        primary().client().execute_command("CLIENT", "KILL", "TYPE", "replica")
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline and grown < writes:
+            time.sleep(0.02)
+            grown = int(primary().client().get(key) or 0) - before
+        if grown:
+            return grown
+        paused.resume()
+        wait_until(lambda node=paused: node.client().info("replication")["master_link_status"] == "up",
+                   10,
+                   "the replica to catch up again")
+    return grown

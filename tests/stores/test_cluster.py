@@ -15,6 +15,7 @@ import pytest
 import socketio
 
 import chatlib
+from chatlib.core.store import Restored
 from chatlib.stores.redis import RedisStore
 from tests.helpers import eventually, server_saw_drop
 from tests.stores.ha import ClusterGroup, Node
@@ -64,7 +65,10 @@ def test_every_script_names_a_key_of_its_slot_and_keeps_to_it(cluster):
         for _ in range(5):
             store.append("/", None, None, lambda offset: json.dumps(["m", offset]))
         store.keep("/", "sid", {})
-        assert store.restore("/", "pid", None).missed
+        restored = store.restore("/", "pid", None)
+        # a script sent to a node that does not serve the slot fails: STORE_UNAVAILABLE
+        assert isinstance(restored, Restored), restored
+        assert len(restored.missed) == 5
         owner = cluster.owner(store.prefix + "seq")
         slot = owner.client().cluster("keyslot", store.prefix + "seq")
         keys = owner.client().keys(store.prefix + "*")

@@ -284,7 +284,7 @@ async def test_a_stream_entry_written_in_redis_is_skipped_and_its_clients_are_to
 @pytest.mark.parametrize("field, value", [
     ("ns", None), ("ns", b"\xff\xfe"), ("rooms", b"kitchen"), ("rooms", b'{"a": 1}'),
     ("rooms", None), ("ex", b"[1, 2]"), ("t", b"noon"), ("t", None), ("pre", b"\x80abc"),
-    ("suf", None), ("att", None),
+    ("pre", b"2\x80abc"), ("pre", b"\xff\xfeabc"), ("suf", None), ("att", None),
 ])
 async def test_truncated_entries_and_wrong_types_in_every_stream_field(
         redis_servers, clients, caplog, field, value):

@@ -13,7 +13,15 @@ import chatlib
 from chatlib.stores.redis import RedisStore
 from chatlib.stores.redis_connect import DEFAULT_SERVICE, parse_url
 from tests.helpers import Inbox, server_saw_drop
+from tests.services import require
 from tests.stores.ha import SentinelGroup
+
+
+def require_valkey() -> None:
+    try:
+        import valkey  # noqa: F401
+    except ImportError:
+        require("the valkey client", False, "pip install valkey")
 
 SENTINEL_URLS = [
     "redis+sentinel://127.0.0.1:26379/0/chat",
@@ -66,7 +74,7 @@ def _payload(offset: str):
 
 def test_a_valkey_url_stores_and_restores_through_the_valkey_client(redis_server, redis_prefix):
     """Fails before redis_connect: redis-py's from_url refuses the valkey scheme."""
-    pytest.importorskip("valkey")
+    require_valkey()
     url = redis_server.url.replace("redis://", "valkey://")
     store = RedisStore(url, prefix=redis_prefix)
     try:
@@ -91,7 +99,7 @@ async def test_one_sentinel_url_configures_the_store_and_the_manager(tmp_path, l
         for library in ("redis", "valkey"):
             url = group.url.replace("redis+", f"{library}+")
             if library == "valkey":
-                pytest.importorskip("valkey")
+                require_valkey()
             servers.append(await launch(chatlib.RecoveryServer(
                 async_mode="asgi", store=RedisStore(url, prefix="urls:"),
                 client_manager=socketio.AsyncRedisManager(url, channel="urls:sio"))))

@@ -1,4 +1,4 @@
-"""A pytest plugin: python-socketio's own asyncio tests, run on chatlib's classes.
+"""A pytest plugin: python-socketio's own tests, run on chatlib's classes.
 
 test_parity.py loads it (``-p chatlib_in_place``) into a pytest run inside
 the fetched suite. Before the test modules are imported it puts chatlib's
@@ -12,6 +12,11 @@ classes where those tests construct python-socketio's:
 - in the ``recovery`` mode only, in the manager tests: the ``AsyncManager``
   and ``AsyncPubSubManager`` they build get recovery attached the way
   ``RecoveryServer`` attaches it to its ``client_manager``, with a memory store.
+
+The threaded classes are put in place the same way: ``socketio.Server`` (and
+``socketio.server.Server``) is ``chatlib.sync.RecoveryServer``, ``socketio.Client``
+``chatlib.sync.RecoveryClient``, and in the ``recovery`` mode the ``Manager`` of
+``tests/common/test_manager.py`` gets recovery attached as that server attaches it.
 
 Each test's outcome goes to a JSON file, by node id, with the line that
 failed. The environment says where (``CHATLIB_UPSTREAM_RESULTS``) and which
@@ -30,10 +35,15 @@ from unittest import mock
 import pytest
 import socketio
 from socketio import async_client, async_manager, async_pubsub_manager, async_server
+from socketio import client as sync_client
+from socketio import manager as sync_manager
+from socketio import server as sync_server
 
+import chatlib.sync
 from chatlib import MemoryStore, Recovery, RecoveryClient, RecoveryServer
 from chatlib.sio.hooks import attach
 from chatlib.sio.manager import RecoveryRouter
+from chatlib.sio.sync_manager import SyncRouter, attach_sync
 
 MODE = os.environ.get("CHATLIB_UPSTREAM_MODE", "plain")
 if MODE not in ("plain", "recovery"):
@@ -41,8 +51,10 @@ if MODE not in ("plain", "recovery"):
 RECOVERY = MODE == "recovery"
 
 _STOCK_SERVER = inspect.signature(socketio.AsyncServer.__init__)
+_STOCK_SYNC_SERVER = inspect.signature(socketio.Server.__init__)
 _STOCK_MANAGER = async_manager.AsyncManager
 _STOCK_PUBSUB = async_pubsub_manager.AsyncPubSubManager
+_STOCK_SYNC_MANAGER = sync_manager.Manager
 
 
 def _store() -> MemoryStore:
@@ -50,6 +62,15 @@ def _store() -> MemoryStore:
     store = MemoryStore(recovery)
     store.configure(recovery)
     return store
+
+
+def _by_name(signature: inspect.Signature, server: Any, args: tuple, kwargs: dict) -> dict:
+    """The arguments a test gives a server, all by name (chatlib's servers take keywords)."""
+    bound = signature.bind(server, *args, **kwargs)
+    named = {name: value for name, value in bound.arguments.items()
+             if name not in ("self", "kwargs")}
+    named.update(bound.arguments.get("kwargs", {}))
+    return named
 
 
 class Server(RecoveryServer):
@@ -60,16 +81,24 @@ class Server(RecoveryServer):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        bound = _STOCK_SERVER.bind(self, *args, **kwargs)
-        named = {name: value for name, value in bound.arguments.items()
-                 if name not in ("self", "kwargs")}
-        named.update(bound.arguments.get("kwargs", {}))
-        super().__init__(recovery=Recovery() if RECOVERY else None, **named)
+        super().__init__(recovery=Recovery() if RECOVERY else None,
+                         **_by_name(_STOCK_SERVER, self, args, kwargs))
         if RECOVERY and isinstance(self.eio, mock.Mock):
             _complete_mocked_engineio(self.eio)
 
 
-def _with_recovery(stock: type) -> Callable[..., Any]:
+class SyncServer(chatlib.sync.RecoveryServer):
+    """``chatlib.sync.RecoveryServer`` built from the arguments a test gives ``Server``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(recovery=Recovery() if RECOVERY else None,
+                         **_by_name(_STOCK_SYNC_SERVER, self, args, kwargs))
+        if RECOVERY and isinstance(self.eio, mock.Mock):
+            socket = self.eio.sockets.get.return_value
+            socket.closed = socket.closing = False
+
+
+def _with_recovery(stock: type, threaded: bool = False) -> Callable[..., Any]:
     """Build ``stock`` managers that get recovery when a test gives them a server.
 
     A ``RecoveryServer`` attaches recovery to its ``client_manager`` itself; a
@@ -83,7 +112,9 @@ def _with_recovery(stock: type) -> Callable[..., Any]:
 
         def set_server(server: Any) -> None:
             stock_set_server(server)
-            if not isinstance(server, RecoveryServer):
+            if threaded and not isinstance(server, chatlib.sync.RecoveryServer):
+                attach_sync(manager, SyncRouter(server, manager, _store()))
+            elif not threaded and not isinstance(server, RecoveryServer):
                 attach(manager, RecoveryRouter(server, manager, _store()))
 
         manager.set_server = set_server
@@ -112,6 +143,10 @@ def pytest_configure(config: pytest.Config) -> None:
         module.AsyncServer = Server
     for module in (socketio, async_client):
         module.AsyncClient = RecoveryClient
+    for module in (socketio, sync_server):
+        module.Server = SyncServer
+    for module in (socketio, sync_client):
+        module.Client = chatlib.sync.RecoveryClient
 
 
 @pytest.fixture(autouse=True)
@@ -119,8 +154,11 @@ def _chatlib_managers(request: pytest.FixtureRequest, monkeypatch: pytest.Monkey
     """Only the manager tests get chatlib's managers: the other modules patch the stock ones."""
     if not RECOVERY:
         return
-    name = Path(str(request.node.fspath)).name
-    if name == "test_manager.py":
+    path = Path(str(request.node.fspath))
+    name = path.name
+    if name == "test_manager.py" and path.parent.name == "common":
+        monkeypatch.setattr(sync_manager, "Manager", _with_recovery(_STOCK_SYNC_MANAGER, True))
+    elif name == "test_manager.py":
         monkeypatch.setattr(async_manager, "AsyncManager", _with_recovery(_STOCK_MANAGER))
     elif name == "test_pubsub_manager.py":
         monkeypatch.setattr(async_pubsub_manager, "AsyncPubSubManager",

@@ -87,7 +87,8 @@ def test_a_started_pubsub_manager_has_the_attributes_chatlib_reads():
 
 def fresh(owner: str):
     cls = compat.owner_class(owner)
-    return cls(handle_sigint=False) if owner.endswith("Client") else cls()
+    return cls(handle_sigint=False) if owner.endswith("Client") and owner != "websocket.WebSocket" \
+        else cls()
 
 
 @pytest.mark.parametrize("owner, name", [(owner, name) for owner, names in sorted(compat.ATTRIBUTES.items())
@@ -113,7 +114,8 @@ def private_uses(path: Path) -> set[str]:
 def overridden(path: Path) -> set[str]:
     """Underscore methods a module defines that python-socketio's classes also define."""
     upstream = set()
-    for owner in ("socketio.AsyncServer", "socketio.AsyncClient"):
+    for owner in ("socketio.AsyncServer", "socketio.AsyncClient", "socketio.Server",
+                  "socketio.Client", "engineio.Client"):
         upstream |= {name for name in dir(compat.owner_class(owner)) if name.startswith("_")}
     return {node.name for node in ast.walk(ast.parse(path.read_text()))
             if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef)
@@ -127,6 +129,27 @@ def test_each_undocumented_socket_attribute_is_on_a_fresh_socket():
     socket = AsyncSocket(engineio.AsyncServer(), "sid")
     for name in compat.SOCKET_ATTRIBUTES:
         assert hasattr(socket, name), f"engineio AsyncSocket().{name} is gone in {VERSIONS}"
+
+
+def test_each_undocumented_threaded_socket_attribute_is_on_a_fresh_socket():
+    from engineio.socket import Socket
+    import engineio
+
+    socket = Socket(engineio.Server(), "sid")
+    for name in compat.SOCKET_ATTRIBUTES:
+        assert hasattr(socket, name), f"engineio Socket().{name} is gone in {VERSIONS}"
+
+
+def test_what_chatlib_flask_reads_of_flask_socketio_is_there_after_init_app():
+    flask = pytest.importorskip("flask")
+    flask_socketio = pytest.importorskip("flask_socketio")
+
+    socketio = flask_socketio.SocketIO(flask.Flask(__name__), async_mode="threading")
+    for name in compat.FLASK_ATTRIBUTES:
+        assert hasattr(socketio, name), (
+            f"flask_socketio.SocketIO().{name} is gone in Flask-SocketIO {version('flask-socketio')}")
+    assert socketio.sockio_mw.engineio_app is socketio.server, (
+        "Flask-SocketIO's middleware no longer serves SocketIO.server through engineio_app")
 
 
 #: undocumented public-looking names of python-socketio / python-engineio objects that only
