@@ -23,7 +23,7 @@ _uids = itertools.count(1)
 
 
 #: the tallest the picture is shown (px); taller, it scrolls in its own box
-PICTURE_HEIGHT = 320
+PICTURE_HEIGHT = 240
 
 
 class WireView(widgets.VBox):
@@ -64,7 +64,7 @@ class WireView(widgets.VBox):
         self.server = server
         #: the server's name in the title ("What goes over the wire · east"); by default
         #: the server's own name, if it has one, else its address
-        self.name = name or getattr(server, "name", None) or f"{server.host}:{server.port}"
+        self.server_name = name or getattr(server, "name", None) or f"{server.host}:{server.port}"
         self.labels = resolve_labels(labels)
         self.max_drawn = max_drawn
         #: every packet seen, oldest first: dicts with t, client, direction, type, offset,
@@ -163,7 +163,7 @@ class WireView(widgets.VBox):
                               ("muted", "legend_time")))
         stopped = (f" · <b style='color:{COLORS['drop']}'>{html.escape(label['server_stopped'])}"
                    f"</b>" if self._stopped else "")
-        title = f"{label['wire_title']} · {self.name}"
+        title = f"{label['wire_title']} · {self.server_name}"
         self.title.value = (f"{STYLE}<div class='chatlib-wire'><b>{html.escape(title)}"
                             f"</b> <small>({html.escape(self.server.url)} · {html.escape(ping)})"
                             f"</small>{stopped}<div class='legend'>{legend}</div></div>")

@@ -15,9 +15,9 @@ Example::
     ex1 = Exercise("Exercise 1", offsets, hints=["Bob's messages are numbered 1, 2, …"],
                    solution="answer = ['3', '4', '5']")
     await ex1.check(["3", "4", "5"])     # ✓ Correct: each stored event takes the next offset
-    await ex1.check(["1"])               # ⏳ Not yet: Alice would not receive those. Hint: …
-    ex1.hint()                           # 💡 Hint 1/1: Bob's messages are numbered 1, 2, …
-    await ex1.check(None, "extra")       # ⏳ Not yet: give one answer: await ex1.check(answer)
+    await ex1.check(["1"])               # Not yet: Alice would not receive those. Hint: …
+    ex1.hint()                           # Hint 1/1: Bob's messages are numbered 1, 2, …
+    await ex1.check(None, "extra")       # Not yet: give one answer: await ex1.check(answer)
     ex1.solution()
 """
 
@@ -36,6 +36,16 @@ from .texts import texts
 _COLORS = {"correct": "#2e7d32", "not_yet": "#b26a00", "hint": "#1565c0", "solution": "#444"}
 _BOX = ("border-left:4px solid {color};padding:4px 10px;margin:4px 0;"
         "background:#fafafa;white-space:pre-wrap")
+# Drawn, not emoji (an hourglass, a light bulb): a browser without an emoji font, as
+# Debian's Chromium, shows ⏳ and 💡 as empty boxes
+_ICON = ("<svg width='14' height='14' viewBox='0 0 14 14' aria-hidden='true' fill='none' "
+         "stroke='currentColor' stroke-width='1.4' stroke-linecap='round' "
+         "style='vertical-align:-2px;margin-right:4px'>{}</svg>")
+_ICONS = {
+    "not_yet": _ICON.format("<path d='M3.5 1.5h7M3.5 12.5h7'/><path d='M4.5 1.5c0 3.5 5 3.5 5 "
+                            "5.5s-5 2-5 5.5M9.5 1.5c0 3.5-5 3.5-5 5.5s5 2 5 5.5'/>"),
+    "hint": _ICON.format("<path d='M5 10V8.6A4 4 0 1 1 9 8.6V10z'/><path d='M5.5 12h3M6 13.5h2'/>"),
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ def show(kind: str, title: str, body: str, code: str = "") -> None:
     if code:
         plain += "\n" + code
     rich = (f"<div style='{_BOX.format(color=_COLORS[kind])}'>"
-            f"<b style='color:{_COLORS[kind]}'>{html.escape(title)}</b>"
+            f"<b style='color:{_COLORS[kind]}'>{_ICONS.get(kind, '')}{html.escape(title)}</b>"
             + (f": {html.escape(body)}" if body else "")
             + (f"<pre style='margin:4px 0 0 0'>{html.escape(code)}</pre>" if code else "")
             + "</div>")
@@ -90,7 +100,7 @@ class Exercise:
 
         ex = Exercise("Exercise 2", lambda answer: Correct() if answer == 42 else NotYet("no"),
                       hints=["six times seven"], solution="answer = 42", name="ex2")
-        await ex.check(41)   # ⏳ Not yet: no (for a hint: ex2.hint(); the solution: ...)
+        await ex.check(41)   # Not yet: no (for a hint: ex2.hint(); the solution: ...)
     """
 
     def __init__(self, title: str, checker: Callable[..., Any], hints: Sequence[str],
@@ -134,7 +144,7 @@ class Exercise:
                 body += f" {words['hint']}: {self.hints[verdict.hint]}"
                 self.shown.add(verdict.hint)
             body += f" ({words['more'].format(name=self.name)})"
-            show("not_yet", f"⏳ {words['not_yet']}", body)
+            show("not_yet", words["not_yet"], body)
 
     async def _verdict(self, answer: tuple, options: dict) -> Verdict:
         words = self.words
@@ -188,7 +198,7 @@ class Exercise:
         body = self.hints[index]
         if len(self.shown) == len(self.hints):
             body += f" ({self.words['no_more'].format(name=self.name)})"
-        show("hint", f"💡 {self.words['hint']} {index + 1}/{len(self.hints)}", body)
+        show("hint", f"{self.words['hint']} {index + 1}/{len(self.hints)}", body)
 
     def solution(self) -> None:
         """Show the solution: code, and why it is right."""

@@ -14,6 +14,8 @@ import re
 
 import pytest
 
+from chatlib.jupyter.wire_view import PICTURE_HEIGHT
+
 from .jupyterlab import (
     JupyterLab,
     button,
@@ -37,8 +39,8 @@ NOTEBOOKS = {
 }
 #: what the reader types, message after message, each followed by Enter at once
 TYPED = {
-    "en": ["hello", "fastzero", "what else? ¿qué más?"],
-    "es": ["hola", "¿qué más?", "después de la conexión, niño"],
+    "en": ["hello", "fastzero", "what else? ¿qué más?", "one more", "and another"],
+    "es": ["hola", "¿qué más?", "después de la conexión, niño", "otro más", "y otro"],
 }
 #: typed as fast, then the Send button clicked at once
 CLICKED = {"en": "and a click", "es": "y un clic"}
@@ -106,7 +108,13 @@ def test_enter_sends_what_was_typed_at_full_speed(chromium, lab, language):
             # in from Bob once; out to both with its offset: 42["chat message","¿qué más?","2"]
             expect(wire_packets(strip, text, stored=False)).to_have_count(1)
             expect(wire_packets(strip, text, stored=True)).to_have_count(2)
+        # however long the wire grows, its picture keeps to its own scroll box (newest
+        # packets in sight), so the buffer view under it is not pushed out of the window
+        strip.locator(".jp-OutputArea").evaluate("out => out.scrollIntoView({block: 'start'})")
         screenshot(page, f"typing-{language}-at-full-speed")
+        picture = strip.locator(".chatlib-wire[style*='overflow']").first.bounding_box()
+        assert picture["height"] <= PICTURE_HEIGHT + 1, picture
+        expect(strip.locator("td", has_text=re.compile(f"^'{re.escape(sent[-1])}'$"))).to_have_count(1)
         assert chromium.page_errors == [] and chromium.blocked == []
     finally:
         page.close()
