@@ -60,7 +60,7 @@ def main() -> None:
         for server in servers.values():
             server.stop()
     RESULTS.mkdir(exist_ok=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"flask-{stamp}.json"
     path.write_text(json.dumps({"clients": args.clients, "messages": args.messages,
                                 "reps": args.reps, "rows": rows}, indent=1))

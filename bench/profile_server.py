@@ -50,7 +50,7 @@ def parse(path: pathlib.Path):
 
 
 def layer_of(frames) -> str:
-    name, where = frames[-1]
+    _name, where = frames[-1]
     for layer, markers in LAYERS:
         if any(marker in where for marker in markers):
             return layer

@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Optional
+from typing import Any
 
 BENCH = pathlib.Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -98,7 +98,7 @@ def run_json(cmd: list[str], timeout: float) -> Any:
 class Server:
     """One server process; ``url`` once it prints its port."""
 
-    def __init__(self, cmd: list[str], env: Optional[dict] = None) -> None:
+    def __init__(self, cmd: list[str], env: dict | None = None) -> None:
         self.proc = subprocess.Popen(cmd, cwd=BENCH, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True,
                                      env={**os.environ, **(env or {})})
@@ -370,7 +370,7 @@ def environment() -> dict:
     import socketio
     import uvicorn
     return {
-        "utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(), "python": platform.python_version(),
         "node": version([NODE, "--version"]),
         "python_socketio": socketio.__version__ if hasattr(socketio, "__version__")
@@ -385,7 +385,7 @@ def environment() -> dict:
 
 # -- report -----------------------------------------------------------------
 
-def median(values: list[float]) -> Optional[float]:
+def median(values: list[float]) -> float | None:
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
 
@@ -411,7 +411,7 @@ def summarise(data: dict) -> dict:
                     "median_server_max_stall_ms": median([r["server_max_stall_ms"] for r in rows]),
                 }
 
-        def paired(a: str, b: str, clients: int = clients) -> Optional[float]:
+        def paired(a: str, b: str, clients: int = clients) -> float | None:
             reps = sorted({r["rep"] for r in tp if r["clients"] == clients})
             ratios = []
             for rep in reps:
@@ -424,7 +424,7 @@ def summarise(data: dict) -> dict:
                                                         ("on", "node"), ("off", "stock"))
                   if a in per and b in per}
 
-        def cpu_ratio(a: str, b: str, per: dict = per) -> Optional[float]:
+        def cpu_ratio(a: str, b: str, per: dict = per) -> float | None:
             """How many times fewer server CPU seconds a spends per delivery than b."""
             if a in per and b in per:
                 return (per[b]["median_server_cpu_us_per_delivery"]
@@ -503,7 +503,7 @@ def summarise_paths(rows: list[dict], summary: dict) -> None:
             per[name]["recovery"] = {key: [x[key] for x in recovery]
                                      for key in ("clients", "recovered", "lost", "duplicated_or_reordered")}
 
-    def paired(a: str, b: str) -> Optional[float]:
+    def paired(a: str, b: str) -> float | None:
         ratios = []
         for rep in sorted({r["rep"] for r in rows}):
             x = [r for r in rows if r["rep"] == rep and r["setup"] == a]
@@ -532,7 +532,7 @@ def summarise_paths(rows: list[dict], summary: dict) -> None:
                             first, first <= 20))
 
 
-def fmt(value: Optional[float], digits: int = 0) -> str:
+def fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
@@ -817,7 +817,7 @@ def main() -> None:
     data["failures"] = failures
     data["seconds"] = round(time.monotonic() - started)
     data["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(data, indent=1)
     (RESULTS / f"run-{stamp}.json").write_text(text)
     (RESULTS / "latest.json").write_text(text)

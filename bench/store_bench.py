@@ -21,9 +21,9 @@ import tracemalloc
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from socketio import packet as sio_packet  # noqa: E402
+from socketio import packet as sio_packet
 
-from chatlib import MemoryStore, Recovery, Restored  # noqa: E402
+from chatlib import MemoryStore, Recovery, Restored
 
 NAMESPACE = "/"
 

@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from chatlib import MemoryStore, Recovery, SQLiteStore  # noqa: E402
+from chatlib import MemoryStore, Recovery, SQLiteStore
 
 
 def payload(offset: str) -> str:

@@ -6,19 +6,18 @@ import argparse
 import asyncio
 import signal
 import sqlite3
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from .chat import create_app
 from .chat.step7 import ChatHistory, create_step7_app
 from .core import Recovery
 from .serving import serve
 
-
 #: the console script of pyproject.toml, which runs script()
 SCRIPT = "chatlib-chat"
 
 
-def _parse(argv: Optional[Sequence[str]], prog: str) -> argparse.Namespace:
+def _parse(argv: Sequence[str] | None, prog: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Run the Socket.IO tutorial's chat with connection state recovery.")
@@ -63,7 +62,7 @@ async def run(host: str, port: int, recovery: Recovery, step: int = 6,
             history.close()
 
 
-def main(argv: Optional[Sequence[str]] = None, prog: str = "python -m chatlib") -> None:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m chatlib") -> None:
     """Entry point of ``python -m chatlib``; ``prog`` is the name its help and errors show.
 
     Example: ``main(["--port", "0", "--step", "7"])`` serves step 7 on a free port.

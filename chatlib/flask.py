@@ -32,7 +32,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import flask
 import flask_socketio
@@ -54,8 +54,8 @@ class SocketIO(flask_socketio.SocketIO):
     shared by several servers). ``server`` is a ``chatlib.sync.RecoveryServer``.
     """
 
-    def __init__(self, app: Any = None, *, recovery: Optional[Recovery] = common.DEFAULT_RECOVERY,
-                 store: Optional[RecoveryStore] = None, **kwargs: Any) -> None:
+    def __init__(self, app: Any = None, *, recovery: Recovery | None = common.DEFAULT_RECOVERY,
+                 store: RecoveryStore | None = None, **kwargs: Any) -> None:
         self.recovery = recovery
         self.store = store
         super().__init__(app, **kwargs)
@@ -77,7 +77,7 @@ class SocketIO(flask_socketio.SocketIO):
         if app is not None and middleware is not None:
             middleware.engineio_app = server
 
-    def recovered(self, sid: Optional[str] = None, namespace: Optional[str] = None) -> bool:
+    def recovered(self, sid: str | None = None, namespace: str | None = None) -> bool:
         """Whether a connection was restored; by default the one whose handler is running.
 
         Example::
@@ -100,7 +100,7 @@ class SocketIO(flask_socketio.SocketIO):
         return _TestClient(app, self, *args, **kwargs)
 
     @property
-    def recovery_store(self) -> Optional[RecoveryStore]:
+    def recovery_store(self) -> RecoveryStore | None:
         """The store the server keeps sessions and packets in (None with recovery off)."""
         return self.server.store if self.server is not None else None
 

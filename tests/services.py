@@ -9,7 +9,6 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
@@ -39,7 +38,7 @@ def _missing_interop_packages() -> list[str]:
             if not (INTEROP / "node_modules" / name / "package.json").is_file()]
 
 
-def _npm_ci(folder: Path) -> Optional[str]:
+def _npm_ci(folder: Path) -> str | None:
     """Install the locked packages of ``folder``; returns why it could not, or None."""
     npm = shutil.which("npm")
     if npm is None:
@@ -91,7 +90,7 @@ class RedisServer:
     after ``kill()`` finds everything again.
     """
 
-    def __init__(self, folder: Optional[Path] = None) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         self.executable = shutil.which("redis-server")
         require("redis-server", self.executable is not None, "apt-get install redis-server")
         self.folder = folder

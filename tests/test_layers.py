@@ -75,9 +75,9 @@ def test_no_import_circle_in_chatlib():
         state[node] = "open"
         for target in sorted(graph[node]):
             if state.get(target) == "open":
-                circles.append(trail[trail.index(target):] + [target])
+                circles.append([*trail[trail.index(target):], target])
             elif target not in state:
-                visit(target, trail + [target])
+                visit(target, [*trail, target])
         state[node] = "done"
 
     for module in sorted(graph):

@@ -21,12 +21,12 @@ import time
 
 sys.path.insert(0, os.environ.get("CHATLIB_ROOT") or str(pathlib.Path(__file__).resolve().parents[2]))
 
-import flask  # noqa: E402
-import flask_socketio  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+import flask
+import flask_socketio
+from werkzeug.serving import make_server
 
-import chatlib  # noqa: E402
-import chatlib.flask  # noqa: E402
+import chatlib
+import chatlib.flask
 
 EVENT = "chat message"
 

@@ -29,10 +29,10 @@ sys.path.insert(0, os.environ.get("CHATLIB_ROOT") or str(pathlib.Path(__file__).
 if "--no-hiredis" in sys.argv:  # redis-py's pure-Python reply parser, as without hiredis installed
     sys.modules["hiredis"] = None  # type: ignore[assignment]
 
-import socketio  # noqa: E402
+import socketio
 
-import chatlib  # noqa: E402
-from chatlib.serving import serve  # noqa: E402
+import chatlib
+from chatlib.serving import serve
 
 EVENT = "chat message"
 TICK_S = 0.010

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from importlib import resources
-from typing import Any, Optional
+from typing import Any
 
 import socketio
 
@@ -32,7 +32,7 @@ _PAGE_PATHS = ("/", "/index.html")
 _MAX_ROOM = 64  # characters of a room name a client may ask for
 
 
-def room_asked(auth: Any) -> Optional[str]:
+def room_asked(auth: Any) -> str | None:
     """The room a client asks for in its CONNECT (``auth={"room": "#general"}``), if a valid one."""
     room = auth.get("room") if isinstance(auth, dict) else None
     if isinstance(room, str) and 0 < len(room) <= _MAX_ROOM:
@@ -40,8 +40,8 @@ def room_asked(auth: Any) -> Optional[str]:
     return None
 
 
-def create_chat_io(recovery: Optional[Recovery] = DEFAULT_RECOVERY,
-                   store: Optional[RecoveryStore] = None, **kwargs: Any) -> RecoveryServer:
+def create_chat_io(recovery: Recovery | None = DEFAULT_RECOVERY,
+                   store: RecoveryStore | None = None, **kwargs: Any) -> RecoveryServer:
     """The tutorial's Socket.IO server, with rooms.
 
     A client that connects with ``auth={"room": name}`` joins that room; a
@@ -148,8 +148,8 @@ class ChatApp:
         await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-def create_app(recovery: Optional[Recovery] = DEFAULT_RECOVERY,
-               store: Optional[RecoveryStore] = None, **kwargs: Any) -> ChatApp:
+def create_app(recovery: Recovery | None = DEFAULT_RECOVERY,
+               store: RecoveryStore | None = None, **kwargs: Any) -> ChatApp:
     """The whole chat app; ``app.io`` is its RecoveryServer.
 
     Example::

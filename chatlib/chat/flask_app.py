@@ -17,7 +17,7 @@ or with gunicorn (one worker; threads)::
 from __future__ import annotations
 
 import argparse
-from typing import Any, Optional
+from typing import Any
 
 from flask import Flask, Response, request
 from flask_socketio import emit, join_room, rooms
@@ -28,8 +28,8 @@ from ..sio.common import DEFAULT_RECOVERY  # connectionStateRecovery: {}
 from .app import _read_page, room_asked
 
 
-def create_flask_app(recovery: Optional[Recovery] = DEFAULT_RECOVERY,
-                     store: Optional[RecoveryStore] = None, step: int = 6,
+def create_flask_app(recovery: Recovery | None = DEFAULT_RECOVERY,
+                     store: RecoveryStore | None = None, step: int = 6,
                      **kwargs: Any) -> Flask:
     """The chat as a Flask app; ``app.extensions["socketio"]`` is its ``chatlib.flask.SocketIO``.
 
@@ -64,7 +64,7 @@ def create_flask_app(recovery: Optional[Recovery] = DEFAULT_RECOVERY,
     return app
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="The step-6 chat on Flask-SocketIO with recovery")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)

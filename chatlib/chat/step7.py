@@ -24,7 +24,8 @@ import inspect
 import logging
 import sqlite3
 import threading
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from ..core import Recovery, RecoveryStore
 from ..sio import compat
@@ -71,7 +72,7 @@ class ChatHistory:
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
 
-    async def add(self, content: str, client_offset: Optional[str] = None) -> Optional[int]:
+    async def add(self, content: str, client_offset: str | None = None) -> int | None:
         """Store a message; its id, or None if a message with this client offset is stored."""
         return await asyncio.to_thread(self._add, content, client_offset)
 
@@ -83,7 +84,7 @@ class ChatHistory:
         with self._lock:
             self._db.close()
 
-    def _add(self, content: str, client_offset: Optional[str]) -> Optional[int]:
+    def _add(self, content: str, client_offset: str | None) -> int | None:
         with self._lock:
             try:
                 cursor = self._db.execute(
@@ -119,8 +120,8 @@ class Step7Server(RecoveryServer):
         self.catch_ups: list[tuple[str, int, list[int]]] = []
 
 
-def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = DEFAULT_RECOVERY,
-                    store: Optional[RecoveryStore] = None, **kwargs: Any) -> Step7Server:
+def create_step7_io(history: ChatHistory, recovery: Recovery | None = DEFAULT_RECOVERY,
+                    store: RecoveryStore | None = None, **kwargs: Any) -> Step7Server:
     """The tutorial's step-7/8 server: messages stored with their id, a catch-up when not recovered.
 
     ``io.catch_ups`` lists, for every connection that was not recovered, ``(sid,
@@ -173,8 +174,8 @@ def create_step7_io(history: ChatHistory, recovery: Optional[Recovery] = DEFAULT
     return io
 
 
-def create_step7_app(history: ChatHistory, recovery: Optional[Recovery] = DEFAULT_RECOVERY,
-                     store: Optional[RecoveryStore] = None, step: int = 7,
+def create_step7_app(history: ChatHistory, recovery: Recovery | None = DEFAULT_RECOVERY,
+                     store: RecoveryStore | None = None, step: int = 7,
                      **kwargs: Any) -> ChatApp:
     """The whole step-7/8 chat app; ``app.io`` is its server, ``step`` its page's step (7 or 8).
 
@@ -207,7 +208,7 @@ class ServerOffset:
     def __init__(self) -> None:
         self.value = 0
         #: the id of the message being handed to ``on_message`` (None: a message without one)
-        self.current: Optional[int] = None
+        self.current: int | None = None
         self._seen: set[int] = set()
 
     def auth(self) -> dict:

@@ -49,4 +49,4 @@ from .memory import MemoryStore
 from .policy import Recovery
 from .store import RecoveryStore, Restored, RestoreFailure
 
-__all__ = ["MemoryStore", "Recovery", "RecoveryStore", "Restored", "RestoreFailure"]
+__all__ = ["MemoryStore", "Recovery", "RecoveryStore", "RestoreFailure", "Restored"]

@@ -31,7 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, Union
+from typing import Any
 
 _BYTES = "$bytes"
 _SCALARS = (str, int, float, bool, type(None))
@@ -97,7 +97,7 @@ def _untagged(pairs: list[tuple[str, Any]]) -> Any:
     return value
 
 
-def loads(text: Union[str, bytes]) -> Any:
+def loads(text: str | bytes) -> Any:
     """The value ``dumps`` wrote as ``text``; raises ``Unreadable`` for anything else.
 
     Nothing in ``text`` can make this run code: it is JSON, checked as it is read.
@@ -152,7 +152,7 @@ def _kind(exc: BaseException) -> str:
     return exc.kind if isinstance(exc, Unencodable) else "value nested too deeply"
 
 
-def loads_attachments(text: Union[str, bytes]) -> list[bytes]:
+def loads_attachments(text: str | bytes) -> list[bytes]:
     """A packet's binary attachments as ``dumps`` wrote them: a non-empty list of bytes."""
     value = loads(text)
     if type(value) is not list or not value or any(type(part) is not bytes for part in value):
@@ -160,7 +160,7 @@ def loads_attachments(text: Union[str, bytes]) -> list[bytes]:
     return value
 
 
-def loads_binary_packet(text: Union[str, bytes]) -> Union[bytes, list[Union[str, bytes]]]:
+def loads_binary_packet(text: str | bytes) -> bytes | list[str | bytes]:
     """A packet that is not text, as ``dumps`` wrote it: its text followed by one or more
     binary attachments, or bytes (a packet of a binary serializer, such as msgpack)."""
     value = loads(text)
@@ -172,7 +172,7 @@ def loads_binary_packet(text: Union[str, bytes]) -> Union[bytes, list[Union[str,
     return value
 
 
-def loads_session_dict(text: Union[str, bytes]) -> dict[str, Any]:
+def loads_session_dict(text: str | bytes) -> dict[str, Any]:
     """A session dict as ``dumps`` wrote it (JSON null reads as an empty one)."""
     value = loads(text)
     if value is None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from typing import Any, Iterable, Iterator, Optional
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 
 class PacketRecord:
@@ -14,10 +15,10 @@ class PacketRecord:
     frozenset of rooms; ``exclude`` is ``None`` or a frozenset of session ids.
     """
 
-    __slots__ = ("seq", "namespace", "rooms", "exclude", "created", "payload")
+    __slots__ = ("created", "exclude", "namespace", "payload", "rooms", "seq")
 
-    def __init__(self, seq: int, namespace: str, rooms: Optional[frozenset[Any]],
-                 exclude: Optional[frozenset[str]], created: float, payload: Any) -> None:
+    def __init__(self, seq: int, namespace: str, rooms: frozenset[Any] | None,
+                 exclude: frozenset[str] | None, created: float, payload: Any) -> None:
         self.seq = seq
         self.namespace = namespace
         self.rooms = rooms
@@ -69,7 +70,7 @@ class PacketLog:
         self._items.append(record)
         self._last_seq = record.seq
 
-    def oldest(self) -> Optional[PacketRecord]:
+    def oldest(self) -> PacketRecord | None:
         return self._items[self._start] if self._start < len(self._items) else None
 
     def pop_oldest(self) -> PacketRecord:

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .log import PacketLog, PacketRecord, RoomIndex
 from .policy import Recovery
 from .sessions import EvictionMarks, Session, SessionTable
-from .store import (Payload, RecoveryStore, RestoreFailure, RestoreResult, Restored, packet_row,
-                    session_row, storable_session_data)
+from .store import (
+    Payload,
+    RecoveryStore,
+    Restored,
+    RestoreFailure,
+    RestoreResult,
+    packet_row,
+    session_row,
+    storable_session_data,
+)
 
 _MAX_OFFSET_DIGITS = 19
 
 
-def _parse_offset(offset: Any) -> Optional[int]:
+def _parse_offset(offset: Any) -> int | None:
     if (isinstance(offset, str) and 0 < len(offset) <= _MAX_OFFSET_DIGITS
             and offset.isascii() and offset.isdigit()):
         return int(offset)
@@ -47,7 +56,7 @@ class MemoryStore(RecoveryStore):
         ('sid1', {'user': 'alice'}, ['missed@2'])
     """
 
-    def __init__(self, recovery: Optional[Recovery] = None,
+    def __init__(self, recovery: Recovery | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.own_recovery = recovery
         self.recovery = recovery or Recovery()
@@ -59,7 +68,7 @@ class MemoryStore(RecoveryStore):
 
     # -- packets ---------------------------------------------------------
 
-    def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
+    def append(self, namespace: str, rooms: Iterable[Any] | None, exclude: Iterable[str] | None,
                make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
         seq = self._log.next_seq()
         offset = str(seq)
@@ -81,7 +90,7 @@ class MemoryStore(RecoveryStore):
         self._marks.record(record, self._sessions.get)
         self._packet_evicted(record)
 
-    def _expire_packets(self, cutoff: float, limit: Optional[int]) -> int:
+    def _expire_packets(self, cutoff: float, limit: int | None) -> int:
         count = 0
         while limit is None or count < limit:
             oldest = self._log.oldest()
@@ -193,7 +202,7 @@ class MemoryStore(RecoveryStore):
         return [record for record in candidates if session.is_target(record)]
 
     def missed(self, namespace: str, sid: str,
-               offset: Optional[str] = None) -> list[dict[str, Any]]:
+               offset: str | None = None) -> list[dict[str, Any]]:
         session = self._sessions.get(namespace, sid)
         if session is None or session.connected or session.disconnected_at is None:
             return []
@@ -237,7 +246,7 @@ class MemoryStore(RecoveryStore):
 
     # -- expiry ----------------------------------------------------------
 
-    def expire(self, limit: Optional[int] = None) -> int:
+    def expire(self, limit: int | None = None) -> int:
         cutoff = self.clock() - self.recovery.max_disconnection_duration
         count = self._expire_packets(cutoff, limit)
         sessions = 0

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .log import PacketRecord
@@ -20,8 +21,18 @@ class Session:
     was in it is ever replayed to it.
     """
 
-    __slots__ = ("namespace", "sid", "pid", "start", "joined", "data",
-                 "connected", "disconnected_at", "shadow", "kept_after")
+    __slots__ = (
+        "connected",
+        "data",
+        "disconnected_at",
+        "joined",
+        "kept_after",
+        "namespace",
+        "pid",
+        "shadow",
+        "sid",
+        "start",
+    )
 
     def __init__(self, namespace: str, sid: str, pid: str, start: int) -> None:
         self.namespace = namespace
@@ -31,11 +42,11 @@ class Session:
         self.joined: dict[Any, int] = {sid: start}
         self.data: Any = None
         self.connected = True
-        self.disconnected_at: Optional[float] = None
+        self.disconnected_at: float | None = None
         # key -> (mark, mark as this session sees it): see EvictionMarks
         self.shadow: dict[RoomKey, tuple[int, int]] = {}
         # the last sequence number when the store kept it (None: not known, e.g. after a restart)
-        self.kept_after: Optional[int] = None
+        self.kept_after: int | None = None
 
     def room_keys(self) -> Iterator[tuple[RoomKey, int]]:
         """Each (namespace, room) key of this session with the sequence number it joined at."""
@@ -76,7 +87,7 @@ class EvictionMarks:
     def __len__(self) -> int:
         return len(self._high)
 
-    def high(self, key: RoomKey) -> Optional[int]:
+    def high(self, key: RoomKey) -> int | None:
         """The newest evicted sequence number sent to ``key``, if one is remembered."""
         return self._high.get(key)
 
@@ -107,7 +118,7 @@ class EvictionMarks:
         return high
 
     def record(self, record: PacketRecord,
-               find_session: Callable[[str, str], Optional[Session]]) -> None:
+               find_session: Callable[[str, str], Session | None]) -> None:
         """Note an evicted packet; ``find_session(namespace, sid)`` looks up excluded sessions."""
         for key in record.room_keys():
             if key not in self._members:
@@ -153,10 +164,10 @@ class SessionTable:
         self._by_sid[(session.namespace, session.sid)] = session
         self._by_pid[session.pid] = session
 
-    def get(self, namespace: str, sid: str) -> Optional[Session]:
+    def get(self, namespace: str, sid: str) -> Session | None:
         return self._by_sid.get((namespace, sid))
 
-    def by_pid(self, pid: str) -> Optional[Session]:
+    def by_pid(self, pid: str) -> Session | None:
         return self._by_pid.get(pid)
 
     def remove(self, session: Session) -> None:
@@ -186,7 +197,7 @@ class SessionTable:
         return (not session.connected and session.disconnected_at == dropped_at
                 and self._by_sid.get((session.namespace, session.sid)) is session)
 
-    def pop_expired(self, cutoff: float) -> Optional[Session]:
+    def pop_expired(self, cutoff: float) -> Session | None:
         """The next kept session that dropped at or before ``cutoff``, or None.
 
         Entries of sessions that were restored, dropped again or removed since
@@ -198,7 +209,7 @@ class SessionTable:
                 return entry[1]
         return None
 
-    def pop_oldest_kept(self) -> Optional[Session]:
+    def pop_oldest_kept(self) -> Session | None:
         """The kept session that dropped longest ago (for ``max_kept_sessions``), or None."""
         while self._dropped:
             entry = self._dropped.popleft()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence, Union
+from typing import Any
 
 from . import codec
 from .log import PacketRecord
@@ -58,7 +59,7 @@ class Restored:
     head: int = 0
 
 
-RestoreResult = Union[Restored, RestoreFailure]
+RestoreResult = Restored | RestoreFailure
 
 
 class RecoveryStore(ABC):
@@ -71,7 +72,7 @@ class RecoveryStore(ABC):
 
     recovery: Recovery
     #: Turns a payload into ``(event, args)`` for inspection; set by the server.
-    describe: Optional[Callable[[Payload], tuple[str, list[Any]]]] = None
+    describe: Callable[[Payload], tuple[str, list[Any]]] | None = None
 
     #: A shared store (several servers) delivers every packet through ``feed()``
     #: instead of the emitting server writing it to its own clients. True for
@@ -82,7 +83,7 @@ class RecoveryStore(ABC):
     dead_after: float = 0.0
 
     #: the limits given to the store itself (``recovery=``), or None: it takes its server's
-    own_recovery: Optional[Recovery] = None
+    own_recovery: Recovery | None = None
 
     def configure(self, recovery: Recovery) -> None:
         """Take the server's limits (called once by the server that owns the store).
@@ -97,7 +98,7 @@ class RecoveryStore(ABC):
         self.recovery = recovery
 
     @abstractmethod
-    def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
+    def append(self, namespace: str, rooms: Iterable[Any] | None, exclude: Iterable[str] | None,
                make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
         """Store one packet; ``make_payload(offset)`` encodes it with its offset. Returns both.
 
@@ -136,7 +137,7 @@ class RecoveryStore(ABC):
 
     @abstractmethod
     def missed(self, namespace: str, sid: str,
-               offset: Optional[str] = None) -> list[dict[str, Any]]:
+               offset: str | None = None) -> list[dict[str, Any]]:
         """The stored packets a restore of the kept session ``sid`` would write now, in order.
 
         Rows as ``packets()`` gives them; nothing is consumed or changed.
@@ -153,7 +154,7 @@ class RecoveryStore(ABC):
         """
 
     @abstractmethod
-    def expire(self, limit: Optional[int] = None) -> int:
+    def expire(self, limit: int | None = None) -> int:
         """Evict expired packets and sessions, at most ``limit`` of each; returns how many went."""
 
     def maintain(self) -> None:  # noqa: B027 (optional: most stores need no upkeep)
@@ -190,8 +191,8 @@ class SharedStore(RecoveryStore):
     shared = True
 
     @abstractmethod
-    def prepare_append(self, namespace: str, rooms: Optional[Iterable[Any]],
-                       exclude: Optional[Iterable[str]],
+    def prepare_append(self, namespace: str, rooms: Iterable[Any] | None,
+                       exclude: Iterable[str] | None,
                        make_payload: Callable[[str], Payload]) -> Any:
         """Encode one packet now, for a later ``append_prepared``; nothing is stored yet."""
 
@@ -211,7 +212,7 @@ class SharedStore(RecoveryStore):
     def feed(self, after: int) -> AsyncIterator[list[PacketRecord]]:
         """Every packet any server stores after ``after``, in offset order, in batches."""
 
-    async def aclose(self) -> None:  # noqa: B027 (optional: a store may hold no async connection)
+    async def aclose(self) -> None:
         """Close the connections this event loop holds; the store stays usable."""
 
 
@@ -244,7 +245,7 @@ def mask_pid(pid: str) -> str:
 
 
 def packet_row(record: Any, now: float,
-               describe: Optional[Callable[[Payload], tuple[str, list[Any]]]]) -> dict[str, Any]:
+               describe: Callable[[Payload], tuple[str, list[Any]]] | None) -> dict[str, Any]:
     """A stored packet as the plain dict ``packets()`` lists."""
     row: dict[str, Any] = {
         "offset": str(record.seq),
@@ -259,7 +260,7 @@ def packet_row(record: Any, now: float,
 
 
 def session_row(namespace: str, sid: str, pid: str, rooms: Iterable[Any], connected: bool,
-                disconnected_at: Optional[float], now: float, limit: float) -> dict[str, Any]:
+                disconnected_at: float | None, now: float, limit: float) -> dict[str, Any]:
     """A tracked session as the plain dict ``sessions()`` lists, its pid masked."""
     gone_for = None if connected or disconnected_at is None else now - disconnected_at
     return {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import html
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -25,7 +26,7 @@ _SCROLLER = "overflow-x:auto;contain:inline-size"
 
 
 def _table(headings: Iterable[str], rows: list[list[str]], empty: str,
-           marked: Optional[int] = None, breakable: Optional[int] = None) -> str:
+           marked: int | None = None, breakable: int | None = None) -> str:
     """An HTML table; a non-empty cell in column ``marked`` highlights its row (a replay).
 
     The text of column ``breakable`` may break anywhere (a sid), down to 10 letters a line.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Union
+from collections.abc import Mapping
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -83,7 +83,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-Labels = Union[str, Mapping[str, str]]
+Labels = str | Mapping[str, str]
 
 
 def language_of(labels: Labels) -> str:
@@ -98,7 +98,7 @@ def language_of(labels: Labels) -> str:
     return labels if isinstance(labels, str) else str(dict(labels).get("language", "en"))
 
 
-def number(value: float, label: Mapping[str, str], digits: Optional[int] = None) -> str:
+def number(value: float, label: Mapping[str, str], digits: int | None = None) -> str:
     """A number as the labels' language writes it: ``3.5`` in English, ``3,5`` in Spanish.
 
     ``digits`` fixes the decimals; without it the shortest form is used.
@@ -112,7 +112,7 @@ def number(value: float, label: Mapping[str, str], digits: Optional[int] = None)
     return text.replace(".", label["decimal_mark"])
 
 
-def seconds(value: Optional[float], label: Mapping[str, str]) -> str:
+def seconds(value: float | None, label: Mapping[str, str]) -> str:
     """Seconds with one decimal, ``"3,2 s"`` in Spanish; ``"–"`` for no value."""
     return "–" if value is None else number(value, label, digits=1) + " s"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any, Callable, Optional, Protocol, Union
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..chat import ChatApp, ChatHistory, create_app, create_step7_app
 from ..core import Recovery, RecoveryStore
@@ -51,14 +52,14 @@ class ChatServer:
     """
 
     def __init__(self, app: ChatApp, running: RunningServer, requested_port: int,
-                 step: int = 6, history: Optional[ChatHistory] = None,
+                 step: int = 6, history: ChatHistory | None = None,
                  owns_history: bool = False) -> None:
         self.app = app
         self.step = step
         self.history = history
         self._owns_history = owns_history
         self.io: RecoveryServer = app.io
-        self.store: Optional[RecoveryStore] = app.io.store
+        self.store: RecoveryStore | None = app.io.store
         self.url = running.url
         self.host = running.host
         self.port = running.port
@@ -67,7 +68,7 @@ class ChatServer:
         self._running = running
         self._attached: list[Attachment] = []
         self._changed = asyncio.Event()
-        self._stopping: Optional[asyncio.Task] = None
+        self._stopping: asyncio.Task | None = None
         # the chat app's own connect handler (rooms) runs first
         self._app_connect = compat.handler(self.io, "/", "connect")
         self.io.on("connect", self._on_connect)
@@ -113,7 +114,7 @@ class ChatServer:
         oldest first."""
         return [thing for thing in self._attached if isinstance(thing, ChatClient)]
 
-    def name_of(self, sid: Optional[str] = None, eio_sid: Optional[str] = None) -> Optional[str]:
+    def name_of(self, sid: str | None = None, eio_sid: str | None = None) -> str | None:
         """The name of the client whose connection has this sid or Engine.IO sid, if any."""
         for client in reversed(self.clients):
             if sid is not None and client.sid == sid:
@@ -169,13 +170,13 @@ class ChatServer:
             while not predicate():
                 await self._changed.wait()
 
-    def session(self, sid: str) -> Optional[dict]:
+    def session(self, sid: str) -> dict | None:
         """The store's row for ``sid`` (see ``store.sessions()``), or None."""
         if self.store is None:
             return None
         return next((row for row in self.store.sessions() if row["sid"] == sid), None)
 
-    def is_kept(self, sid: Optional[str]) -> bool:
+    def is_kept(self, sid: str | None) -> bool:
         """Whether the store keeps ``sid``'s session for recovery (dropped, not expired).
 
         Example::
@@ -216,11 +217,11 @@ class ChatServer:
 
 
 async def start_chat_server(port: int = 0, host: str = "127.0.0.1",
-                            recovery: Optional[Recovery] = DEFAULT_RECOVERY,
-                            store: Optional[RecoveryStore] = None, replace: bool = False,
+                            recovery: Recovery | None = DEFAULT_RECOVERY,
+                            store: RecoveryStore | None = None, replace: bool = False,
                             ping_interval: float = PING_INTERVAL,
                             ping_timeout: float = PING_TIMEOUT, step: int = 6,
-                            db: Union[str, ChatHistory, None] = None,
+                            db: str | ChatHistory | None = None,
                             **server_options: Any) -> ChatServer:
     """Start the tutorial's chat server on the running event loop; return once it accepts.
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any, Awaitable, Callable, Optional, Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
 
 #: where the tasks a chat server may leave behind run code from
 _SERVER_CODE = ("chatlib", "socketio", "engineio", "uvicorn", "websockets")
@@ -40,17 +41,17 @@ class ChatClient(Protocol):
 
     name: str
     mode: str
-    lost_at: Optional[float]
+    lost_at: float | None
     loop: asyncio.AbstractEventLoop
 
     @property
-    def sid(self) -> Optional[str]: ...
+    def sid(self) -> str | None: ...
 
     @property
-    def eio_sid(self) -> Optional[str]: ...
+    def eio_sid(self) -> str | None: ...
 
     @property
-    def last_offset(self) -> Optional[str]: ...
+    def last_offset(self) -> str | None: ...
 
     @property
     def connected(self) -> bool: ...

@@ -15,7 +15,8 @@ The view is a small ES module, run by anywidget (no build step, nothing from a C
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import anywidget
 import traitlets

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import time
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 import ipywidgets as widgets
 
@@ -93,10 +93,10 @@ class ChatWidget(widgets.VBox):
         carol.offset.value                          # serverOffset: the last id received
     """
 
-    def __init__(self, server: Union[ChatServer, str], name: str = "", mode: Mode = "drop",
-                 room: Optional[str] = None, labels: Labels = "en", connect: bool = True,
-                 retries: Optional[int] = None, ack_timeout: Optional[float] = None,
-                 server_offset: Optional[bool] = None, client_offset: Optional[bool] = None,
+    def __init__(self, server: ChatServer | str, name: str = "", mode: Mode = "drop",
+                 room: str | None = None, labels: Labels = "en", connect: bool = True,
+                 retries: int | None = None, ack_timeout: float | None = None,
+                 server_offset: bool | None = None, client_offset: bool | None = None,
                  **kwargs: Any) -> None:
         if mode not in _MODES:
             raise ValueError("mode must be 'drop', 'silent' or 'clean'")
@@ -116,12 +116,12 @@ class ChatWidget(widgets.VBox):
         #: errors raised by the widget's actions, newest last
         self.errors: list[BaseException] = []
         #: ``time.monotonic()`` when Disconnect last cut (drop) or silenced the connection
-        self.lost_at: Optional[float] = None
+        self.lost_at: float | None = None
         #: how many times the client connected (recovered or not)
         self.connections = 0
         step = self.server.step if self.server is not None else 6
         #: step 7's serverOffset (``offset.value``), or None
-        self.offset: Optional[ServerOffset] = ServerOffset() if (
+        self.offset: ServerOffset | None = ServerOffset() if (
             step >= 7 if server_offset is None else server_offset) else None
         self.client_offset = step >= 8 if client_offset is None else client_offset
         self._sent_count = 0  # step 8's counter of client offsets
@@ -141,7 +141,7 @@ class ChatWidget(widgets.VBox):
         self._arrived = asyncio.Condition()
         self._typed_in_order = asyncio.Lock()   # fair: messages typed go out in typing order
         self._online = connect
-        self._connecting: Optional[asyncio.Task] = None
+        self._connecting: asyncio.Task | None = None
         self._stopped = False
 
         label = self.labels
@@ -179,17 +179,17 @@ class ChatWidget(widgets.VBox):
         return "/" in self.client.namespaces and not self._silence.active
 
     @property
-    def sid(self) -> Optional[str]:
+    def sid(self) -> str | None:
         """The sid of the current (or last) connection."""
         return self.client.state().sid
 
     @property
-    def eio_sid(self) -> Optional[str]:
+    def eio_sid(self) -> str | None:
         """The Engine.IO sid of the current (or last) connection."""
         return self.client.eio.sid
 
     @property
-    def last_offset(self) -> Optional[str]:
+    def last_offset(self) -> str | None:
         """The recovery offset the client holds: that of the last stored event it received."""
         return self.client.last_offset
 
@@ -224,7 +224,7 @@ class ChatWidget(widgets.VBox):
             self._show_error(outcome.exception())
         self._render()
 
-    async def connect(self, url: Union[ChatServer, str, None] = None,
+    async def connect(self, url: ChatServer | str | None = None,
                       timeout: float = 5.0) -> None:
         """Connect (again) and return once connected; after a drop the session is recovered.
 
@@ -251,7 +251,7 @@ class ChatWidget(widgets.VBox):
         async with asyncio.timeout(timeout):
             await asyncio.shield(self._connecting)
 
-    async def _move_to(self, target: Union[ChatServer, str], timeout: float) -> None:
+    async def _move_to(self, target: ChatServer | str, timeout: float) -> None:
         new_url = target.url if isinstance(target, ChatServer) else target
         if new_url == self.url:
             return
@@ -282,7 +282,7 @@ class ChatWidget(widgets.VBox):
             auth.update(self.offset.auth())
         return auth
 
-    async def disconnect(self, timeout: Optional[float] = None) -> None:
+    async def disconnect(self, timeout: float | None = None) -> None:
         """Disconnect as ``mode`` says; return once the server has seen it.
 
         In drop and silent modes that is when the server keeps the session, so

@@ -20,7 +20,6 @@ the picture stops shrinking and its container scrolls sideways.
 from __future__ import annotations
 
 import html
-from typing import Optional
 
 from .labels import elapsed, number, seconds
 
@@ -76,7 +75,7 @@ class _Lane:
         self.share, self.shift = share, shift
 
     @classmethod
-    def client(cls, i: int, count: int) -> "_Lane":
+    def client(cls, i: int, count: int) -> _Lane:
         share = (i + 1) / count
         return cls(share, (1 - share) * _SERVER_X - share * _RIGHT)
 
@@ -165,14 +164,14 @@ def _arrow_marker(name: str, color: str) -> str:
             f"fill='{color}'/></marker>")
 
 
-def _silences(rows: list[dict], silent_since: dict) -> list[tuple[str, float, Optional[int]]]:
+def _silences(rows: list[dict], silent_since: dict) -> list[tuple[str, float, int | None]]:
     """(client, t it went silent, index of the DROP that ended it or None: still silent)."""
     found = [(row["client"], row["silent_since"], i) for i, row in enumerate(rows)
              if row["type"] == "DROP" and row.get("silent_since") is not None]
     return found + [(name, since, None) for name, since in silent_since.items()]
 
 
-def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] = None) -> str:
+def draw(rows: list[dict], label: dict, uid: str, silent_since: dict | None = None) -> str:
     """The SVG for ``rows`` (WireView rows, oldest first), as wide as its container.
 
     ``silent_since`` maps a client name to the ``t`` at which it went silent
@@ -221,7 +220,7 @@ def draw(rows: list[dict], label: dict, uid: str, silent_since: Optional[dict] =
     parts.append(f"<text x='{_GUTTER - 8}' y='21' text-anchor='end' font-style='italic' "
                  f"fill='{COLORS['muted']}'>t</text>")
     # lanes
-    for name, lane in [(label["server"], _SERVER_LANE)] + list(lanes.items()):
+    for name, lane in [(label["server"], _SERVER_LANE), *list(lanes.items())]:
         shown = name if len(name) <= name_letters else name[:name_letters - 1] + "…"
         box = max(60, len(shown) * 8 + 16)
         parts.append(lane.group(

@@ -6,7 +6,7 @@ import asyncio
 import html
 import itertools
 import time
-from typing import Any, Optional
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -60,7 +60,7 @@ class WireView(widgets.VBox):
     """
 
     def __init__(self, server: ChatServer, labels: Labels = "en", max_drawn: int = 40,
-                 name: Optional[str] = None, **kwargs: Any) -> None:
+                 name: str | None = None, **kwargs: Any) -> None:
         self.server = server
         #: the server's name in the title ("What goes over the wire · east"); by default
         #: the server's own name, if it has one, else its address
@@ -73,7 +73,7 @@ class WireView(widgets.VBox):
         self._started = time.monotonic()
         self._names: dict[str, str] = {}   # Engine.IO sid -> lane name
         self._uid = f"chatlib-wire-{next(_uids)}"
-        self._redraw: Optional[asyncio.TimerHandle] = None
+        self._redraw: asyncio.TimerHandle | None = None
         self._stopped = False
         self._drawn_silences: dict = {}
         self._tasks = TaskGroup(server.loop, self._show_error)
@@ -135,7 +135,7 @@ class WireView(widgets.VBox):
         self._names[packet.eio_sid] = name
         return name
 
-    def _lost_at(self, client: str) -> Optional[float]:
+    def _lost_at(self, client: str) -> float | None:
         for widget in self.server.clients:
             if widget.name == client:
                 return widget.lost_at
@@ -225,11 +225,12 @@ class WireView(widgets.VBox):
         """Clients gone silent that the server has not taken as gone yet: name -> t."""
         silent = {}
         for widget in self.server.clients:
-            if widget.lost_at is not None and widget.mode == "silent" and not self._stopped:
-                if not any(row["type"] == "DROP" and row["client"] == widget.name
-                           and row["silent_since"] is not None
-                           and row["t"] >= widget.lost_at - self._started for row in self.rows):
-                    silent[widget.name] = widget.lost_at - self._started
+            if (widget.lost_at is not None and widget.mode == "silent" and not self._stopped
+                    and not any(row["type"] == "DROP" and row["client"] == widget.name
+                                and row["silent_since"] is not None
+                                and row["t"] >= widget.lost_at - self._started
+                                for row in self.rows)):
+                silent[widget.name] = widget.lost_at - self._started
         return silent
 
     def _show_error(self, error: BaseException) -> None:

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import html
 import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any
 
 from IPython.display import display
 
@@ -61,10 +62,10 @@ class NotYet:
     into the exercise's hints) is shown with it when one fits."""
 
     why: str
-    hint: Optional[int] = None
+    hint: int | None = None
 
 
-Verdict = Union[Correct, NotYet]
+Verdict = Correct | NotYet
 
 
 def describe(error: BaseException) -> str:
@@ -163,7 +164,7 @@ class Exercise:
             verdict = self.checker(*answer, **options)
             if inspect.isawaitable(verdict):
                 verdict = await verdict
-        except Exception as error:  # noqa: BLE001 - the reader's answer may raise anything
+        except Exception as error:
             return NotYet(words["raised"].format(error=describe(error)))
         if not isinstance(verdict, (Correct, NotYet)):
             return NotYet(words["raised"].format(error=repr(verdict)))
@@ -181,7 +182,7 @@ class Exercise:
         """How many different hints the reader has seen so far."""
         return len(self.shown)
 
-    def hint(self, number: Optional[int] = None) -> None:
+    def hint(self, number: int | None = None) -> None:
         """Show the first hint not shown yet (or hint ``number``, counted from 1).
 
         A hint a wrong check showed counts as shown; once every hint has been shown, the

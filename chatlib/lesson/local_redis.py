@@ -21,7 +21,6 @@ import asyncio
 import shutil
 import socket
 import subprocess
-from typing import Optional
 
 from ..jupyter import lifecycle
 from ..jupyter.labels import Labels
@@ -31,7 +30,7 @@ _START_TIMEOUT = 10.0  # seconds for redis-server to accept connections
 _STOP_TIMEOUT = 5.0
 
 #: the Redis servers this process started and has not stopped
-_started: list["LocalRedis"] = []
+_started: list[LocalRedis] = []
 
 
 def _free_port() -> int:
@@ -68,7 +67,7 @@ class LocalRedis:
         self.process.terminate()
         try:
             await asyncio.wait_for(self.process.wait(), _STOP_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.process.kill()
             await self.process.wait()
 
@@ -85,7 +84,7 @@ async def _answers(url: str) -> bool:
         await client.aclose()
 
 
-async def redis_server(labels: Labels = "en") -> Optional[LocalRedis]:
+async def redis_server(labels: Labels = "en") -> LocalRedis | None:
     """Start ``redis-server`` on a free loopback port, without persistence; None if missing.
 
     Returns once it answers PING. When ``redis-server`` is not on PATH it prints how to

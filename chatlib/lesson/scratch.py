@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Optional
 
-_scratch: Optional[tempfile.TemporaryDirectory] = None
+_scratch: tempfile.TemporaryDirectory | None = None
 
 
 def scratch_path(name: str) -> str:

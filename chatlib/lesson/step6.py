@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from IPython.display import display
 
@@ -38,7 +39,7 @@ def _seconds(value: float, labels: Labels) -> str:
     return seconds(value, resolve_labels(language_of(labels)))
 
 
-def _as_list(answer: Any) -> Optional[list[str]]:
+def _as_list(answer: Any) -> list[str] | None:
     """The reader's answer as a list of texts: a list, a tuple, one value, or "3, 4, 5"."""
     if answer is None:
         return []
@@ -246,7 +247,7 @@ async def resync_exercise(labels: Labels = "en", name: str = "ex4") -> Exercise:
     await eve.wait_for_message(text["hello"])
     display(Strip(dana, eve, bob))
 
-    async def check(on_connect: Optional[Callable[..., Any]] = None) -> Any:
+    async def check(on_connect: Callable[..., Any] | None = None) -> Any:
         if not callable(on_connect):
             return NotYet(text["not_function"].format(name=name))
         asked: dict[str, bool] = {}
@@ -261,10 +262,10 @@ async def resync_exercise(labels: Labels = "en", name: str = "ex4") -> Exercise:
                 outcome = on_connect(widget.client, lambda calls=calls: calls.append(True))
                 if inspect.isawaitable(outcome):
                     await asyncio.wait_for(outcome, HANDLER_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return NotYet(text["too_slow"].format(who=widget.name,
                                                       seconds=HANDLER_SECONDS))
-            except Exception as error:  # noqa: BLE001 - the reader's function may raise anything
+            except Exception as error:
                 return NotYet(text["raised"].format(who=widget.name, error=describe(error)),
                               hint=1)
             asked[widget.name] = bool(calls)

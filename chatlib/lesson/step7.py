@@ -9,7 +9,7 @@ Example (in a notebook cell)::
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from IPython.display import display
 
@@ -21,7 +21,7 @@ from .strip import Strip
 from .texts import texts
 
 
-def _ids(answer: Any) -> Optional[list[int]]:
+def _ids(answer: Any) -> list[int] | None:
     """The reader's answer as a list of ids: a list or tuple of whole numbers (or of their
     digits as text), one number, or "3, 4, 5"; None for anything else."""
     if isinstance(answer, str):
@@ -33,7 +33,7 @@ def _ids(answer: Any) -> Optional[list[int]]:
     ids = []
     try:
         for item in answer:
-            if isinstance(item, bool) or isinstance(item, float) and not item.is_integer():
+            if isinstance(item, bool) or (isinstance(item, float) and not item.is_integer()):
                 return None
             ids.append(int(item))
     except (TypeError, ValueError, OverflowError):

@@ -11,7 +11,7 @@ Example (in a notebook cell)::
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Optional
+from typing import Any
 
 from ..jupyter.labels import Labels
 from ..jupyter.launcher import start_chat_server
@@ -38,7 +38,7 @@ async def _settled(server: Any, sender: ChatWidget, text: str) -> None:
         await asyncio.sleep(0.1)
 
 
-def _problem(options: Any, text: dict) -> Optional[str]:
+def _problem(options: Any, text: dict) -> str | None:
     """Why ``options`` cannot be ChatWidget options for this exercise; None when they can."""
     if not isinstance(options, dict) or not all(isinstance(key, str) for key in options):
         return text["not_options"]

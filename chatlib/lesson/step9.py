@@ -10,9 +10,10 @@ Example (in a notebook cell)::
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import secrets
-from typing import Any, Optional
+from typing import Any
 
 import socketio
 from IPython.display import display
@@ -34,7 +35,7 @@ _SET_BY_THE_EXERCISE = ("db", "replace", "port", "host")
 
 
 async def third_server_exercise(labels: Labels = "en",
-                                name: str = "ex1") -> Optional[Exercise]:
+                                name: str = "ex1") -> Exercise | None:
     """A cluster of its own: a Redis, servers "east" and "west" on it, one SQLite file.
 
     The check starts "north" with the options the reader's ``options(url)`` returns for
@@ -62,7 +63,7 @@ async def third_server_exercise(labels: Labels = "en",
             chosen = options(url)
             if inspect.isawaitable(chosen):
                 chosen = await chosen
-        except Exception as error:  # noqa: BLE001 - the reader's function may raise anything
+        except Exception as error:
             return NotYet(text["raised"].format(error=describe(error)))
         if not isinstance(chosen, dict) or not all(isinstance(key, str) for key in chosen):
             return NotYet(text["not_dict"].format(got=type(chosen).__name__))
@@ -79,7 +80,7 @@ async def third_server_exercise(labels: Labels = "en",
             return chosen
         try:
             north = await start_chat_server(step=7, db=db, replace=False, **chosen)
-        except Exception as error:  # noqa: BLE001 - e.g. an option python-socketio refuses
+        except Exception as error:
             return NotYet(text["refused"].format(error=describe(error)), hint=0)
         kim = ChatWidget(east, "Kim", labels=labels)
         jon = ChatWidget(west, "Jon", labels=labels)
@@ -92,10 +93,8 @@ async def third_server_exercise(labels: Labels = "en",
             await jon.send(text["while_away"])
             await jon.wait_for_message(text["while_away"])
             await kim.connect(north)
-            try:   # a restore, or the catch-up
+            with contextlib.suppress(TimeoutError):   # a restore, or the catch-up
                 await kim.wait_for_message(text["while_away"], timeout=_WAIT)
-            except TimeoutError:
-                pass
             recovered = bool(kim.client.recovered)
             await jon.send(text["hello_north"])
             try:

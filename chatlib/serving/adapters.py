@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from typing import Any, Optional
+from typing import Any
 
 from ..sio.frames import FrameWriter, register_adapter
 from . import compat
@@ -58,7 +58,7 @@ def _tell_once(kind: str, protocol: Any, message: str, *args: Any) -> None:
     logger.warning(message, *args)
 
 
-def frame_writer(owner: Any) -> Optional[FrameWriter]:
+def frame_writer(owner: Any) -> FrameWriter | None:
     """A frame writer for the uvicorn object behind a connection's ASGI ``send``, or None.
 
     None for an HTTP request (a long-polling connection), a connection not

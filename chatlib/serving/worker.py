@@ -14,7 +14,7 @@ protocol :class:`chatlib.serving.CoalescingWebSocketProtocol`::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 try:
     from uvicorn_worker import UvicornWorker as _UvicornWorker  # type: ignore[import-untyped]
@@ -33,6 +33,6 @@ class UvicornWorker(_UvicornWorker):  # type: ignore[misc]
         gunicorn -k chatlib.serving.worker.UvicornWorker app:app
     """
 
-    CONFIG_KWARGS: dict[str, Any] = {**_UvicornWorker.CONFIG_KWARGS,
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {**_UvicornWorker.CONFIG_KWARGS,
                                      "ws": CoalescingWebSocketProtocol,
                                      "ws_per_message_deflate": False}

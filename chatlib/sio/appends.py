@@ -22,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..core.store import UNSTORED, Payload, SharedStore
 
@@ -44,7 +45,7 @@ class AppendQueue:
     """Prepared packets waiting for a shared store, and the task that stores them."""
 
     def __init__(self, store: SharedStore, deliver_unstored: Deliver,
-                 pace: Optional[Callable[[int], Awaitable[None]]] = None) -> None:
+                 pace: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.store = store
         self.deliver_unstored = deliver_unstored
         #: awaited before each batch with the newest offset stored so far: may hold the writer
@@ -52,7 +53,7 @@ class AppendQueue:
         #: the newest sequence number this queue has stored
         self.stored = 0
         self._queue: collections.deque[tuple[Any, Any]] = collections.deque()
-        self._writer: Optional[asyncio.Task[None]] = None
+        self._writer: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         self._room = asyncio.Event()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import socketio
 from socketio import exceptions as sio_exceptions
@@ -62,8 +63,8 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):  # type: ignore[mi
     #: python-socketio's (set by its ``__init__``), declared for the type checker
     reconnection: bool
 
-    def __init__(self, *args: Any, retries: Optional[int] = None,
-                 ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, retries: int | None = None,
+                 ack_timeout: float | None = None, **kwargs: Any) -> None:
         # python-engineio's SIGINT handler disconnects every client and cancels
         # every task on the loop: inside a Jupyter kernel that kills the kernel.
         kwargs.setdefault("handle_sigint", False)
@@ -75,8 +76,8 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):  # type: ignore[mi
 
     # -- emitting --------------------------------------------------------
 
-    async def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
-                   callback: Optional[Callable[..., Any]] = None) -> Optional[asyncio.Future[Any]]:
+    async def emit(self, event: str, data: Any = None, namespace: str | None = None,
+                   callback: Callable[..., Any] | None = None) -> asyncio.Future[Any] | None:
         """Emit an event; while the namespace is disconnected it waits in ``pending``.
 
         With ``retries`` it joins the delivery queue and this returns the future
@@ -92,8 +93,8 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):  # type: ignore[mi
         await super().emit(event, data=data, namespace=namespace, callback=callback)
         return None
 
-    async def call(self, event: str, data: Any = None, namespace: Optional[str] = None,
-                   timeout: Optional[float] = None) -> Any:
+    async def call(self, event: str, data: Any = None, namespace: str | None = None,
+                   timeout: float | None = None) -> Any:
         """Emit an event and return the server's ack (python-socketio's ``call``).
 
         Without ``retries`` ``timeout`` defaults to 60 s, as in python-socketio.
@@ -177,7 +178,7 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):  # type: ignore[mi
             # what is queued before it ends.)
             try:
                 await asyncio.wait_for(compat.send_queue(self).join(), _FLUSH_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 logger.debug("DISCONNECT not flushed in time")
         await self.eio.disconnect()
 
@@ -191,7 +192,7 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):  # type: ignore[mi
             await compat.client_send_packet(self, self.packet_class(
                 sio_packet.CONNECT, data=data, namespace=namespace))
 
-    async def _handle_connect(self, namespace: Optional[str], data: Any) -> None:
+    async def _handle_connect(self, namespace: str | None, data: Any) -> None:
         taken = self._take_reply(namespace, data)
         if taken is None:
             return
@@ -204,7 +205,7 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):  # type: ignore[mi
         await compat.trigger_event(self, "connect", namespace)
         compat.connected_event(self).set()
 
-    async def _handle_event(self, namespace: Optional[str], id: Any, data: Any) -> None:
+    async def _handle_event(self, namespace: str | None, id: Any, data: Any) -> None:
         namespace = namespace or "/"
         state = self._states.get(namespace)
         if namespace not in self.namespaces and state is not None \
@@ -217,7 +218,7 @@ class RecoveryClient(RecoveringClient, socketio.AsyncClient):  # type: ignore[mi
         data = self.state(namespace).strip_offset(id, data)
         await super()._handle_event(namespace, id, data)
 
-    async def _handle_disconnect(self, namespace: Optional[str]) -> None:
+    async def _handle_disconnect(self, namespace: str | None) -> None:
         if self._delivery is not None:
             self._delivery.connection_lost(namespace or "/")
         await super()._handle_disconnect(namespace)

@@ -22,8 +22,9 @@ Example::
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from socketio import exceptions as sio_exceptions
 
@@ -37,10 +38,10 @@ logger = logging.getLogger("chatlib.client")
 class NamespaceState:
     """What the client remembers of one namespace across connections."""
 
-    pid: Optional[str] = None
-    last_offset: Optional[str] = None
+    pid: str | None = None
+    last_offset: str | None = None
     recovered: bool = False
-    sid: Optional[str] = None
+    sid: str | None = None
     #: whether a CONNECT sent on the current Engine.IO connection awaits its reply
     awaiting_reply: bool = False
     #: events received before the CONNECT reply: (ack id, data)
@@ -57,7 +58,7 @@ class NamespaceState:
             data["offset"] = self.last_offset
         return data
 
-    def accept_reply(self, data: Any, default_sid: Optional[str]) -> Optional[str]:
+    def accept_reply(self, data: Any, default_sid: str | None) -> str | None:
         """Take the server's CONNECT reply; returns the namespace's sid."""
         self.awaiting_reply = False
         data = data if isinstance(data, dict) else {}
@@ -114,7 +115,7 @@ class PendingEmit:
     event: str
     data: Any
     namespace: str
-    callback: Optional[Callable[..., Any]] = None
+    callback: Callable[..., Any] | None = None
 
 
 def known_namespaces(client: Any, states: dict[str, Any]) -> set[str]:
@@ -148,8 +149,8 @@ class RecoveringClient:
     _pending: list[PendingEmit]
     _delivery: Any
 
-    def _start_recovering(self, queue_class: Callable[..., Any], retries: Optional[int],
-                          ack_timeout: Optional[float]) -> None:
+    def _start_recovering(self, queue_class: Callable[..., Any], retries: int | None,
+                          ack_timeout: float | None) -> None:
         """Set up what the mixin reads; ``queue_class`` makes the ``retries`` queue."""
         redact_pids(self.logger)  # type: ignore[attr-defined]
         redact_pids(self.eio.logger)  # type: ignore[attr-defined]
@@ -162,11 +163,11 @@ class RecoveringClient:
         self._delivery = (queue_class(self._send_try, retries, ack_timeout)  # type: ignore[attr-defined]
                           if retries else None)
 
-    def state(self, namespace: Optional[str] = None) -> NamespaceState:
+    def state(self, namespace: str | None = None) -> NamespaceState:
         """The recovery state of a namespace (default ``/``)."""
         return self._states.setdefault(namespace or "/", NamespaceState())
 
-    def _take_reply(self, namespace: Optional[str], data: Any) -> Optional[tuple[str, list[Any]]]:
+    def _take_reply(self, namespace: str | None, data: Any) -> tuple[str, list[Any]] | None:
         """A CONNECT reply: the namespace is connected; returns it and its early events.
 
         None when the namespace is connected already (a second reply is ignored).
@@ -180,12 +181,12 @@ class RecoveringClient:
         return namespace, state.take_early()
 
     @property
-    def pid(self) -> Optional[str]:
+    def pid(self) -> str | None:
         """The private session id of the default namespace (a secret: do not log or share it)."""
         return self.state().pid
 
     @property
-    def last_offset(self) -> Optional[str]:
+    def last_offset(self) -> str | None:
         """The offset of the last stored event received in the default namespace."""
         return self.state().last_offset
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import base64
 import functools
 import secrets
-from typing import Any, Callable, Iterable, Iterator, Optional
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from socketio import exceptions as sio_exceptions
 from socketio import packet as sio_packet
@@ -41,8 +42,8 @@ _CLIENT_PACKET_TYPES = (sio_packet.CONNECT, sio_packet.DISCONNECT, sio_packet.EV
 RETRY = object()
 
 
-def choose_store(args: tuple[Any, ...], recovery: Optional[Recovery], store: Optional[RecoveryStore]
-                 ) -> tuple[Optional[Recovery], Optional[RecoveryStore]]:
+def choose_store(args: tuple[Any, ...], recovery: Recovery | None, store: RecoveryStore | None
+                 ) -> tuple[Recovery | None, RecoveryStore | None]:
     """The limits and the store a server with these arguments uses (None: recovery off),
     the store configured.
 
@@ -123,7 +124,7 @@ class ConnectCalls:
 
     def __init__(self, sid: str, environ: Any, auth: Any) -> None:
         self._calls = [(sid, environ, auth)] if auth else [(sid, environ, None), (sid, environ)]
-        self._first: Optional[TypeError] = None
+        self._first: TypeError | None = None
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         yield from self._calls
@@ -219,7 +220,7 @@ def as_sids(skip_sid: Any) -> frozenset[Any]:
     return frozenset((skip_sid,))
 
 
-def as_rooms(room: Any) -> Optional[list[Any]]:
+def as_rooms(room: Any) -> list[Any] | None:
     """None for everyone, else the list of rooms (python-socketio accepts one room or a list)."""
     if room is None:
         return None

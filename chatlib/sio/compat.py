@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from socket import SHUT_RDWR
-from typing import Any, Callable, Optional
+from typing import Any
 
 import engineio
 import socketio
@@ -204,7 +205,7 @@ async def trigger_event(target: Any, event: str, namespace: str, *args: Any) -> 
     return await target._trigger_event(event, namespace, *args)
 
 
-def handler(target: Any, namespace: str, event: str) -> Optional[Callable[..., Any]]:
+def handler(target: Any, namespace: str, event: str) -> Callable[..., Any] | None:
     """The handler a server or client registered for ``event`` in ``namespace`` with
     ``on()`` / ``event``, or None (class-based namespaces are not looked in)."""
     return target.handlers.get(namespace, {}).get(event)  # type: ignore[no-any-return]
@@ -226,7 +227,7 @@ def flask_registrations(socketio: Any) -> tuple[list[Any], list[Any]]:
     return socketio.handlers, socketio.namespace_handlers
 
 
-def pubsub_listener(server: Any) -> Optional[asyncio.Task[Any]]:
+def pubsub_listener(server: Any) -> asyncio.Task[Any] | None:
     """The task a pub/sub manager (``AsyncRedisManager``...) listens in; python-socketio
     never ends it, not even at ``shutdown()``. None for the default manager."""
     task = getattr(server.manager, "thread", None)
@@ -248,7 +249,7 @@ def in_binary_packet(server: Any, eio_sid: str) -> bool:
     return eio_sid in server._binary_packet
 
 
-def engineio_socket(server: Any, eio_sid: str) -> Optional[Any]:
+def engineio_socket(server: Any, eio_sid: str) -> Any | None:
     """The python-engineio socket of a connection, or None once it is gone."""
     return server.eio.sockets.get(eio_sid)
 
@@ -275,12 +276,12 @@ def writer_is_idle(socket: Any) -> bool:
                 and not socket.closing and queue.empty() and queue._getters)
 
 
-def socket_is_closing(socket: Optional[Any]) -> bool:
+def socket_is_closing(socket: Any | None) -> bool:
     """Whether an Engine.IO socket is gone, closed or closing."""
     return socket is None or bool(socket.closed) or bool(socket.closing)
 
 
-def unanswered_ping(socket: Optional[Any]) -> Optional[float]:
+def unanswered_ping(socket: Any | None) -> float | None:
     """The wall-clock time of the ping this socket has not answered yet, or None.
 
     python-engineio sets ``last_ping`` as it sends a ping and clears it when the pong comes.
@@ -306,7 +307,7 @@ def disconnect_reasons(server: Any) -> Any:
     return server.eio.reason
 
 
-def session_dicts(socket: Optional[Any]) -> dict[str, Any]:
+def session_dicts(socket: Any | None) -> dict[str, Any]:
     """The per-namespace session dicts python-socketio keeps on an Engine.IO socket."""
     return socket.session if socket is not None else {}
 

@@ -33,8 +33,9 @@ import asyncio
 import inspect
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any
 
 from socketio import exceptions as sio_exceptions
 
@@ -77,7 +78,7 @@ class QueuedEmit(PendingEmit):
     """An emit in the delivery queue (``retries=``), not yet acknowledged."""
 
     #: seconds each try waits for the ack; None: the queue's ``ack_timeout``
-    timeout: Optional[float] = None
+    timeout: float | None = None
     #: how many times it has been sent
     tries: int = 0
     #: what ``emit`` returns: the ack's value (as ``call`` returns it) or DeliveryError
@@ -102,7 +103,7 @@ def check_options(retries: Any, ack_timeout: Any) -> None:
 
 
 def judge_try(item: QueuedEmit, result: Any, retries: int,
-              timeout: Optional[float]) -> tuple[bool, Optional[BaseException]]:
+              timeout: float | None) -> tuple[bool, BaseException | None]:
     """What one try's result means: (the packet leaves the queue, the error it is given up with).
 
     ``(True, None)``: acknowledged; ``(True, error)``: given up; ``(False, None)``:
@@ -134,7 +135,7 @@ class DeliveryQueue:
         await outcome              # the ack's value, or DeliveryError after 4 tries
     """
 
-    def __init__(self, send: Sender, retries: int, ack_timeout: Optional[float] = None) -> None:
+    def __init__(self, send: Sender, retries: int, ack_timeout: float | None = None) -> None:
         check_options(retries, ack_timeout)
         self.retries = retries
         self.ack_timeout = ack_timeout
@@ -144,8 +145,8 @@ class DeliveryQueue:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._in_flight: dict[str, asyncio.Future[Any]] = {}
 
-    def submit(self, event: str, data: Any, namespace: str, callback: Optional[Callable[..., Any]] = None,
-               timeout: Optional[float] = None) -> asyncio.Future[Any]:
+    def submit(self, event: str, data: Any, namespace: str, callback: Callable[..., Any] | None = None,
+               timeout: float | None = None) -> asyncio.Future[Any]:
         """Queue an emit; returns the future of its outcome."""
         item = QueuedEmit(event, data, namespace, callback, timeout)
         self._queues.setdefault(namespace, deque()).append(item)
@@ -161,7 +162,7 @@ class DeliveryQueue:
         self._connected.add(namespace)
         self._start(namespace)
 
-    def connection_lost(self, namespace: Optional[str] = None) -> None:
+    def connection_lost(self, namespace: str | None = None) -> None:
         """One namespace (None: all) lost its connection: acks of tries in flight never come."""
         lost = [namespace] if namespace is not None else list(self._connected)
         for name in lost:
@@ -191,7 +192,7 @@ class DeliveryQueue:
             else:
                 self._give_up(item, error)
 
-    def _timeout(self, item: QueuedEmit) -> Optional[float]:
+    def _timeout(self, item: QueuedEmit) -> float | None:
         return item.timeout if item.timeout is not None else self.ack_timeout
 
     async def _try(self, item: QueuedEmit) -> Any:
@@ -214,7 +215,7 @@ class DeliveryQueue:
                 return error
             try:
                 return await asyncio.wait_for(attempt, self._timeout(item))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return _TIMED_OUT
         finally:
             self._in_flight.pop(item.namespace, None)

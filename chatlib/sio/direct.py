@@ -22,7 +22,7 @@ client is still closed with the reason "ping timeout", at most that much later.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from ..core.store import Payload
 from . import compat
@@ -42,7 +42,7 @@ class DirectWriter:
     def __init__(self, server: Any) -> None:
         self.server = server
         # eio sid -> (its engineio socket, its connection's frame writer or None)
-        self._routes: dict[str, tuple[Any, Optional[FrameWriter]]] = {}
+        self._routes: dict[str, tuple[Any, FrameWriter | None]] = {}
 
     @staticmethod
     def frame(payload: Payload) -> bytes:
@@ -69,6 +69,6 @@ class DirectWriter:
         return (writer is not None and compat.writer_is_idle(socket)
                 and writer.write_frame(frame))
 
-    def forget(self, eio_sid: Optional[str]) -> None:
+    def forget(self, eio_sid: str | None) -> None:
         """A connection leaves a namespace: drop what is known of it (found again if still needed)."""
         self._routes.pop(eio_sid, None)  # type: ignore[arg-type]

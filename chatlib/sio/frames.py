@@ -19,7 +19,8 @@ Example::
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Optional, Protocol, Union, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 _TEXT = 0x81    # FIN + opcode 1
 _BINARY = 0x82  # FIN + opcode 2
@@ -61,7 +62,7 @@ def _header(first: int, size: int) -> bytes:
     return bytes((first, 127)) + size.to_bytes(8, "big")
 
 
-def frame_of(data: Union[str, bytes]) -> bytes:
+def frame_of(data: str | bytes) -> bytes:
     """The unmasked final frame of one message: a text frame for ``str``, binary for ``bytes``."""
     if isinstance(data, str):
         body = data.encode()
@@ -80,9 +81,9 @@ class FrameCache:
     """
 
     def __init__(self) -> None:
-        self._frames: dict[Union[str, bytes], bytes] = {}
+        self._frames: dict[str | bytes, bytes] = {}
 
-    def frame(self, data: Union[str, bytes], keep: bool) -> bytes:
+    def frame(self, data: str | bytes, keep: bool) -> bytes:
         """The frame of ``data``, kept for reuse if ``keep`` (only broadcasts are worth it)."""
         frame = self._frames.get(data)
         if frame is None:
@@ -98,7 +99,7 @@ class FrameCache:
 #: WebSocket protocols that build frames for their own sends.
 shared_frames = FrameCache()
 
-Adapter = Callable[[Any], Optional[FrameWriter]]
+Adapter = Callable[[Any], FrameWriter | None]
 # module prefix of a server's connection objects -> the module that registers
 # their adapter, imported the first time such a connection is seen
 _PROVIDERS: dict[str, str] = {"uvicorn.": "chatlib.serving.adapters"}
@@ -114,7 +115,7 @@ def register_adapter(module_prefix: str, adapter: Adapter) -> None:
     _ADAPTERS[module_prefix] = adapter
 
 
-def writer_behind(send: Any) -> Optional[FrameWriter]:
+def writer_behind(send: Any) -> FrameWriter | None:
     """The ``FrameWriter`` of the connection an ASGI ``send`` callable belongs to, or None.
 
     The adapter registered for the module of the object behind ``send``

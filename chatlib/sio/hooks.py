@@ -22,14 +22,14 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from socketio.async_manager import AsyncManager
 
 from . import compat
 from .common import install_hooks, published_data, stored_upstream
 from .manager import RecoveryRouter
-
 
 
 class ManagerHooks:
@@ -43,7 +43,7 @@ class ManagerHooks:
     # -- the manager's own methods (compat.MANAGER_WRAPPED) ----------------
 
     async def emit(self, original: Callable[..., Any], event: str, data: Any,
-                   namespace: Optional[str] = None, room: Any = None, skip_sid: Any = None,
+                   namespace: str | None = None, room: Any = None, skip_sid: Any = None,
                    callback: Any = None, to: Any = None, **kwargs: Any) -> Any:
         namespace = namespace or "/"
         if stored_upstream(callback, self.pubsub, self.router.store, kwargs):

@@ -25,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any, AsyncIterator, Optional
+from collections.abc import AsyncIterator
+from typing import Any
 
 from socketio.async_manager import AsyncManager
 
@@ -57,7 +58,7 @@ class RecoveryRouter(RouterBase):
 
     def __init__(self, server: Any, manager: AsyncManager, store: RecoveryStore) -> None:
         super().__init__(server, manager, store)
-        self._feed_task: Optional[asyncio.Task[None]] = None
+        self._feed_task: asyncio.Task[None] | None = None
         self._direct = DirectWriter(server)
         self._slice_start = time.perf_counter()
         self._appends = (AppendQueue(store, self._deliver_unstored, self._pace)
@@ -107,7 +108,7 @@ class RecoveryRouter(RouterBase):
             self._fed.clear()
             try:
                 await asyncio.wait_for(self._fed.wait(), _PACE_WAIT_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return  # the feed does not move (an outage): store on; a gap will be told
 
     async def settle(self) -> None:
@@ -176,7 +177,7 @@ class RecoveryRouter(RouterBase):
             await compat.cut_transport(self.server, eio_sid)
 
     async def send_payload(self, namespace: str, room: Any, skip: frozenset[str],
-                           payload: Payload, seq: Optional[int] = None) -> None:
+                           payload: Payload, seq: int | None = None) -> None:
         """Write one stored payload to every live participant, or to its holding list.
 
         Straight onto the WebSocket where ``DirectWriter`` can, else through

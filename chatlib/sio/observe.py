@@ -23,8 +23,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 from socketio import packet as sio_packet
 
@@ -74,14 +75,14 @@ class ObservedPacket:
     direction: str
     type: str
     eio_sid: str
-    sid: Optional[str]
+    sid: str | None
     namespace: str
     text: str
-    offset: Optional[str] = None
+    offset: str | None = None
     replay: bool = False
-    event: Optional[str] = None
-    reason: Optional[str] = None
-    recovered: Optional[bool] = None
+    event: str | None = None
+    reason: str | None = None
+    recovered: bool | None = None
 
 
 PacketObserver = Callable[[ObservedPacket], Any]
@@ -99,7 +100,7 @@ class PacketObservers:
         self._server = server
         self._observers: list[PacketObserver] = []
         self._replaying: set[str] = set()
-        self._send_packet: Optional[Callable[..., Any]] = None
+        self._send_packet: Callable[..., Any] | None = None
 
     def __bool__(self) -> bool:
         return bool(self._observers)
@@ -151,7 +152,7 @@ class PacketObservers:
 
     # -- internals -------------------------------------------------------
 
-    def _ping_timed_out(self, eio_sid: str) -> Optional[str]:
+    def _ping_timed_out(self, eio_sid: str) -> str | None:
         """"ping timeout" when the connection ended with a ping unanswered for the whole timeout.
 
         python-engineio reports a silent WebSocket as "transport close" when its

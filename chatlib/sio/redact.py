@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Callable, Union
+from collections.abc import Callable
 
 #: a ``"pid"`` JSON field: group 1 its name and colon, group 2 its value (escapes kept)
 PID_FIELD = re.compile(r'("pid"\s*:\s*)"((?:[^"\\]|\\.)*)"')
@@ -53,7 +53,7 @@ class PidRedactor(logging.Filter):
         return True
 
 
-def redact_pids(logger: Union[logging.Logger, logging.LoggerAdapter[logging.Logger]]) -> None:
+def redact_pids(logger: logging.Logger | logging.LoggerAdapter[logging.Logger]) -> None:
     """Install one PidRedactor on ``logger`` (again is a no-op).
 
     A ``logging.LoggerAdapter`` (python-socketio accepts one as ``logger=``)

@@ -10,8 +10,9 @@ the subclasses.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from bidict import ValueDuplicationError
 
@@ -30,7 +31,7 @@ class Connecting:
     missed: list[Payload]
     #: live packets that arrived since, in order (the router appends to it)
     held: list[Payload]
-    restored: Optional[Restored]
+    restored: Restored | None
 
 
 class RouterBase:
@@ -48,7 +49,7 @@ class RouterBase:
     # -- connection bookkeeping -----------------------------------------
 
     def begin(self, eio_sid: str, namespace: str,
-              restored: Optional[Restored]) -> Optional[Connecting]:
+              restored: Restored | None) -> Connecting | None:
         """Register a connecting session, restored or new, and start holding its live packets.
 
         None when it cannot be registered (this Engine.IO connection is already in
@@ -91,7 +92,7 @@ class RouterBase:
             self.store.keep(namespace, connecting.sid, connecting.restored.data)
         self.release(connecting.sid)
 
-    def register(self, eio_sid: str, namespace: str, sid: Optional[str] = None) -> Optional[str]:
+    def register(self, eio_sid: str, namespace: str, sid: str | None = None) -> str | None:
         """Add a connecting session (pending until ``connect``) with a new or a restored sid.
 
         Returns the sid, or None when this Engine.IO connection is already in
@@ -149,7 +150,7 @@ class RouterBase:
                 or self.manager.is_pre_connected(sid, namespace))
 
     def recipients(self, namespace: str, room: Any, skip: frozenset[str], payload: Payload,
-                   seq: Optional[int] = None) -> Iterator[str]:
+                   seq: int | None = None) -> Iterator[str]:
         """The Engine.IO sids to write a stored payload to now; held sessions get it held."""
         held = self._held
         floors = self._floors
@@ -173,10 +174,10 @@ class RouterBase:
 
     # -- rooms -----------------------------------------------------------
 
-    def joined(self, sid: Any, namespace: Optional[str], room: Any) -> None:
+    def joined(self, sid: Any, namespace: str | None, room: Any) -> None:
         namespace = namespace or "/"
         if self.is_local(sid, namespace):
             self.store.join(namespace, sid, room)
 
-    def left(self, sid: Any, namespace: Optional[str], room: Any) -> None:
+    def left(self, sid: Any, namespace: str | None, room: Any) -> None:
         self.store.leave(namespace or "/", sid, room)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Optional
+from typing import Any
 
 import socketio
 
+from ..core import Recovery, RecoveryStore, Restored
+from ..core.store import Payload
 from . import common, compat
 from .hooks import attach
 from .manager import RecoveryRouter
 from .observe import PacketObserver, PacketObservers
-from ..core import Recovery, RecoveryStore, Restored
-from ..core.store import Payload
 from .redact import redact_pids
 from .routing import Connecting
 from .utf8 import utf8_packet_class
@@ -70,20 +70,20 @@ class RecoveryServer(socketio.AsyncServer):  # type: ignore[misc]  # untyped bas
         uvicorn.run(app, ws_per_message_deflate=False)
     """
 
-    def __init__(self, *args: Any, recovery: Optional[Recovery] = common.DEFAULT_RECOVERY,
-                 store: Optional[RecoveryStore] = None, **kwargs: Any) -> None:
-        self.store: Optional[RecoveryStore]
+    def __init__(self, *args: Any, recovery: Recovery | None = common.DEFAULT_RECOVERY,
+                 store: RecoveryStore | None = None, **kwargs: Any) -> None:
+        self.store: RecoveryStore | None
         self.recovery, self.store = common.choose_store(args, recovery, store)
         super().__init__(*args, **kwargs)
         if self.store is not None:  # recovery=None is plain python-socketio, its packets too
             # "más" on the wire as the JS server writes it, not "m\u00e1s"
             self.packet_class: type = utf8_packet_class(
                 self.packet_class, socketio.AsyncServer.__init__, args, kwargs)
-        self._sweeper: Optional[asyncio.Task[None]] = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._shut_down = False
         self._engineio_tasks: set[asyncio.Future[Any]] = set()
-        self._start_untracked: Optional[Any] = None
-        self.router: Optional[RecoveryRouter] = None
+        self._start_untracked: Any | None = None
+        self.router: RecoveryRouter | None = None
         if self.store is not None:
             self.router = RecoveryRouter(self, self.manager, self.store)
             attach(self.manager, self.router)
@@ -113,7 +113,7 @@ class RecoveryServer(socketio.AsyncServer):  # type: ignore[misc]  # untyped bas
         """Stop calling ``observer`` (not registered: a no-op)."""
         self.packet_observers.remove(observer)
 
-    def recovered(self, sid: str, namespace: Optional[str] = None) -> bool:
+    def recovered(self, sid: str, namespace: str | None = None) -> bool:
         """Whether the connection ``sid`` was restored from a kept session.
 
         Example::
@@ -126,7 +126,7 @@ class RecoveryServer(socketio.AsyncServer):  # type: ignore[misc]  # untyped bas
             return False
         return (namespace or "/", sid) in self.router.recovered
 
-    async def save_session(self, sid: str, session: dict[str, Any], namespace: Optional[str] = None) -> None:
+    async def save_session(self, sid: str, session: dict[str, Any], namespace: str | None = None) -> None:
         """Save the user session (python-socketio's), and hand it to the store too."""
         await super().save_session(sid, session, namespace=namespace)
         if self.store is not None:
@@ -191,7 +191,7 @@ class RecoveryServer(socketio.AsyncServer):  # type: ignore[misc]  # untyped bas
 
     # -- connect ---------------------------------------------------------
 
-    async def _try_restore(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
+    async def _try_restore(self, namespace: str, pid: Any, offset: Any) -> Restored | None:
         """Restore a session; one still connected to a silent server is waited for, bounded."""
         assert self.store is not None
         deadline = asyncio.get_running_loop().time() + self.store.dead_after
@@ -205,7 +205,7 @@ class RecoveryServer(socketio.AsyncServer):  # type: ignore[misc]  # untyped bas
                 return step  # type: ignore[no-any-return]
             await asyncio.sleep(common.ELSEWHERE_RETRY)
 
-    async def _handle_connect(self, eio_sid: str, namespace: Optional[str], data: Any) -> None:
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         if self.router is None:
             await super()._handle_connect(eio_sid, namespace, data)
             return

@@ -13,8 +13,6 @@ This reaches into python-engineio's client through ``compat.silence_engineio``.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from . import compat
 from .client import RecoveryClient
 
@@ -33,7 +31,7 @@ class Silence:
 
     def __init__(self, client: RecoveryClient) -> None:
         self.client = client
-        self._reconnection: Optional[bool] = None
+        self._reconnection: bool | None = None
 
     @property
     def active(self) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, Optional
+from typing import Any
 
 import engineio
 import socketio
@@ -106,8 +107,8 @@ class RecoveryClient(RecoveringClient, socketio.Client):  # type: ignore[misc]  
     #: python-socketio's (set by its ``__init__``), declared for the type checker
     reconnection: bool
 
-    def __init__(self, *args: Any, retries: Optional[int] = None,
-                 ack_timeout: Optional[float] = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, retries: int | None = None,
+                 ack_timeout: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._start_recovering(ThreadDeliveryQueue, retries, ack_timeout)
 
@@ -116,8 +117,8 @@ class RecoveryClient(RecoveringClient, socketio.Client):  # type: ignore[misc]  
 
     # -- emitting --------------------------------------------------------
 
-    def emit(self, event: str, data: Any = None, namespace: Optional[str] = None,
-             callback: Optional[Callable[..., Any]] = None) -> Optional[Future[Any]]:
+    def emit(self, event: str, data: Any = None, namespace: str | None = None,
+             callback: Callable[..., Any] | None = None) -> Future[Any] | None:
         """Emit an event; while the namespace is disconnected it waits in ``pending``.
 
         With ``retries`` it joins the delivery queue and this returns the future
@@ -133,8 +134,8 @@ class RecoveryClient(RecoveringClient, socketio.Client):  # type: ignore[misc]  
         super().emit(event, data=data, namespace=namespace, callback=callback)
         return None
 
-    def call(self, event: str, data: Any = None, namespace: Optional[str] = None,
-             timeout: Optional[float] = None) -> Any:
+    def call(self, event: str, data: Any = None, namespace: str | None = None,
+             timeout: float | None = None) -> Any:
         """Emit an event and return the server's ack (python-socketio's ``call``).
 
         With ``retries``, ``timeout`` is the wait of each try (default
@@ -212,7 +213,7 @@ class RecoveryClient(RecoveringClient, socketio.Client):  # type: ignore[misc]  
             compat.client_send_packet_sync(self, self.packet_class(
                 sio_packet.CONNECT, data=data, namespace=namespace))
 
-    def _handle_connect(self, namespace: Optional[str], data: Any) -> None:
+    def _handle_connect(self, namespace: str | None, data: Any) -> None:
         taken = self._take_reply(namespace, data)
         if taken is None:
             return
@@ -225,7 +226,7 @@ class RecoveryClient(RecoveringClient, socketio.Client):  # type: ignore[misc]  
         compat.trigger_event_sync(self, "connect", namespace)
         compat.connected_event(self).set()
 
-    def _handle_event(self, namespace: Optional[str], id: Any, data: Any) -> None:
+    def _handle_event(self, namespace: str | None, id: Any, data: Any) -> None:
         namespace = namespace or "/"
         state = self._states.get(namespace)
         if namespace not in self.namespaces and state is not None \
@@ -237,7 +238,7 @@ class RecoveryClient(RecoveringClient, socketio.Client):  # type: ignore[misc]  
         data = self.state(namespace).strip_offset(id, data)
         super()._handle_event(namespace, id, data)
 
-    def _handle_disconnect(self, namespace: Optional[str]) -> None:
+    def _handle_disconnect(self, namespace: str | None) -> None:
         if self._delivery is not None:
             self._delivery.connection_lost(namespace or "/")
         super()._handle_disconnect(namespace)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, Optional
+from typing import Any
 
 from socketio import exceptions as sio_exceptions
 
@@ -37,7 +38,7 @@ class _Attempt:
             self.result = result
             self._done.set()
 
-    def wait(self, timeout: Optional[float]) -> Any:
+    def wait(self, timeout: float | None) -> Any:
         return self.result if self._done.wait(timeout) else _TIMED_OUT
 
 
@@ -52,7 +53,7 @@ class ThreadDeliveryQueue:
         outcome.result()           # the ack's value, or DeliveryError after 4 tries
     """
 
-    def __init__(self, send: SyncSender, retries: int, ack_timeout: Optional[float] = None) -> None:
+    def __init__(self, send: SyncSender, retries: int, ack_timeout: float | None = None) -> None:
         check_options(retries, ack_timeout)
         self.retries = retries
         self.ack_timeout = ack_timeout
@@ -63,8 +64,8 @@ class ThreadDeliveryQueue:
         self._workers: dict[str, threading.Thread] = {}
         self._in_flight: dict[str, _Attempt] = {}
 
-    def submit(self, event: str, data: Any, namespace: str, callback: Optional[Callable[..., Any]] = None,
-               timeout: Optional[float] = None) -> Future[Any]:
+    def submit(self, event: str, data: Any, namespace: str, callback: Callable[..., Any] | None = None,
+               timeout: float | None = None) -> Future[Any]:
         """Queue an emit; returns the future of its outcome."""
         item = QueuedEmit(event, data, namespace, callback, timeout, outcome=Future())  # type: ignore[arg-type]
         with self._lock:
@@ -83,7 +84,7 @@ class ThreadDeliveryQueue:
             self._connected.add(namespace)
             self._start(namespace)
 
-    def connection_lost(self, namespace: Optional[str] = None) -> None:
+    def connection_lost(self, namespace: str | None = None) -> None:
         """One namespace (None: all) lost its connection: acks of tries in flight never come."""
         with self._lock:
             lost = [namespace] if namespace is not None else list(self._connected)
@@ -121,7 +122,7 @@ class ThreadDeliveryQueue:
             else:
                 give_up(item, error)
 
-    def _try(self, item: QueuedEmit, timeout: Optional[float]) -> Any:
+    def _try(self, item: QueuedEmit, timeout: float | None) -> Any:
         """Send the packet once; the ack's arguments, a timeout, a lost connection or an error."""
         attempt = _Attempt()
         with self._lock:

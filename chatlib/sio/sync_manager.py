@@ -25,7 +25,8 @@ import asyncio
 import contextlib
 import logging
 import threading
-from typing import Any, AsyncIterator, Callable, Optional
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from socketio.manager import Manager
 
@@ -52,9 +53,9 @@ class SyncRouter(RouterBase):
     def __init__(self, server: Any, manager: Manager, store: RecoveryStore) -> None:
         super().__init__(server, manager, store)
         self.lock = threading.RLock()
-        self._feed_thread: Optional[threading.Thread] = None
-        self._feed_loop: Optional[asyncio.AbstractEventLoop] = None
-        self._feed_task: Optional[asyncio.Task[None]] = None
+        self._feed_thread: threading.Thread | None = None
+        self._feed_loop: asyncio.AbstractEventLoop | None = None
+        self._feed_task: asyncio.Task[None] | None = None
 
     def emit(self, event: str, data: Any, namespace: str, room: Any, skip_sid: Any) -> None:
         """Store one event and queue it to its recipients (or let a shared store's feed do it)."""
@@ -68,7 +69,7 @@ class SyncRouter(RouterBase):
                 self.send_payload(namespace, room, skip, payload)
 
     def send_payload(self, namespace: str, room: Any, skip: frozenset[str], payload: Payload,
-                     seq: Optional[int] = None) -> None:
+                     seq: int | None = None) -> None:
         """Queue one stored payload to every live participant, or to its holding list (locked)."""
         parts = payload if isinstance(payload, list) else [payload]
         packets = [compat.message_packet(part) for part in parts]
@@ -137,7 +138,7 @@ class SyncManagerHooks:
         self.router = router
 
     def emit(self, original: Callable[..., Any], event: str, data: Any,
-             namespace: Optional[str] = None, room: Any = None, skip_sid: Any = None,
+             namespace: str | None = None, room: Any = None, skip_sid: Any = None,
              callback: Any = None, to: Any = None, **kwargs: Any) -> Any:
         namespace = namespace or "/"
         if stored_upstream(callback, False, self.router.store, kwargs):

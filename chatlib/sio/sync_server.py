@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Optional
+from typing import Any
 
 import socketio
 
-from . import common, compat
 from ..core import Recovery, RecoveryStore, Restored, RestoreFailure
 from ..core.store import Payload
+from . import common, compat
 from .redact import redact_pids
 from .routing import Connecting
 from .sync_manager import SyncRouter, attach_sync
@@ -51,19 +51,19 @@ class RecoveryServer(socketio.Server):  # type: ignore[misc]  # untyped base
         app = socketio.WSGIApp(sio)   # any WSGI server; Flask apps: chatlib.flask.SocketIO
     """
 
-    def __init__(self, *args: Any, recovery: Optional[Recovery] = common.DEFAULT_RECOVERY,
-                 store: Optional[RecoveryStore] = None, **kwargs: Any) -> None:
-        self.store: Optional[RecoveryStore]
+    def __init__(self, *args: Any, recovery: Recovery | None = common.DEFAULT_RECOVERY,
+                 store: RecoveryStore | None = None, **kwargs: Any) -> None:
+        self.store: RecoveryStore | None
         self.recovery, self.store = common.choose_store(args, recovery, store)
         super().__init__(*args, **kwargs)
         if self.store is not None:  # recovery=None is plain python-socketio, its packets too
             # "más" on the wire as the JS server writes it, not "m\u00e1s"
             self.packet_class: type = utf8_packet_class(self.packet_class, socketio.Server.__init__,
                                                         args, kwargs)
-        self._sweeper: Optional[Any] = None
+        self._sweeper: Any | None = None
         self._stopping = threading.Event()
         self._shut_down = False
-        self.router: Optional[SyncRouter] = None
+        self.router: SyncRouter | None = None
         if self.store is not None:
             self.router = SyncRouter(self, self.manager, self.store)
             attach_sync(self.manager, self.router)
@@ -71,7 +71,7 @@ class RecoveryServer(socketio.Server):  # type: ignore[misc]  # untyped base
             redact_pids(self.logger)
             redact_pids(self.eio.logger)
 
-    def recovered(self, sid: str, namespace: Optional[str] = None) -> bool:
+    def recovered(self, sid: str, namespace: str | None = None) -> bool:
         """Whether the connection ``sid`` was restored from a kept session.
 
         Example::
@@ -84,7 +84,7 @@ class RecoveryServer(socketio.Server):  # type: ignore[misc]  # untyped base
             return False
         return (namespace or "/", sid) in self.router.recovered
 
-    def save_session(self, sid: str, session: dict[str, Any], namespace: Optional[str] = None) -> None:
+    def save_session(self, sid: str, session: dict[str, Any], namespace: str | None = None) -> None:
         """Save the user session (python-socketio's), and hand it to the store too."""
         super().save_session(sid, session, namespace=namespace)
         if self.router is not None:
@@ -103,7 +103,7 @@ class RecoveryServer(socketio.Server):  # type: ignore[misc]  # untyped base
 
     # -- connect ---------------------------------------------------------
 
-    def _restore_locked(self, namespace: str, pid: Any, offset: Any) -> Optional[Restored]:
+    def _restore_locked(self, namespace: str, pid: Any, offset: Any) -> Restored | None:
         """Restore a session; returns with the router's lock held (the caller releases it).
 
         A session still connected to a silent server (shared stores), or whose
@@ -127,7 +127,7 @@ class RecoveryServer(socketio.Server):  # type: ignore[misc]  # untyped base
             self.router.lock.release()
             self.sleep(common.ELSEWHERE_RETRY)
 
-    def _handle_connect(self, eio_sid: str, namespace: Optional[str], data: Any) -> None:
+    def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         if self.router is None:
             super()._handle_connect(eio_sid, namespace, data)
             return

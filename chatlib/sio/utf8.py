@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engineio import json as engineio_json
 from socketio import packet as sio_packet

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import secrets
 import time
-from importlib import resources
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Iterable, Optional, Sequence, Union
+from importlib import resources
+from typing import Any
 
 from ..core import codec
 from ..core.log import PacketRecord
 from ..core.policy import Recovery
 from ..core.sessions import Session
-from ..core.store import (UNSTORED, Payload, RestoreFailure, RestoreResult, Restored, SharedStore,
-                          packet_row, session_row, storable_session_data)
+from ..core.store import (
+    UNSTORED,
+    Payload,
+    Restored,
+    RestoreFailure,
+    RestoreResult,
+    SharedStore,
+    packet_row,
+    session_row,
+    storable_session_data,
+)
 from .redis_connect import RedisTarget, parse_url
 
 logger = logging.getLogger(__name__)
@@ -49,7 +60,7 @@ class _Prepared:
     """One packet encoded for append.lua: its targets, its time, and its text around the offset."""
 
     namespace: str
-    rooms: Optional[list[str]]  # None: everyone
+    rooms: list[str] | None  # None: everyone
     excluded: str  # JSON list of sids, or ""
     now: float
     before: Any  # str, or bytes for a msgpack packet
@@ -132,7 +143,7 @@ def _utf8(value: Any) -> str:
         raise codec.Unreadable("not UTF-8 text") from None
 
 
-def _sids(text: str) -> Optional[frozenset[str]]:
+def _sids(text: str) -> frozenset[str] | None:
     """A stream entry's rooms or excluded sids: "*" or "" for none, else a JSON list of strings."""
     if text in ("*", ""):
         return None
@@ -253,10 +264,10 @@ class RedisStore(SharedStore):
     above the old ones; the sessions it lost are not recovered.
     """
 
-    def __init__(self, url: str = "redis://127.0.0.1:6379/0", recovery: Optional[Recovery] = None,
+    def __init__(self, url: str = "redis://127.0.0.1:6379/0", recovery: Recovery | None = None,
                  clock: Callable[[], float] = time.time, prefix: str = "chatlib:",
                  dead_after: float = 2.0, *, cluster: bool = False,
-                 redis_options: Optional[dict[str, Any]] = None) -> None:
+                 redis_options: dict[str, Any] | None = None) -> None:
         self.url = url
         self.own_recovery = recovery
         self.target: RedisTarget = parse_url(url, cluster=cluster, options=redis_options)
@@ -275,13 +286,13 @@ class RedisStore(SharedStore):
                          for name, source in self._sources.items()}
         # batched appends go through an asyncio client of the loop that makes them
         self._aio: Any = None
-        self._aio_loop: Optional[asyncio.AbstractEventLoop] = None
+        self._aio_loop: asyncio.AbstractEventLoop | None = None
         self._aio_append: Any = None
-        self._generation: Optional[str] = None  # learnt on first contact (resync.lua)
-        self._primary: Optional[str] = None  # the Redis process resynced with (None: resync first)
-        self._primary_seen: Optional[str] = None  # the last one, for the log line of a failover
+        self._generation: str | None = None  # learnt on first contact (resync.lua)
+        self._primary: str | None = None  # the Redis process resynced with (None: resync first)
+        self._primary_seen: str | None = None  # the last one, for the log line of a failover
         self._high = 0  # the highest sequence number this server has seen
-        self._outage_since: Optional[float] = None
+        self._outage_since: float | None = None
         self._retry_at = 0.0
         self._retry_delay = _RETRY_FIRST
         self._unstored = 0
@@ -290,7 +301,7 @@ class RedisStore(SharedStore):
         # per namespace the rooms of the packets it could not store (None: everyone).
         self._mine: dict[tuple[str, str], tuple[str, set[str]]] = {}
         self._gone: set[tuple[str, str]] = set()
-        self._gaps: dict[str, Optional[set[str]]] = {}
+        self._gaps: dict[str, set[str] | None] = {}
 
     def close(self) -> None:
         self._redis.close()
@@ -392,7 +403,7 @@ class RedisStore(SharedStore):
         self._gone.clear()
         self._gaps.clear()
 
-    def _not_stored(self, namespace: str, rooms: Optional[list[str]]) -> None:
+    def _not_stored(self, namespace: str, rooms: list[str] | None) -> None:
         self._unstored += 1
         if namespace in self._gaps and self._gaps[namespace] is None:
             return
@@ -403,15 +414,15 @@ class RedisStore(SharedStore):
 
     # -- packets ---------------------------------------------------------
 
-    def prepare_append(self, namespace: str, rooms: Optional[Iterable[Any]],
-                       exclude: Optional[Iterable[str]],
+    def prepare_append(self, namespace: str, rooms: Iterable[Any] | None,
+                       exclude: Iterable[str] | None,
                        make_payload: Callable[[str], Payload]) -> _Prepared:
         before, after, attachments = _split_payload(make_payload(_MARKER))
         return _Prepared(namespace, None if rooms is None else [str(room) for room in rooms],
                          json.dumps(sorted(exclude)) if exclude else "", self.clock(),
                          before, after, attachments)
 
-    def append(self, namespace: str, rooms: Optional[Iterable[Any]], exclude: Optional[Iterable[str]],
+    def append(self, namespace: str, rooms: Iterable[Any] | None, exclude: Iterable[str] | None,
                make_payload: Callable[[str], Payload]) -> tuple[str, Payload]:
         """Store one packet now, in one round trip (a server's emits use ``append_prepared``)."""
         batch = [self.prepare_append(namespace, rooms, exclude, make_payload)]
@@ -497,8 +508,8 @@ class RedisStore(SharedStore):
         """
         get = fields.get
         seq = int(_text(entry_id).split("-")[0])
-        namespace: Optional[str] = None
-        rooms: Optional[frozenset[str]] = None
+        namespace: str | None = None
+        rooms: frozenset[str] | None = None
         try:
             namespace = _utf8(get(b"ns"))
             rooms = _sids(_utf8(get(b"rooms")))
@@ -521,10 +532,8 @@ class RedisStore(SharedStore):
         """The entries that can be read (inspection shows no others)."""
         records = []
         for entry_id, fields in entries:
-            try:
+            with contextlib.suppress(_UnreadableEntry):
                 records.append(self._record(entry_id, fields))
-            except _UnreadableEntry:
-                pass
         return records
 
     def _fed(self, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> list[PacketRecord]:
@@ -668,22 +677,18 @@ class RedisStore(SharedStore):
             return
         if (namespace, sid) in self._mine:
             self._mine[(namespace, sid)][1].add(str(room))
-        try:
+        with contextlib.suppress(_Unavailable):
             self._run("rooms", namespace, sid, str(room), "join")
-        except _Unavailable:
-            pass
 
     def leave(self, namespace: str, sid: str, room: Any) -> None:
         if room is None:
             return
         if (namespace, sid) in self._mine:
             self._mine[(namespace, sid)][1].discard(str(room))
-        try:
+        with contextlib.suppress(_Unavailable):
             self._run("rooms", namespace, sid, str(room), "leave")
-        except _Unavailable:
-            pass
 
-    def _end(self, namespace: str, sid: str, data: Union[str, bytes], how: str) -> bool:
+    def _end(self, namespace: str, sid: str, data: str | bytes, how: str) -> bool:
         self._mine.pop((namespace, sid), None)
         try:
             return bool(self._run("keep", namespace, sid, data, repr(self.clock()), how,
@@ -696,11 +701,9 @@ class RedisStore(SharedStore):
         return self._end(namespace, sid, _encoded(data, namespace, sid), "keep")
 
     def save_data(self, namespace: str, sid: str, data: Any) -> None:
-        try:
+        with contextlib.suppress(_Unavailable):  # written again when the session drops
             self._run("keep", namespace, sid, _encoded(data, namespace, sid), repr(self.clock()),
                       "save", self.recovery.max_kept_sessions)
-        except _Unavailable:
-            pass  # the session dict is written again when the session drops
 
     def forget(self, namespace: str, sid: str) -> None:
         self._end(namespace, sid, b"", "forget")
@@ -742,7 +745,7 @@ class RedisStore(SharedStore):
         self._high = max(self._high, int(head))
         return Restored(sid, pid, rooms, restored_data, missed, int(head))
 
-    def _unreadable(self, namespace: str, sid: Optional[str], what: str) -> RestoreFailure:
+    def _unreadable(self, namespace: str, sid: str | None, what: str) -> RestoreFailure:
         """A kept session whose state cannot be read: forgotten, with one WARNING; a new session."""
         if sid is not None:  # restore.lua gave it to this server: take it out of Redis
             self._end(namespace, sid, b"", "forget")
@@ -753,7 +756,7 @@ class RedisStore(SharedStore):
         return RestoreFailure.UNREADABLE_STATE
 
     def missed(self, namespace: str, sid: str,
-               offset: Optional[str] = None) -> list[dict[str, Any]]:
+               offset: str | None = None) -> list[dict[str, Any]]:
         try:
             reply = self._run("missed", namespace, sid, _offset_argument(offset), repr(self.clock()),
                               self.recovery.max_disconnection_duration)
@@ -779,7 +782,7 @@ class RedisStore(SharedStore):
 
     # -- expiry and inspection -------------------------------------------
 
-    def expire(self, limit: Optional[int] = None) -> int:
+    def expire(self, limit: int | None = None) -> int:
         try:
             return int(self._run("expire", repr(self.clock()),
                                  self.recovery.max_disconnection_duration, limit or 1_000_000_000,
@@ -847,10 +850,8 @@ def _hash_tagged(prefix: str) -> str:
 
 
 async def _close_quietly(client: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):  # closing a connection to a Redis that is gone may fail too
         await client.aclose()
-    except Exception:  # closing a connection to a Redis that is gone may fail too
-        pass
 
 
 def _encoded(data: Any, namespace: str, sid: str) -> str:

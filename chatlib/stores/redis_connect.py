@@ -29,9 +29,10 @@ Example::
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Optional, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 DEFAULT_SERVICE = "socketio"  # AsyncRedisManager's default channel, its fallback service name
@@ -123,7 +124,7 @@ def _sentinel_options(options: dict[str, Any]) -> dict[str, Any]:
     return {"sentinel_kwargs": {name: options[name] for name in keep if name in options}}
 
 
-def parse_url(url: str, cluster: bool = False, options: Optional[dict[str, Any]] = None) -> RedisTarget:
+def parse_url(url: str, cluster: bool = False, options: dict[str, Any] | None = None) -> RedisTarget:
     """Parse a Redis URL as python-socketio's ``AsyncRedisManager`` does (see the module doc).
 
     ``options`` are keyword arguments for every client made (python-socketio's
@@ -149,7 +150,7 @@ def parse_url(url: str, cluster: bool = False, options: Optional[dict[str, Any]]
                      "redis+sentinel, valkey, valkeys, valkey+sentinel)")
 
 
-def _parse_sentinels(url: str) -> tuple[tuple[tuple[str, int], ...], Optional[str], dict[str, Any]]:
+def _parse_sentinels(url: str) -> tuple[tuple[tuple[str, int], ...], str | None, dict[str, Any]]:
     """host:port pairs after the credentials, then ``/db/service`` in the path."""
     parsed = urlparse(url)
     hosts = parsed.netloc.rpartition("@")[2]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import random
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 from ..core import codec
 from ..core.codec import Unreadable
@@ -74,7 +76,7 @@ class _UnwrittenMark:
 
     def __init__(self, path: str) -> None:
         try:
-            self._fd: Optional[int] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
             if len(os.pread(self._fd, self._WIDTH, 0)) < self._WIDTH:
                 self.write(0)
         except OSError:
@@ -90,10 +92,8 @@ class _UnwrittenMark:
 
     def write(self, seq: int) -> None:
         if self._fd is not None:
-            try:
+            with contextlib.suppress(OSError):  # best effort: the database file is failing too
                 os.pwrite(self._fd, f"{seq:0{self._WIDTH}d}".encode(), 0)
-            except OSError:
-                pass  # best effort: the database file is failing too
 
     def close(self) -> None:
         if self._fd is not None:
@@ -169,7 +169,7 @@ def _text(value: Any) -> str:
     return value
 
 
-def _rooms_column(text: Any) -> Optional[frozenset[str]]:
+def _rooms_column(text: Any) -> frozenset[str] | None:
     if text is None:
         return None
     rooms = _column_json(text)
@@ -178,7 +178,7 @@ def _rooms_column(text: Any) -> Optional[frozenset[str]]:
     return frozenset(_room(room) for room in rooms)
 
 
-def _exclude_column(text: Any) -> Optional[frozenset[str]]:
+def _exclude_column(text: Any) -> frozenset[str] | None:
     if text is None:
         return None
     sids = _column_json(text)
@@ -220,7 +220,7 @@ def _placeholder(row: tuple[Any, ...], seq: int, created: float) -> PacketRecord
     return PacketRecord(seq, namespace, rooms, None, created, None)  # type: ignore[arg-type]
 
 
-def _session_from_row(row: tuple[Any, ...]) -> tuple[Session, bool, Optional[float]]:
+def _session_from_row(row: tuple[Any, ...]) -> tuple[Session, bool, float | None]:
     """A session row as ``_session_changed`` wrote it; raises ``Unreadable`` for anything else."""
     (namespace, sid, pid, start, joined, shadow, data, connected, disconnected_at) = row
     session = Session(_text(namespace), _text(sid), _text(pid), _integer(start))
@@ -299,7 +299,7 @@ class SQLiteStore(MemoryStore):
         ['hello@1']
     """
 
-    def __init__(self, path: str, recovery: Optional[Recovery] = None,
+    def __init__(self, path: str, recovery: Recovery | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__(recovery, clock)
         self.path = path
@@ -312,7 +312,7 @@ class SQLiteStore(MemoryStore):
         self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(_SCHEMA)
         self._depth = 0
-        self._unwritten_since: Optional[float] = None  # monotonic time of the first failed write
+        self._unwritten_since: float | None = None  # monotonic time of the first failed write
         self._retrying = False
         self._retry_at = 0.0
         self._retry_delay = _RETRY_FIRST
@@ -384,10 +384,8 @@ class SQLiteStore(MemoryStore):
             self._rollback()
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(*_WRITE_ERRORS):  # no transaction left to roll back
             self._db.execute("ROLLBACK")
-        except _WRITE_ERRORS:
-            pass  # no transaction left to roll back
 
     def _write(self, sql: str, params: Any = (), many: bool = False) -> None:
         """Run one statement of the current transaction, unless the file stopped taking writes."""
@@ -485,7 +483,7 @@ class SQLiteStore(MemoryStore):
         with self._transaction():
             return super().restore(*args)
 
-    def expire(self, limit: Optional[int] = None) -> int:
+    def expire(self, limit: int | None = None) -> int:
         with self._transaction():
             self._write("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (self.clock(),))
             return super().expire(limit)

@@ -15,9 +15,8 @@ import re
 
 import pytest
 
-from tests.services import free_port
-
 import chatlib.chat
+from tests.services import free_port
 
 from .support import CDN_CLIENT_URL, CLIENT_PACKAGE, Process, expect, python, screenshot
 

@@ -14,7 +14,8 @@ import pytest
 from tests.services import free_port
 
 from .support import Process, expect, python, screenshot
-from .test_chat_page import SERVER_START_TIMEOUT, send, status_pattern as status
+from .test_chat_page import SERVER_START_TIMEOUT, send
+from .test_chat_page import status_pattern as status
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -39,7 +39,7 @@ class NodeProcess:
     def __init__(self, name: str, proc: asyncio.subprocess.Process) -> None:
         self.name = name
         self.proc = proc
-        self.url: Optional[str] = None  # where a server helper listens
+        self.url: str | None = None  # where a server helper listens
         self.messages: list[dict] = []
         self.stderr = bytearray()
         self._changed = asyncio.Condition()
@@ -83,7 +83,7 @@ class NodeProcess:
     async def expect(self, since: int = 0, timeout: float = WAIT_TIMEOUT,
                      **fields: Any) -> dict:
         """The first message after ``since`` with these fields; waits for it, bounded."""
-        def found() -> Optional[dict]:
+        def found() -> dict | None:
             matches = self.find(since, **fields)
             if matches:
                 return matches[0]
@@ -98,7 +98,7 @@ class NodeProcess:
         async with self._changed:
             try:
                 return await asyncio.wait_for(self._changed.wait_for(found), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise NodeProcessError(f"{self.name}: no message {fields} within {timeout}s\n"
                                        f"{self._describe()}") from None
 
@@ -122,11 +122,11 @@ class NodeProcess:
             try:
                 self.proc.stdin.close()
                 await asyncio.wait_for(self.proc.wait(), 5)
-            except (asyncio.TimeoutError, ConnectionError):
+            except (TimeoutError, ConnectionError):
                 self.proc.terminate()
                 try:
                     await asyncio.wait_for(self.proc.wait(), 5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     self.proc.kill()
                     await self.proc.wait()
         await asyncio.gather(*self._readers, return_exceptions=True)

@@ -13,7 +13,7 @@ import pytest
 
 import chatlib
 from tests.helpers import eventually
-from tests.test_step7 import ChatServer
+from tests.chat.test_step7 import ChatServer
 
 pytestmark = pytest.mark.interop
 

@@ -123,7 +123,7 @@ async def test_recovery_client_and_js_server_exchange_accents(node_server, recov
 
 
 async def test_recovery_client_writes_accents_as_utf8(chatlib_server, recovery_client):
-    sio, url, received, seen = chatlib_server
+    _sio, url, received, seen = chatlib_server
     client, _ = await recovery_client(url)
     await client.emit(EVENT, ACCENTED)
     await eventually(lambda: (ACCENTED,) in received, WAIT, "the server to receive it")

@@ -26,9 +26,8 @@ async def running():
 
 
 async def get(url, body=lambda response: response.text()):
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url) as response:
-            return response.status, response.headers.get("content-type", ""), await body(response)
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return response.status, response.headers.get("content-type", ""), await body(response)
 
 
 PATHS = ["/", "/index.html", "/proxy/3000/", "/proxy/absolute/3000/", "/user/someone/proxy/3000/"]

@@ -6,6 +6,7 @@ import urllib.request
 import pytest
 
 from tests.services import free_port
+
 from .kernel import SERVER_TASKS, CellError, Kernel
 
 pytestmark = pytest.mark.kernel

@@ -7,16 +7,14 @@ import aiohttp
 import pytest
 
 import chatlib
-
 from tests.services import free_port
 
 from .helpers import server_tasks
 
 
 async def page_status(url):
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url + "/") as response:
-            return response.status
+    async with aiohttp.ClientSession() as http, http.get(url + "/") as response:
+        return response.status
 
 
 async def test_serves_the_chat_on_localhost_and_exposes_io_and_store(server):

@@ -33,7 +33,7 @@ async def test_a_dropped_client_recovers_the_message_it_missed(server, pair):
     assert "realtime" not in alice.messages  # missed live
     await alice.connect()
     await alice.wait_for_message("realtime")
-    await settle(bob, alice)
+    await settle(bob, alice, bob)
     assert alice.messages.count("realtime") == 1
     assert alice.client.recovered and alice.sid == sid
     assert "recovered: yes" in alice.status.value and sid in alice.status.value
@@ -49,7 +49,7 @@ async def test_a_clean_disconnect_is_not_recovered_and_the_message_is_missed(ser
     assert server.session(sid) is None  # nothing kept
     await bob.send("realtime")
     await alice.connect()
-    await settle(bob, alice)
+    await settle(bob, alice, bob)
     assert "realtime" not in alice.messages
     assert not alice.client.recovered and alice.sid != sid
     assert "recovered: no" in alice.status.value
@@ -175,7 +175,7 @@ async def test_enter_sends_the_text_the_browser_read_not_an_older_synced_value(p
     browser_says(bob, event="submit", text="hello")
     browser_says(bob, event="submit", text="¿qué más?")   # the next message, typed at once
     await bob.wait_idle()
-    await settle(bob, alice)
+    await settle(bob, alice, bob)
     assert alice.messages == ["hello", "¿qué más?", "sentinel"]
     assert bob.messages == ["hello", "¿qué más?", "sentinel"]
 
@@ -190,7 +190,7 @@ async def test_send_asks_the_shown_box_for_its_text(pair, monkeypatch):
     assert asked == [{"do": "submit"}]
     browser_says(bob, event="submit", text="hello")       # what its view answers
     await bob.wait_idle()
-    await settle(bob, alice)
+    await settle(bob, alice, bob)
     assert alice.messages == ["hello", "sentinel"]
 
 
@@ -201,5 +201,5 @@ async def test_a_box_never_shown_sends_its_value(pair):
     assert bob.text.value == ""
     browser_says(bob, event="submit", text="")             # an empty box sends nothing
     await bob.wait_idle()
-    await settle(bob, alice)
+    await settle(bob, alice, bob)
     assert alice.messages == ["from a cell", "sentinel"]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import json
 import logging
 import os
-from typing import Any, Optional
+from typing import Any
 
-from engineio import packet as eio_packet
 import engineio
+from engineio import packet as eio_packet
 from websockets.asyncio.client import connect as ws_connect
 
 import chatlib
@@ -115,7 +117,7 @@ class RawConnection:
         self.open: dict = {}
 
     @classmethod
-    async def open_to(cls, url: str, timeout: float = 5.0) -> "RawConnection":
+    async def open_to(cls, url: str, timeout: float = 5.0) -> RawConnection:
         ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         ws = await asyncio.wait_for(ws_connect(ws_url, max_size=None, open_timeout=timeout,
                                                close_timeout=1, ping_interval=None), timeout)
@@ -135,7 +137,7 @@ class RawConnection:
         while True:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
-                raise asyncio.TimeoutError("no frame")
+                raise TimeoutError("no frame")
             frame = await asyncio.wait_for(self.ws.recv(), left)
             if frame == "2":
                 await self.ws.send("3")
@@ -170,10 +172,8 @@ class RawConnection:
         transport = self.ws.transport
         if transport is not None:
             transport.abort()
-        try:
+        with contextlib.suppress(TimeoutError, Exception):
             await asyncio.wait_for(self.ws.wait_closed(), 5)
-        except (asyncio.TimeoutError, Exception):
-            pass
 
 
 def server_footprint(sio: chatlib.RecoveryServer) -> dict:
@@ -193,7 +193,7 @@ def server_footprint(sio: chatlib.RecoveryServer) -> dict:
     }
 
 
-def first_difference(expected: list, got: list) -> Optional[str]:
+def first_difference(expected: list, got: list) -> str | None:
     for index, (a, b) in enumerate(zip(expected, got, strict=False)):
         if a != b:
             context = got[max(0, index - 3):index + 4]
@@ -206,7 +206,7 @@ def first_difference(expected: list, got: list) -> Optional[str]:
 def delivery_figures(expected_count: int, numbers: list) -> dict:
     """Duplicates, losses and out-of-order arrivals of one client's numbered messages."""
     seen = set(numbers)
-    out_of_order = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b <= a)
+    out_of_order = sum(1 for a, b in itertools.pairwise(numbers) if b <= a)
     return {"duplicates": len(numbers) - len(seen),
             "losses": len(set(range(expected_count)) - seen),
             "out_of_order": out_of_order}

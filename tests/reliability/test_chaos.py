@@ -28,14 +28,19 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import socketio
 
 import chatlib
 from tests.helpers import eventually
-from tests.reliability.support import (MutableRecoveryClient, RawConnection, close_transport,
-                                       delivery_figures, error_records, first_difference)
+from tests.reliability.support import (
+    MutableRecoveryClient,
+    RawConnection,
+    close_transport,
+    delivery_figures,
+    error_records,
+    first_difference,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOM = "chaos"
@@ -98,8 +103,8 @@ class PythonParticipant:
         self.connects: list[bool] = []
         self.sids: list[str] = []
         self.disconnect_reasons: list[str] = []
-        self.countdown: Optional[int] = None
-        self.armed_drop: Optional[asyncio.Task] = None
+        self.countdown: int | None = None
+        self.armed_drop: asyncio.Task | None = None
         self.manual_reconnects = 0
         self.client.on("m", self._on_message)
         self.client.on("connect", self._on_connect)
@@ -121,7 +126,7 @@ class PythonParticipant:
         self.disconnect_reasons.append(str(reason))
 
     @property
-    def sid(self) -> Optional[str]:
+    def sid(self) -> str | None:
         return self.client.get_sid()
 
     @property
@@ -226,7 +231,7 @@ class NodeParticipant:
         self.index = index
         self.url = url
         self.node = node
-        self.proc: Optional[asyncio.subprocess.Process] = None
+        self.proc: asyncio.subprocess.Process | None = None
         self.connects: list[dict] = []
         self.disconnect_reasons: list[str] = []
         self.errors: list[dict] = []
@@ -234,7 +239,7 @@ class NodeParticipant:
         self.numbers: list[int] = []
         self._replies: dict[int, asyncio.Future] = {}
         self._seq = 0
-        self._reader: Optional[asyncio.Task] = None
+        self._reader: asyncio.Task | None = None
         self.stderr = b""
 
     async def start(self) -> None:
@@ -272,7 +277,7 @@ class NodeParticipant:
         return await asyncio.wait_for(future, FAULT_TIMEOUT)
 
     @property
-    def sid(self) -> Optional[str]:
+    def sid(self) -> str | None:
         return self.connects[-1]["id"] if self.connects else None
 
     @property
@@ -331,7 +336,7 @@ class NodeParticipant:
             self.proc.stdin.close()
             try:
                 await asyncio.wait_for(self.proc.wait(), 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
         if self._reader is not None:

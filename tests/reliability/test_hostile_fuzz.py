@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections import Counter
 import time
+from collections import Counter
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -233,7 +233,7 @@ async def test_fuzzed_connect_payloads_restore_nothing_and_leave_nothing(
             try:
                 try:
                     kind, data = await connection.connect_namespace(payload, timeout=2)
-                except (ConnectionError, OSError, asyncio.TimeoutError):
+                except (TimeoutError, ConnectionError, OSError):
                     # too large for max_http_buffer_size: the server closes the WebSocket
                     counts["closed_by_server"] += 1
                     return

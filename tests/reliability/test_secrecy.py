@@ -53,7 +53,7 @@ class Observer:
         self.task = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
-    async def join(cls, url: str) -> "Observer":
+    async def join(cls, url: str) -> Observer:
         connection = await RawConnection.open_to(url)
         _, data = await connection.connect_namespace({})
         return cls(connection, data["pid"], data["sid"])
@@ -155,13 +155,13 @@ async def test_a_live_or_restored_pid_cannot_be_taken_over(launch, clients, figu
         nonlocal attempts
         attempts += 1
         thief = await RawConnection.open_to(running.url)
-        kind, data = await thief.connect_namespace({"pid": pid, "offset": offset})
+        _kind, data = await thief.connect_namespace({"pid": pid, "offset": offset})
         frames = []
         await sio.emit("chat", "probe", to="kitchen")
         try:
             while True:
                 frames.append(await thief.recv(timeout=0.3))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass   # nothing more is coming: the probe went to the kitchen only
         await thief.close(clean=True)
         taken = data.get("sid") == sid or sio.recovered(data.get("sid", ""))

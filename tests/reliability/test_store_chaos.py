@@ -34,7 +34,6 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Optional
 
 import socketio
 
@@ -65,7 +64,7 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.stats = stats
         self.options = options
-        self.process: Optional[asyncio.subprocess.Process] = None
+        self.process: asyncio.subprocess.Process | None = None
         self.restarts = 0
         self.longest_store_call_ms = 0.0
         self.longest_call = ""
@@ -135,7 +134,7 @@ class PythonClient:
         self.client = MutableRecoveryClient(reconnection=False)
         self.events: list[tuple] = []   # ("c", recovered) and ("m", number), in arrival order
         self.offsets: dict[str, set[int]] = {}  # offset -> the numbers that came with it
-        self.countdown: Optional[int] = None
+        self.countdown: int | None = None
         self.mute_at_zero = False
         self.hold_until = 0.0
         self.running = True
@@ -143,7 +142,7 @@ class PythonClient:
         self.busy = False
         self.client.on("connect", lambda: self.events.append(("c", self.client.recovered)))
         self.client.on("m", self._on_message)
-        self._supervisor: Optional[asyncio.Task] = None
+        self._supervisor: asyncio.Task | None = None
 
     def _on_message(self, number: int) -> None:
         self.events.append(("m", number))

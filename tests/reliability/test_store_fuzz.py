@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, rule,
-                                 run_state_machine_as_test)
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from chatlib import MemoryStore, Recovery, RestoreFailure, Restored
+from chatlib import MemoryStore, Recovery, Restored, RestoreFailure
 
 NAMESPACES = ("/", "/b")
 ROOMS = ("r1", "r2", "r3")
@@ -42,7 +41,7 @@ class ModelSession:
     joined: dict = field(default_factory=dict)   # room -> last seq when it joined
     data: Any = None
     connected: bool = True
-    dropped_at: Optional[float] = None
+    dropped_at: float | None = None
     seen: int = 0   # the last seq when it dropped: what a client that got everything presents
 
 
@@ -50,7 +49,7 @@ class ModelSession:
 class ModelPacket:
     seq: int
     namespace: str
-    rooms: Optional[frozenset]
+    rooms: frozenset | None
     exclude: frozenset
     created: float
     payload: str
@@ -71,7 +70,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = 0.0
-        self.store: Optional[MemoryStore] = None
+        self.store: MemoryStore | None = None
         self.packets: list[ModelPacket] = []
         self.sessions: dict[tuple[str, str], ModelSession] = {}   # live in the store
         self.gone_pids: list[str] = []                            # forgotten, expired, replaced
@@ -93,7 +92,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
     def last_seq(self) -> int:
         return self.packets[-1].seq if self.packets else 0
 
-    def live(self, connected: Optional[bool] = None) -> list[ModelSession]:
+    def live(self, connected: bool | None = None) -> list[ModelSession]:
         return [s for s in self.sessions.values() if connected is None or s.connected == connected]
 
     # -- operations: one weighted rule, so that the interesting ones come often ------------
@@ -121,7 +120,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
             self.store.join(namespace, session.sid, room)
             session.joined[room] = self.last_seq
 
-    def pick(self, data, connected: Optional[bool]) -> Optional[ModelSession]:
+    def pick(self, data, connected: bool | None) -> ModelSession | None:
         pool = sorted(self.live(connected), key=lambda s: s.sid)
         return data.draw(st.sampled_from(pool)) if pool else None
 
@@ -155,7 +154,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
             del self.sessions[(session.namespace, session.sid)]
             self.gone_pids.append(session.pid)
 
-    def record(self, namespace: str, targets: Optional[set], exclude: set) -> None:
+    def record(self, namespace: str, targets: set | None, exclude: set) -> None:
         offset, payload = self.store.append(namespace, targets, exclude or None,
                                             lambda o: f"payload@{o}")
         seq = self.last_seq + 1
@@ -168,7 +167,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
     def append(self, data) -> None:
         namespace = data.draw(st.sampled_from(NAMESPACES))
         candidates = sorted(s.sid for s in self.sessions.values() if s.namespace == namespace)
-        targets: Optional[set] = None if data.draw(st.booleans()) else \
+        targets: set | None = None if data.draw(st.booleans()) else \
             set(data.draw(st.sets(st.sampled_from(ROOMS), max_size=2)))
         if targets is not None and candidates and data.draw(st.booleans()):
             targets.add(data.draw(st.sampled_from(candidates)))
@@ -238,7 +237,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
         result = self.store.restore(namespace, pid, offset)
         self.check_restore(session, offset, held, result)
 
-    def check_restore(self, session: Optional[ModelSession], offset: Any, held: set,
+    def check_restore(self, session: ModelSession | None, offset: Any, held: set,
                       result) -> None:
         if session is None:
             assert result is RestoreFailure.UNKNOWN_PID, result

@@ -68,9 +68,9 @@ def test_each_hook_takes_the_original_then_the_wrapped_methods_parameters(name):
     from chatlib.sio.sync_manager import SyncManagerHooks
 
     table = {**compat.MANAGER_WRAPPED, **compat.PUBSUB_WRAPPED}
-    assert parameters(getattr(ManagerHooks, name)) == ("self", "original") + table[name][1:]
+    assert parameters(getattr(ManagerHooks, name)) == ("self", "original", *table[name][1:])
     if name in compat.MANAGER_WRAPPED:
-        assert parameters(getattr(SyncManagerHooks, name)) == ("self", "original") + table[name][1:]
+        assert parameters(getattr(SyncManagerHooks, name)) == ("self", "original", *table[name][1:])
 
 
 def test_a_started_pubsub_manager_has_the_attributes_chatlib_reads():
@@ -123,8 +123,8 @@ def overridden(path: Path) -> set[str]:
 
 
 def test_each_undocumented_socket_attribute_is_on_a_fresh_socket():
-    from engineio.async_socket import AsyncSocket
     import engineio
+    from engineio.async_socket import AsyncSocket
 
     socket = AsyncSocket(engineio.AsyncServer(), "sid")
     for name in compat.SOCKET_ATTRIBUTES:
@@ -132,8 +132,8 @@ def test_each_undocumented_socket_attribute_is_on_a_fresh_socket():
 
 
 def test_each_undocumented_threaded_socket_attribute_is_on_a_fresh_socket():
-    from engineio.socket import Socket
     import engineio
+    from engineio.socket import Socket
 
     socket = Socket(engineio.Server(), "sid")
     for name in compat.SOCKET_ATTRIBUTES:

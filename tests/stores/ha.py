@@ -9,8 +9,8 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import redis
 
@@ -44,12 +44,12 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> ob
 class Node:
     """One redis-server process on 127.0.0.1 (no persistence), with its arguments."""
 
-    def __init__(self, folder: Path, *arguments: str, port: Optional[int] = None) -> None:
+    def __init__(self, folder: Path, *arguments: str, port: int | None = None) -> None:
         self.port = port or free_port()
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.arguments = arguments
-        self.process: Optional[subprocess.Popen] = None
+        self.process: subprocess.Popen | None = None
         self.start()
 
     def start(self) -> None:
@@ -218,7 +218,7 @@ class ClusterGroup:
         replication = node.client().info("replication")
         return replication["role"] == "master" or replication.get("master_link_status") == "up"
 
-    def owner(self, key: str) -> Optional[Node]:
+    def owner(self, key: str) -> Node | None:
         """The live primary that serves ``key``'s slot, as that primary itself says."""
         for node in self.nodes:
             if not node.alive or node.client().info("replication")["role"] != "master":

@@ -114,7 +114,7 @@ async def test_a_redis_restart_mid_broadcast_loses_nothing_silently(
         store.close()
         redis_server.stop()
     assert on_alice.items == on_lee.items == list(range(31))
-    assert on_bob.items == list(range(10)) + [30]  # 30 live, after its new start
+    assert on_bob.items == [*range(10), 30]  # 30 live, after its new start
     assert not handler_errors(caplog), handler_errors(caplog)
     warnings = outage_warnings(caplog, "chatlib.stores.redis")
     # one WARNING per outage; its end is news (a second one) only if Redis lost its data

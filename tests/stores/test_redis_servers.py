@@ -141,7 +141,7 @@ async def test_a_server_that_fell_behind_the_trim_tells_its_clients(launch, clie
         other.append("/", None, None, lambda offset: packet(
             2, namespace="/", data=["m", 30, offset]).encode())
         await inbox.wait_for(len(before) + 1)
-        assert inbox.items == before + [30]  # live again in its new session
+        assert inbox.items == [*before, 30]  # live again in its new session
     finally:
         other.close()
         store.close()

@@ -98,7 +98,7 @@ def chat(serve_wsgi):
 
 
 def test_handlers_rooms_namespaces_and_routes_work_as_in_flask_socketio(chat):
-    app, socketio, seen, served, client = chat
+    app, _socketio, _seen, served, client = chat
     alice, bob = client(), client()
     boxes = {name: {event: Inbox() for event in ("welcome", "said", "message", "announcement",
                                                   "shouted")} for name in ("alice", "bob")}
@@ -123,7 +123,7 @@ def test_handlers_rooms_namespaces_and_routes_work_as_in_flask_socketio(chat):
 
 
 def test_a_dropped_client_is_restored_in_every_namespace_with_its_rooms(chat):
-    app, socketio, seen, served, client = chat
+    _app, socketio, seen, served, client = chat
     alice = client()
     said, shouted, welcome = Inbox(), Inbox(), Inbox()
     alice.on("said", said)
@@ -155,7 +155,7 @@ def test_a_dropped_client_is_restored_in_every_namespace_with_its_rooms(chat):
 
 
 def test_recovery_none_is_plain_flask_socketio(serve_wsgi):
-    app, socketio, seen = make_app(recovery=None)
+    app, socketio, _seen = make_app(recovery=None)
     served = serve_wsgi(app)
     alice = chatlib.sync.RecoveryClient()
     welcome = Inbox()
@@ -173,7 +173,7 @@ def test_recovery_none_is_plain_flask_socketio(serve_wsgi):
 
 
 def test_a_threaded_client_with_retries_gets_its_ack_after_a_drop(chat):
-    app, socketio, seen, served, client = chat
+    _app, _socketio, _seen, served, client = chat
     sender = client(retries=3, ack_timeout=5.0)
     sender.connect(served.url, transports=["websocket"])
     assert sender.call("join", "r9") == sender.get_sid()

@@ -16,7 +16,6 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 HERE = Path(__file__).resolve().parent
 SUITES = HERE / "_suite"
@@ -28,7 +27,7 @@ def installed_version() -> str:
     return importlib.metadata.version(DISTRIBUTION)
 
 
-def suite(version: Optional[str] = None) -> Path:
+def suite(version: str | None = None) -> Path:
     """Where the tests of ``version`` (default: the installed one) are kept."""
     return SUITES / (version or installed_version())
 
