@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 import chatlib
-from tests.helpers import eventually
 from tests.chat.test_step7 import ChatServer
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.interop
 
