@@ -175,7 +175,7 @@ async def test_enter_sends_the_text_the_browser_read_not_an_older_synced_value(p
     browser_says(bob, event="submit", text="hello")
     browser_says(bob, event="submit", text="¿qué más?")   # the next message, typed at once
     await bob.wait_idle()
-    await settle(bob, alice)
+    await settle(bob, alice, bob)
     assert alice.messages == ["hello", "¿qué más?", "sentinel"]
     assert bob.messages == ["hello", "¿qué más?", "sentinel"]
 
