@@ -3,7 +3,8 @@
 The same chat as ``chatlib.chat.app`` (the tutorial's ``index.js``), written
 the way a Flask-SocketIO app is: ``@socketio.on`` handlers, ``emit``,
 ``join_room``, ``request.sid``; the one change for recovery is the import of
-``SocketIO``. The page at ``/`` is the tutorial's ``index.html``.
+``SocketIO``. The page at ``/`` is the tutorial's ``index.html``, with socket.io-client's own
+browser build beside it (``CLIENT_PATH``), so it works offline as the ASGI chat does.
 
 Run it with Werkzeug's development server (threads)::
 
@@ -25,7 +26,7 @@ from flask_socketio import emit, join_room, rooms
 from ..core import Recovery, RecoveryStore
 from ..flask import SocketIO
 from ..sio.common import DEFAULT_RECOVERY  # connectionStateRecovery: {}
-from .app import _read_page, room_asked
+from .app import CLIENT_PATH, _read_client, _read_page, room_asked
 
 
 def create_flask_app(recovery: Recovery | None = DEFAULT_RECOVERY,
@@ -43,11 +44,16 @@ def create_flask_app(recovery: Recovery | None = DEFAULT_RECOVERY,
     kwargs.setdefault("cors_allowed_origins", [])
     socketio = SocketIO(app, recovery=recovery, store=store, **kwargs)
     page = _read_page(step)
+    client = _read_client()
 
     @app.route("/")
     @app.route("/index.html")
     def index() -> Response:
         return Response(page, mimetype="text/html")
+
+    @app.route(CLIENT_PATH)
+    def socketio_client() -> Response:
+        return Response(client, mimetype="text/javascript")
 
     @socketio.on("connect")
     def on_connect(auth: Any = None) -> None:

@@ -35,6 +35,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import socketio
 
 from chatlib.core.store import UNSTORED
@@ -508,6 +509,10 @@ async def test_redis_store_chaos_with_two_servers_a_kill_and_a_redis_restart(
     assert result["totals"]["not_recovered"] > PYTHON_CLIENTS
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "open (issue 23): about one run in three, one message at the failover is missing at a "
+    "server's own clients with no recovered=false (docs/reliability.md, 'Open'); kept running "
+    "so that every run shows whether it still happens"))
 async def test_redis_store_chaos_on_sentinel_with_a_server_killed_and_the_primary_killed(
         tmp_path, node_executable, profile, figures):
     """The primary's link to its replica is cut a moment before it is killed (once the servers
