@@ -33,7 +33,6 @@ from typing import Any
 
 import engineio
 import socketio
-import websocket
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
@@ -171,12 +170,20 @@ _OWNERS: dict[str, type] = {
     "engineio.Server": engineio.Server,
     "engineio.Client": engineio.Client,
     "engineio.Socket": EngineioSocket,
-    "websocket.WebSocket": websocket.WebSocket,
 }
 
 
 def owner_class(name: str) -> type:
-    """The upstream class a table entry names, e.g. ``"socketio.AsyncServer"``."""
+    """The upstream class a table entry names, e.g. ``"socketio.AsyncServer"``.
+
+    ``websocket.WebSocket`` (websocket-client, the threaded client's transport) comes with
+    the ``flask`` extra, so it is imported only when asked for: ``import chatlib`` needs none
+    of that extra's packages.
+    """
+    if name == "websocket.WebSocket":
+        import websocket
+
+        return websocket.WebSocket
     return _OWNERS[name]
 
 

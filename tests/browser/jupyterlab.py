@@ -133,6 +133,25 @@ def menu(page, top: str, item: str) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
 
 
+_RUN_STARTED = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+    .some((prompt) => /\\[(\\*|\\d+)\\]/.test(prompt.textContent))"""
+
+
+def run_all(page) -> None:
+    """Run > Run All Cells, as a reader does; clicked again if no cell took it (a menu click
+    that landed while JupyterLab was still laying the notebook out), never once a cell has."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    for _ in range(3):
+        menu(page, "Run", "Run All Cells")
+        try:
+            page.wait_for_function(_RUN_STARTED, timeout=20_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    raise AssertionError("Run All Cells started no cell, clicked three times")
+
+
 def code_cells(page):
     return page.locator(".jp-Notebook .jp-CodeCell")
 

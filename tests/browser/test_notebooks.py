@@ -33,6 +33,7 @@ from .jupyterlab import (
     menu,
     messages,
     open_notebook,
+    run_all,
     select_cell,
     smallest_svg_text,
     status,
@@ -305,7 +306,7 @@ def test_the_reader_answers_every_exercise_wrong_first_then_right(chromium, lab,
         prompts = code_cells(page).locator(".jp-InputPrompt").all_inner_texts()
         assert not any(re.search(r"\d", prompt) for prompt in prompts), prompts
         screenshot(page, f"exercises-{language}-0-fresh-open")
-        menu(page, "Run", "Run All Cells")
+        run_all(page)
         wait_for_run(page, code_cells(page).count())
         assert error_outputs(page) == []
 

@@ -21,9 +21,9 @@ from .jupyterlab import (
     chat_widget,
     code_cells,
     error_outputs,
-    menu,
     messages,
     open_notebook,
+    run_all,
     status,
     wait_for_run,
 )
@@ -68,7 +68,7 @@ def test_the_views_show_who_gets_what_and_the_replay(playwright, tmp_path, lab):
         page = chromium.new_page()
         page.set_viewport_size({"width": 1366, "height": 900})
         open_notebook(page, lab, "pictures.ipynb")
-        menu(page, "Run", "Run All Cells")
+        run_all(page)
         wait_for_run(page, code_cells(page).count())
         assert error_outputs(page) == []
         expect(code_cells(page).last.locator(".jp-OutputArea-output")).to_contain_text(

@@ -24,6 +24,7 @@ from .jupyterlab import (
     menu,
     messages,
     open_notebook,
+    run_all,
     status,
     wait_for_run,
 )
@@ -59,7 +60,7 @@ def test_a_client_dropped_from_one_server_recovers_on_the_other(chromium, lab):
     try:
         open_notebook(page, lab, NOTEBOOK.name)
         menu(page, "Edit", "Clear Outputs of All Cells")
-        menu(page, "Run", "Run All Cells")
+        run_all(page)
         wait_for_run(page, code_cells(page).count())
         assert error_outputs(page) == []
 

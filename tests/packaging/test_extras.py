@@ -64,3 +64,10 @@ def test_a_missing_extra_is_an_import_error_naming_its_install(absent, statement
     assert f'pip install "chatlib[{extra}]"' in failed["message"], failed["message"]
     assert failed["name"] == absent
 
+
+
+def test_the_server_imports_without_any_extra():
+    """``import chatlib`` and a RecoveryServer need none of the extras' packages: the CI's
+    bare wheel install caught websocket-client (the flask extra) imported by chatlib.sio."""
+    absent = "aiohttp,redis,ipywidgets,anywidget,flask,flask_socketio,simple_websocket,websocket"
+    assert failure(absent, "import chatlib; chatlib.RecoveryServer(async_mode='asgi')") is None
