@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import websockets
+from websockets.asyncio.client import connect as websocket_connect
 
 import chatlib
 from tests.helpers import eventually
@@ -26,7 +26,8 @@ ACCENTED = "¿qué más? conexión, después, niño 😀"
 async def first_event_frame(url: str, emit) -> str:
     """Connect a bare WebSocket to ``url``, have the server ``emit()``, return the EVENT frame."""
     address = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-    async with websockets.connect(address, open_timeout=WAIT) as ws:
+    # websockets' asyncio client (13.0+; its legacy client, the default before 14, has no decode=)
+    async with websocket_connect(address, open_timeout=WAIT) as ws:
         assert (await ws.recv()).startswith("0")         # Engine.IO OPEN
         await ws.send("40")                              # Socket.IO CONNECT to "/"
         assert (await ws.recv()).startswith("40")        # the CONNECT reply
